@@ -1,0 +1,341 @@
+"""The grader: marks every kind of answer and says why. Pure functions, no I/O, no Telegram.
+
+Typed answers are compared in a normal form (:func:`normalize`): Unicode NFKC, case folding,
+accents removed, typographic quotes made plain, punctuation dropped, whitespace squashed,
+``&`` read as "and", and leading articles dropped. Short answers are tried in the order the
+author listed them, exact (or wildcard) matches first, then near misses within the item's typo
+tolerance; the first match wins. Numbers accept "11,000", "11000", "11 000", "11k",
+"eleven thousand" and an optional unit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import OSA
+
+from bot.packs.model import (
+    AcceptedAnswer,
+    ChoiceItem,
+    Item,
+    NumberItem,
+    PackSettings,
+    ShortItem,
+    TrueFalseItem,
+)
+from bot.text import plain_quotes
+
+WILDCARD = "\ue000"  # stands for `*` while a pattern is normalised (a private-use character)
+
+_ARTICLES = {
+    "en": ("the", "a", "an"),
+    "fr": ("le", "la", "les", "l", "un", "une", "des"),
+    "de": ("der", "die", "das", "ein", "eine"),
+    "es": ("el", "la", "los", "las", "un", "una"),
+    "it": ("il", "lo", "la", "i", "gli", "le", "l", "un", "una", "uno"),
+    "pt": ("o", "a", "os", "as", "um", "uma"),
+}
+_AND = {"en": "and", "fr": "et", "de": "und", "es": "y", "it": "e", "pt": "e"}
+
+_DIGIT_GROUP = re.compile(r"(?<=\d)[,\u00a0\u202f\u2009'_](?=\d{3}(?!\d))")
+_APOSTROPHE_IN_WORD = re.compile(r"(?<=\w)'(?=\w)")
+_SPACES = re.compile(r"\s+")
+
+
+def _lang(language: str) -> str:
+    return language.split("-", 1)[0].lower()
+
+
+@lru_cache(maxsize=4096)
+def normalize(text: str, language: str = "en") -> str:
+    """The comparison form of a typed answer (see the module docstring)."""
+    lang = _lang(language)
+    text = unicodedata.normalize("NFKC", text)
+    text = plain_quotes(text).casefold()
+    text = "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+    )
+    text = _DIGIT_GROUP.sub("", text)  # 11,000 -> 11000; 11 000 -> 11000
+    text = _APOSTROPHE_IN_WORD.sub("", text)  # ukraine's -> ukraines
+    text = text.replace("&", f" {_AND.get(lang, 'and')} ")
+    out = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if ch == "." and out and out[-1].isdigit():
+            out.append(ch)  # keep decimal points: 3.5 is not 35
+        elif category[0] in "PSZC" and category != "Co":
+            out.append(" ")
+        else:
+            out.append(ch)
+    words = _SPACES.sub(" ", "".join(out)).strip().split(" ")
+    words = [w.rstrip(".") or w for w in words]
+    articles = _ARTICLES.get(lang, ())
+    while len(words) > 1 and words[0] in articles:
+        words.pop(0)
+    return " ".join(w for w in words if w)
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The outcome of grading one response."""
+
+    correct: bool
+    """Full marks."""
+    score: float
+    """From 0 to 1; partial credit gives a value in between."""
+    matched: str | None = None
+    """The accepted answer (or option) that the response matched."""
+    feedback: str | None = None
+    """What to tell the student beyond right/wrong: a spelling note, the author's feedback."""
+    near_miss: bool = False
+    """The response was within the typo tolerance of an accepted answer."""
+    unreadable: bool = False
+    """The response is not an answer at all (no number, no option): ask again, record nothing."""
+
+
+# --------------------------------------------------------------------------- choices
+
+
+def grade_choice(item: ChoiceItem | TrueFalseItem, selected: Collection[int]) -> Grade:
+    """Grade the options picked (indices into ``item.option_texts``, authored order).
+
+    Single answer: right or wrong. Multi-select: full marks for exactly the right set, and a
+    partial score of (right picks − wrong picks) / correct options, never below zero.
+    """
+    texts = item.option_texts
+    picked = frozenset(i for i in selected if 0 <= i < len(texts))
+    correct = item.correct_indices
+    feedback_by_option = item.feedback if isinstance(item, ChoiceItem) else {}
+    notes = [feedback_by_option[texts[i]] for i in sorted(picked) if texts[i] in
+             feedback_by_option]
+    feedback = "\n".join(notes) or None
+    if picked == correct:
+        return Grade(True, 1.0, ", ".join(texts[i] for i in sorted(picked)), feedback)
+    if isinstance(item, ChoiceItem) and item.multiple:
+        hits = len(picked & correct)
+        wrong = len(picked - correct)
+        score = max(0.0, (hits - wrong) / len(correct))
+        return Grade(False, round(score, 4), None, feedback)
+    return Grade(False, 0.0, None, feedback)
+
+
+_TRUE_WORDS = {"t", "true", "yes", "y", "right", "correct", "1", "vrai", "wahr", "verdadero"}
+_FALSE_WORDS = {"f", "false", "no", "n", "wrong", "incorrect", "0", "faux", "falsch", "falso"}
+
+
+def parse_truefalse(response: str) -> bool | None:
+    form = normalize(response)
+    if form in _TRUE_WORDS:
+        return True
+    if form in _FALSE_WORDS:
+        return False
+    return None
+
+
+def parse_choice(item: ChoiceItem | TrueFalseItem, response: str,
+                 order: list[int] | None = None) -> frozenset[int] | None:
+    """Read a typed choice: option numbers or letters as shown ("2", "b", "1, 3") or an
+    option's own text. ``order`` maps shown positions to authored indices."""
+    texts = item.option_texts
+    shown = order if order is not None else list(range(len(texts)))
+    if isinstance(item, TrueFalseItem):
+        value = parse_truefalse(response)
+        if value is not None:
+            return frozenset({0 if value else 1})
+    form = normalize(response, "xx")
+    for index in shown:
+        if form == normalize(texts[index], "xx"):
+            return frozenset({index})
+    tokens = [t for t in re.split(r"[\s,;/]+|\band\b", response.strip().lower()) if t]
+    picked: set[int] = set()
+    for token in tokens:
+        if token.isdigit() and 1 <= int(token) <= len(shown):
+            picked.add(shown[int(token) - 1])
+        elif len(token) == 1 and "a" <= token <= "z" and ord(token) - 97 < len(shown):
+            picked.add(shown[ord(token) - 97])
+        else:
+            return None
+    return frozenset(picked) or None
+
+
+# --------------------------------------------------------------------------- short answers
+
+
+def typo_allowance(answer_form: str, tolerance: int | str) -> int:
+    """Edits allowed for a near miss: the item's number, or by length when it says ``auto``."""
+    if isinstance(tolerance, int):
+        return tolerance
+    letters = len(answer_form.replace(" ", ""))
+    if letters <= 3:
+        return 0
+    if letters <= 7:
+        return 1
+    return 2
+
+
+@lru_cache(maxsize=4096)
+def _pattern(form: str) -> re.Pattern[str] | None:
+    if WILDCARD not in form:
+        return None
+    parts = [re.escape(part) for part in form.split(WILDCARD)]
+    return re.compile(".*".join(parts), re.DOTALL)
+
+
+def _answer_form(answer: AcceptedAnswer, language: str) -> str:
+    return normalize(answer.text.replace("*", WILDCARD), language)
+
+
+def _digits(text: str) -> list[str]:
+    return re.findall(r"\d+(?:\.\d+)?", text)
+
+
+def grade_short(item: ShortItem, response: str, language: str = "en",
+                settings: PackSettings | None = None) -> Grade:
+    """Grade a typed short answer against the item's accepted answers."""
+    defaults = settings or PackSettings()
+    tolerance = item.typo_tolerance if item.typo_tolerance is not None else (
+        defaults.typo_tolerance)
+    on_typo = item.on_typo or defaults.on_typo
+    form = normalize(response, language)
+    if not form:
+        return Grade(False, 0.0, None, "Type your answer in words.", unreadable=True)
+    accepted = item.accepted
+    forms = [_answer_form(a, language) for a in accepted]
+    # Pass 1: exact or wildcard matches, in the author's order.
+    for answer, answer_form in zip(accepted, forms, strict=True):
+        pattern = _pattern(answer_form)
+        hit = pattern.fullmatch(form) is not None if pattern else form == answer_form
+        if hit:
+            return Grade(answer.credit >= 1, answer.credit, answer.text, answer.feedback)
+    # Pass 2: near misses, in the author's order. Numbers in an answer must be exact: a typo
+    # tolerance never turns 1998 into 1999.
+    for answer, answer_form in zip(accepted, forms, strict=True):
+        if _pattern(answer_form) is not None or answer.credit <= 0:
+            continue
+        allowed = typo_allowance(answer_form, tolerance)
+        if allowed == 0 or _digits(form) != _digits(answer_form):
+            continue
+        distance = OSA.distance(form, answer_form, score_cutoff=allowed)
+        if distance > allowed:
+            continue
+        if on_typo == "accept":
+            note = f"Check the spelling: {answer.text}."
+            if answer.feedback:
+                note = f"{answer.feedback}\n{note}"
+            return Grade(answer.credit >= 1, answer.credit, answer.text, note, near_miss=True)
+        if on_typo == "hint":
+            return Grade(False, 0.0, None, "Close, but check the spelling.", near_miss=True)
+        return Grade(False, 0.0, None, None, near_miss=True)
+    return Grade(False, 0.0, None, None)
+
+
+# --------------------------------------------------------------------------- numbers
+
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90,
+}
+_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_SUFFIXES = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "mn": 1_000_000,
+             "million": 1_000_000, "millions": 1_000_000, "bn": 1_000_000_000,
+             "b": 1_000_000_000, "billion": 1_000_000_000, "thousands": 1_000}
+
+_NUMBER = re.compile(
+    r"(?<![\w.])([-+\u2212]?)"
+    r"(\d{1,3}(?:[,\u00a0\u202f\u2009' _]\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)"
+    r"(?:\s*(k|thousands?|m|mn|millions?|bn|b|billion)\b)?",
+    re.IGNORECASE,
+)
+
+
+class NumberParseError(ValueError):
+    """The response holds no number, or more than one."""
+
+
+def parse_number(response: str) -> float:
+    """Read one number from a typed response, or raise :class:`NumberParseError`."""
+    text = unicodedata.normalize("NFKC", response).strip()
+    matches = list(_NUMBER.finditer(text))
+    if len(matches) > 1:
+        raise NumberParseError("Please give one number.")
+    if matches:
+        sign, digits, suffix = matches[0].groups()
+        if re.fullmatch(r"\d+,\d{1,2}", digits):
+            digits = digits.replace(",", ".")  # a decimal comma: 2,5
+        value = float(re.sub(r"[,\u00a0\u202f\u2009' _]", "", digits))
+        if suffix:
+            value *= _SUFFIXES[suffix.lower()]
+        return -value if sign in ("-", "\u2212") else value
+    words = _number_from_words(text)
+    if words is None:
+        raise NumberParseError("Please answer with a number, e.g. 11000.")
+    return words
+
+
+def _number_from_words(text: str) -> float | None:
+    words = re.findall(r"[a-z]+", text.lower().replace("-", " "))
+    total = current = 0
+    found = False
+    for word in words:
+        if word in _UNITS:
+            current += _UNITS[word]
+            found = True
+        elif word == "hundred" and found:
+            current *= 100
+        elif word in _SCALES and found:
+            total += max(current, 1) * _SCALES[word]
+            current = 0
+        elif word == "and" or not found:
+            continue
+        else:
+            break
+    return float(total + current) if found else None
+
+
+def format_number(value: float) -> str:
+    """11000.0 -> '11,000'; 2.5 -> '2.5'."""
+    if math.isfinite(value) and value == int(value):
+        return f"{int(value):,}"
+    return f"{value:,.4f}".rstrip("0").rstrip(".")
+
+
+def grade_number(item: NumberItem, response: str) -> Grade:
+    """Grade a typed number within the item's tolerance."""
+    try:
+        value = parse_number(response)
+    except NumberParseError as exc:
+        return Grade(False, 0.0, None, str(exc), unreadable=True)
+    if not math.isfinite(value):
+        return Grade(False, 0.0, None, "Please answer with a number, e.g. 11000.",
+                     unreadable=True)
+    if abs(value - item.answer) <= item.absolute_tolerance + 1e-9 * max(1.0, abs(item.answer)):
+        return Grade(True, 1.0, format_number(item.answer), None)
+    return Grade(False, 0.0, None, f"You answered {format_number(value)}.")
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def grade_typed(item: Item, response: str, language: str = "en",
+                settings: PackSettings | None = None,
+                order: list[int] | None = None) -> Grade:
+    """Grade a typed response to any kind of item (a choice may be answered by number,
+    letter or the option's text)."""
+    if isinstance(item, ShortItem):
+        return grade_short(item, response, language, settings)
+    if isinstance(item, NumberItem):
+        return grade_number(item, response)
+    picked = parse_choice(item, response, order)
+    if picked is None:
+        count = len(order) if order is not None else len(item.option_texts)
+        return Grade(False, 0.0, None, f"Answer with an option number from 1 to {count}.",
+                     unreadable=True)
+    return grade_choice(item, picked)
