@@ -233,9 +233,7 @@ ITEM_MODELS: dict[str, type[_ItemBase]] = {
     "number": NumberItem,
 }
 
-_ITEM_ADAPTER: TypeAdapter[Item] = TypeAdapter(
-    Annotated[Item, Field(discriminator="type")]
-)
+_ITEM_ADAPTER: TypeAdapter[Item] = TypeAdapter(Annotated[Item, Field(discriminator="type")])
 
 
 class PackHeader(_Model):
@@ -243,9 +241,7 @@ class PackHeader(_Model):
 
     pack: Annotated[str, Field(strict=True, pattern=SLUG_PATTERN)]
     title: Text
-    language: Annotated[str, Field(strict=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")] = (
-        "en"
-    )
+    language: Annotated[str, Field(strict=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")] = "en"
     description: Text
     article: Text
     settings: PackSettings = PackSettings()

@@ -325,12 +325,16 @@ class _Checker:
             self.add((), "pack", "a pack file must be a mapping with `pack`, `title`, `items`…")
             return None
         for path, mark in self.positions.duplicate_keys:
-            self.add(path, self._item_label(raw, path), f"the key {path[-1]!r} appears twice",
-                     mark=mark)
+            self.add(
+                path, self._item_label(raw, path), f"the key {path[-1]!r} appears twice", mark=mark
+            )
         raw_items = raw.get("items")
         if isinstance(raw_items, list) and len(raw_items) > MAX_ITEMS:
-            self.add(("items",), "pack",
-                     f"the pack has {len(raw_items):,} items; at most {MAX_ITEMS:,} are allowed")
+            self.add(
+                ("items",),
+                "pack",
+                f"the pack has {len(raw_items):,} items; at most {MAX_ITEMS:,} are allowed",
+            )
             return None
         header = self._validate_model(PackHeader, raw, (), "pack")
         article_text = self._load_article(raw, load_article)
@@ -372,12 +376,18 @@ class _Checker:
 
     def _check_header_lengths(self, header: PackHeader) -> None:
         if len(header.title) > limits.TITLE:
-            self.add(("title",), "pack",
-                     f"the title is {len(header.title)} characters; at most {limits.TITLE}")
+            self.add(
+                ("title",),
+                "pack",
+                f"the title is {len(header.title)} characters; at most {limits.TITLE}",
+            )
         if len(header.description) > limits.DESCRIPTION:
-            self.add(("description",), "pack",
-                     f"the description is {len(header.description)} characters; "
-                     f"at most {limits.DESCRIPTION}")
+            self.add(
+                ("description",),
+                "pack",
+                f"the description is {len(header.description)} characters; "
+                f"at most {limits.DESCRIPTION}",
+            )
 
     # -- one item
 
@@ -401,15 +411,19 @@ class _Checker:
         path: Path_ = ("items", index)
         label = self._label(index, raw_item)
         if not isinstance(raw_item, dict):
-            self.add(path, label, "an item must be a mapping of keys such as `id`, `type`, "
-                                  "`question`")
+            self.add(
+                path, label, "an item must be a mapping of keys such as `id`, `type`, `question`"
+            )
             return None
         item_id = raw_item.get("id")
         if isinstance(item_id, str):
             if item_id in seen:
                 first = self.positions.get(("items", seen[item_id])).line
-                self.add((*path, "id"), label,
-                         f"duplicate item id {item_id!r} (first used on line {first})")
+                self.add(
+                    (*path, "id"),
+                    label,
+                    f"duplicate item id {item_id!r} (first used on line {first})",
+                )
             else:
                 seen[item_id] = index
         kind = raw_item.get("type")
@@ -421,8 +435,11 @@ class _Checker:
             shown = kind if isinstance(kind, str) else repr(kind)
             guess = difflib.get_close_matches(str(kind), ITEM_TYPES, n=1)
             hint = f" (did you mean {guess[0]!r}?)" if guess else ""
-            self.add((*path, "type"), label,
-                     f"unknown item type {shown!r}{hint}; use one of: {', '.join(ITEM_TYPES)}")
+            self.add(
+                (*path, "type"),
+                label,
+                f"unknown item type {shown!r}{hint}; use one of: {', '.join(ITEM_TYPES)}",
+            )
             return None
         item = self._validate_model(model, raw_item, path, label)
         if item is None:
@@ -436,16 +453,17 @@ class _Checker:
         self._check_lengths(item, path, label)
         return item  # type: ignore[return-value]
 
-    def _check_choice(self, item: ChoiceItem, raw: dict[str, Any], path: Path_,
-                      label: str) -> None:
+    def _check_choice(self, item: ChoiceItem, raw: dict[str, Any], path: Path_, label: str) -> None:
         texts = item.option_texts
         key = "options" if item.options is not None else "distractors"
         if len(texts) < 2:
             self.add(path, label, f"a choice needs at least two options; it has {len(texts)}")
         if len(texts) > MAX_CHOICE_OPTIONS:
-            self.add((*path, key), label,
-                     f"a choice may have at most {MAX_CHOICE_OPTIONS} options; it has "
-                     f"{len(texts)}")
+            self.add(
+                (*path, key),
+                label,
+                f"a choice may have at most {MAX_CHOICE_OPTIONS} options; it has {len(texts)}",
+            )
         answers = item.answers
         if item.options is not None:
             options = list(item.options)
@@ -461,15 +479,21 @@ class _Checker:
             answer_forms = {_norm_option(a) for a in answers}
             for position, distractor in enumerate(item.distractors or []):
                 if _norm_option(distractor) in answer_forms:
-                    self.add((*path, "distractors", position), label,
-                             f"the distractor {distractor!r} is also an answer")
+                    self.add(
+                        (*path, "distractors", position),
+                        label,
+                        f"the distractor {distractor!r} is also an answer",
+                    )
             self._duplicates(item.distractors or [], (*path, "distractors"), label, "distractor")
         if item.multiple and len(set(answers)) >= len(set(texts)) >= 2:
             self.add((*path, "answer"), label, "every option is marked correct")
         for option in item.feedback:
             if option not in texts:
-                self.add((*path, "feedback", option), label,
-                         f"feedback for {option!r}, which is not one of the options")
+                self.add(
+                    (*path, "feedback", option),
+                    label,
+                    f"feedback for {option!r}, which is not one of the options",
+                )
         poll_problems = []
         if len(item.question) > limits.POLL_QUESTION:
             poll_problems.append(
@@ -484,10 +508,14 @@ class _Checker:
         if len(texts) > limits.POLL_OPTIONS:
             poll_problems.append(f"{len(texts)} options (a poll allows {limits.POLL_OPTIONS})")
         if poll_problems:
-            self.add(path, label,
-                     "too long for a native quiz poll: " + "; ".join(poll_problems)
-                     + "; group games show it with buttons instead",
-                     severity="warning")
+            self.add(
+                path,
+                label,
+                "too long for a native quiz poll: "
+                + "; ".join(poll_problems)
+                + "; group games show it with buttons instead",
+                severity="warning",
+            )
 
     def _duplicates(self, texts: Sequence[str], path: Path_, label: str, noun: str) -> None:
         seen: set[str] = set()
@@ -507,16 +535,20 @@ class _Checker:
                 self.add(at, label, f"duplicate accepted answer {answer.text!r}")
             seen.add(form)
             if answer.credit > 0 and not answer.text.replace("*", "").strip():
-                self.add(at, label,
-                         f"{answer.text!r} with credit {answer.credit:g} accepts any answer")
+                self.add(
+                    at, label, f"{answer.text!r} with credit {answer.credit:g} accepts any answer"
+                )
         if not any(a.credit > 0 for a in accepted):
             self.add((*path, "answers"), label, "no accepted answer earns any credit")
 
     def _check_number(self, item: NumberItem, path: Path_, label: str) -> None:
         if item.absolute_tolerance >= abs(item.answer) > 0:
-            self.add((*path, "tolerance"), label,
-                     f"a tolerance of {item.tolerance} accepts 0 for the answer {item.answer:g}",
-                     severity="warning")
+            self.add(
+                (*path, "tolerance"),
+                label,
+                f"a tolerance of {item.tolerance} accepts 0 for the answer {item.answer:g}",
+                severity="warning",
+            )
 
     def _check_lengths(self, item: Item, path: Path_, label: str) -> None:
         """Each text must fit a message, and so must the feedback message that shows them all."""
@@ -531,13 +563,20 @@ class _Checker:
             texts += [((*path, "feedback", k), v) for k, v in item.feedback.items()]
         elif isinstance(item, ShortItem):
             texts += [((*path, "answers", i), a.text) for i, a in enumerate(item.accepted)]
-            texts += [((*path, "answers", i), a.feedback) for i, a in enumerate(item.accepted)
-                      if a.feedback]
+            texts += [
+                ((*path, "answers", i), a.feedback)
+                for i, a in enumerate(item.accepted)
+                if a.feedback
+            ]
         room = limits.MESSAGE_TEXT - limits.MESSAGE_CHROME
         for at, text in texts:
             if len(text) > room:
-                self.add(at, label, f"{len(text):,} characters: more than a Telegram message "
-                                    f"holds ({limits.MESSAGE_TEXT:,} with the bot's own text)")
+                self.add(
+                    at,
+                    label,
+                    f"{len(text):,} characters: more than a Telegram message "
+                    f"holds ({limits.MESSAGE_TEXT:,} with the bot's own text)",
+                )
                 return
         feedback = 0
         if isinstance(item, ChoiceItem) and item.feedback:
@@ -553,9 +592,12 @@ class _Checker:
             + limits.MESSAGE_CHROME
         )
         if needed > limits.MESSAGE_TEXT:
-            self.add(path, label,
-                     f"the question, options, explanation and quote need {needed:,} characters "
-                     f"in one answer message; Telegram allows {limits.MESSAGE_TEXT:,}")
+            self.add(
+                path,
+                label,
+                f"the question, options, explanation and quote need {needed:,} characters "
+                f"in one answer message; Telegram allows {limits.MESSAGE_TEXT:,}",
+            )
 
     # -- quotes
 
@@ -577,8 +619,12 @@ class _Checker:
                 at: Path_ = ("items", index, "source")
                 if not isinstance(item.source, str):
                     at = (*at, position)
-                self.add(at, item.id, "the source quote is not in the article; closest "
-                                      f"passage: {closest_passage(source, article_form)}")
+                self.add(
+                    at,
+                    item.id,
+                    "the source quote is not in the article; closest "
+                    f"passage: {closest_passage(source, article_form)}",
+                )
 
     # -- pydantic
 
@@ -622,11 +668,15 @@ class _Checker:
         kind = err["type"]
         name = next((str(p) for p in reversed(loc) if isinstance(p, str)), "value")
         mark = self.positions.exact(loc)
-        if mark is not None and mark.yaml11_boolean and any(
-            e["type"] in _TYPE_MISMATCH for e in errs
+        if (
+            mark is not None
+            and mark.yaml11_boolean
+            and any(e["type"] in _TYPE_MISMATCH for e in errs)
         ):
-            return (f"YAML read {mark.raw!r} as the boolean {str(err['input']).lower()}; "
-                    f"write \"{mark.raw}\" in quotes if you mean the word")
+            return (
+                f"YAML read {mark.raw!r} as the boolean {str(err['input']).lower()}; "
+                f'write "{mark.raw}" in quotes if you mean the word'
+            )
         if len(errs) > 1 and all(e["type"] in _TYPE_MISMATCH for e in errs):
             expected = _UNION_EXPECTATIONS.get(name, "a different kind of value")
             return f"`{name}` must be {expected}; got {_describe(err['input'])}"
@@ -654,8 +704,11 @@ class _Checker:
             hint = _FIELD_HINTS.get(name if name != "value" else "", "the allowed characters")
             if isinstance(loc[-1], int) and len(loc) >= 2:
                 hint = _FIELD_HINTS.get(str(loc[-2]), hint)
-            return f"{err['input']!r} is not {hint}" if hint[:2] in ("a ", "an") else (
-                f"{err['input']!r} does not match {hint}")
+            return (
+                f"{err['input']!r} is not {hint}"
+                if hint[:2] in ("a ", "an")
+                else (f"{err['input']!r} does not match {hint}")
+            )
         if kind == "too_short":
             wanted = err.get("ctx", {}).get("min_length", 1)
             return f"`{name}` needs at least {wanted} entr{'y' if wanted == 1 else 'ies'}"
@@ -733,4 +786,4 @@ def closest_passage(source: str, article_form: str, width: int = 160) -> str:
     while end < len(article_form) and not article_form[end].isspace():
         end += 1
     passage = shorten(article_form[start:end], width)
-    return f"\"{passage}\" ({alignment.score:.0f}% similar)"
+    return f'"{passage}" ({alignment.score:.0f}% similar)'

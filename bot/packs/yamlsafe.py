@@ -32,9 +32,7 @@ Path_ = tuple[str | int, ...]
 
 # Scalars that YAML 1.1 (and so PyYAML) turns into booleans although an author usually means
 # the word itself ("Yes", "No", "On", "Off").
-YAML11_BOOLEAN_WORDS = frozenset(
-    {"yes", "no", "on", "off", "y", "n"}
-)
+YAML11_BOOLEAN_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 _PLAIN_TAGS = frozenset(
     {

@@ -111,8 +111,7 @@ def grade_choice(item: ChoiceItem | TrueFalseItem, selected: Collection[int]) ->
     picked = frozenset(i for i in selected if 0 <= i < len(texts))
     correct = item.correct_indices
     feedback_by_option = item.feedback if isinstance(item, ChoiceItem) else {}
-    notes = [feedback_by_option[texts[i]] for i in sorted(picked) if texts[i] in
-             feedback_by_option]
+    notes = [feedback_by_option[texts[i]] for i in sorted(picked) if texts[i] in feedback_by_option]
     feedback = "\n".join(notes) or None
     if picked == correct:
         return Grade(True, 1.0, ", ".join(texts[i] for i in sorted(picked)), feedback)
@@ -137,8 +136,9 @@ def parse_truefalse(response: str) -> bool | None:
     return None
 
 
-def parse_choice(item: ChoiceItem | TrueFalseItem, response: str,
-                 order: list[int] | None = None) -> frozenset[int] | None:
+def parse_choice(
+    item: ChoiceItem | TrueFalseItem, response: str, order: list[int] | None = None
+) -> frozenset[int] | None:
     """Read a typed choice: option numbers or letters as shown ("2", "b", "1, 3") or an
     option's own text. ``order`` maps shown positions to authored indices."""
     texts = item.option_texts
@@ -194,12 +194,14 @@ def _digits(text: str) -> list[str]:
     return re.findall(r"\d+(?:\.\d+)?", text)
 
 
-def grade_short(item: ShortItem, response: str, language: str = "en",
-                settings: PackSettings | None = None) -> Grade:
+def grade_short(
+    item: ShortItem, response: str, language: str = "en", settings: PackSettings | None = None
+) -> Grade:
     """Grade a typed short answer against the item's accepted answers."""
     defaults = settings or PackSettings()
-    tolerance = item.typo_tolerance if item.typo_tolerance is not None else (
-        defaults.typo_tolerance)
+    tolerance = (
+        item.typo_tolerance if item.typo_tolerance is not None else (defaults.typo_tolerance)
+    )
     on_typo = item.on_typo or defaults.on_typo
     form = normalize(response, language)
     if not form:
@@ -237,16 +239,48 @@ def grade_short(item: ShortItem, response: str, language: str = "en",
 # --------------------------------------------------------------------------- numbers
 
 _UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
 }
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-_SUFFIXES = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "mn": 1_000_000,
-             "million": 1_000_000, "millions": 1_000_000, "bn": 1_000_000_000,
-             "b": 1_000_000_000, "billion": 1_000_000_000, "thousands": 1_000}
+_SUFFIXES = {
+    "k": 1_000,
+    "thousand": 1_000,
+    "m": 1_000_000,
+    "mn": 1_000_000,
+    "million": 1_000_000,
+    "millions": 1_000_000,
+    "bn": 1_000_000_000,
+    "b": 1_000_000_000,
+    "billion": 1_000_000_000,
+    "thousands": 1_000,
+}
 
 _NUMBER = re.compile(
     r"(?<![\w.])([-+\u2212]?)"
@@ -314,8 +348,7 @@ def grade_number(item: NumberItem, response: str) -> Grade:
     except NumberParseError as exc:
         return Grade(False, 0.0, None, str(exc), unreadable=True)
     if not math.isfinite(value):
-        return Grade(False, 0.0, None, "Please answer with a number, e.g. 11000.",
-                     unreadable=True)
+        return Grade(False, 0.0, None, "Please answer with a number, e.g. 11000.", unreadable=True)
     if abs(value - item.answer) <= item.absolute_tolerance + 1e-9 * max(1.0, abs(item.answer)):
         return Grade(True, 1.0, format_number(item.answer), None)
     return Grade(False, 0.0, None, f"You answered {format_number(value)}.")
@@ -324,9 +357,13 @@ def grade_number(item: NumberItem, response: str) -> Grade:
 # --------------------------------------------------------------------------- dispatch
 
 
-def grade_typed(item: Item, response: str, language: str = "en",
-                settings: PackSettings | None = None,
-                order: list[int] | None = None) -> Grade:
+def grade_typed(
+    item: Item,
+    response: str,
+    language: str = "en",
+    settings: PackSettings | None = None,
+    order: list[int] | None = None,
+) -> Grade:
     """Grade a typed response to any kind of item (a choice may be answered by number,
     letter or the option's text)."""
     if isinstance(item, ShortItem):
@@ -336,6 +373,7 @@ def grade_typed(item: Item, response: str, language: str = "en",
     picked = parse_choice(item, response, order)
     if picked is None:
         count = len(order) if order is not None else len(item.option_texts)
-        return Grade(False, 0.0, None, f"Answer with an option number from 1 to {count}.",
-                     unreadable=True)
+        return Grade(
+            False, 0.0, None, f"Answer with an option number from 1 to {count}.", unreadable=True
+        )
     return grade_choice(item, picked)
