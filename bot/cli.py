@@ -1,0 +1,317 @@
+"""The ``quizbot`` command: run the bot, play in a terminal, manage packs and the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.packs import find_pack_files, summarize, validate_pack_file
+from bot.settings import Settings
+from bot.store import StoreError, create_engine, describe_error, make_sessionmaker, migrate
+from bot.store.models import ItemRow, PackRow
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+TOKEN_MISSING = (
+    "quizbot: TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather "
+    "(https://t.me/BotFather, send /newbot), then run TELEGRAM_BOT_TOKEN=<token> quizbot run; "
+    "or try the quiz in this terminal first with: quizbot play"
+)
+
+
+class CliError(Exception):
+    """A failure to report as one line (exit status 1)."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise CliError(f"invalid setting {where}: {first['msg']}") from None
+
+
+# --------------------------------------------------------------------------- pack validate
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    paths = [Path(p) for p in args.paths] or [load_settings().content_dir]
+    files, missing = find_pack_files(paths)
+    for name in missing:
+        print(f"quizbot: error: no such file or folder: {name}", file=sys.stderr)
+    if missing:
+        return EXIT_USAGE
+    if not files:
+        print(f"quizbot: error: no .yaml packs in {', '.join(map(str, paths))}", file=sys.stderr)
+        return EXIT_USAGE
+    failed = False
+    for path in files:
+        report = validate_pack_file(path)
+        if report.pack is not None:
+            summary = summarize(report.pack)
+            print(f"{path}: pack {report.pack.slug!r}: " + "; ".join(summary.lines()))
+        else:
+            print(f"{path}: not valid")
+        for problem in report.problems:
+            print(f"  {problem}")
+        failed = failed or not report.ok
+    print(f"{len(files)} pack(s) checked: " + ("problems found" if failed else "all valid"))
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+# --------------------------------------------------------------------------- database
+
+
+def with_store(work: Callable[[Any, Settings], Awaitable[int]]) -> int:
+    """Run ``work(engine, settings)`` on an upgraded database; errors become one line."""
+    settings = load_settings()
+
+    async def main() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate.upgrade(engine)
+            return await work(engine, settings)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise CliError(describe_error(exc, settings.database_url)) from None
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    async def work(engine: Any, settings: Settings) -> int:
+        print(f"database is at revision {await migrate.current_revision(engine)} (head)")
+        return EXIT_OK
+
+    return with_store(work)
+
+
+def cmd_pack_import(args: argparse.Namespace) -> int:
+    from bot.store.importer import import_files
+
+    async def work(engine: Any, settings: Settings) -> int:
+        from bot.store.repo import utcnow
+
+        paths = [Path(p) for p in args.paths] or [settings.content_dir]
+        outcome = await import_files(make_sessionmaker(engine), paths, utcnow())
+        for name in outcome.missing:
+            print(f"quizbot: error: no such file or folder: {name}", file=sys.stderr)
+        for report in outcome.reports:
+            for problem in report.problems:
+                print(f"  {problem}")
+        if not outcome.ok:
+            print("nothing imported: fix the problems above (quizbot pack validate)")
+            return EXIT_USAGE if outcome.missing else EXIT_PROBLEMS
+        for plan in outcome.plans:
+            print(plan.describe())
+            for line in plan.details():
+                print(line)
+        return EXIT_OK
+
+    try:
+        return with_store(work)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_pack_list(args: argparse.Namespace) -> int:
+    async def work(engine: Any, settings: Settings) -> int:
+        live = func.sum(case((ItemRow.retired.is_(False), 1), else_=0))
+        async with make_sessionmaker(engine)() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        PackRow.slug, PackRow.status, PackRow.title, func.count(ItemRow.id), live
+                    )
+                    .outerjoin(ItemRow, ItemRow.pack_id == PackRow.id)
+                    .group_by(PackRow.id)
+                    .order_by(PackRow.slug)
+                )
+            ).all()
+        if not rows:
+            print("no packs in the store: quizbot pack import content/")
+            return EXIT_OK
+        width = max(len(r[0]) for r in rows)
+        for slug, status, title, items, live_items in rows:
+            retired = items - int(live_items or 0)
+            extra = f", {retired} retired" if retired else ""
+            print(f"{slug:<{width}}  {status:<7}  {int(live_items or 0)} items{extra}  {title}")
+        return EXIT_OK
+
+    return with_store(work)
+
+
+def cmd_pack_status(args: argparse.Namespace) -> int:
+    status = {"hide": "hidden", "show": "active", "retire": "retired"}[args.action]
+
+    async def work(engine: Any, settings: Settings) -> int:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            result = await session.execute(
+                update(PackRow).where(PackRow.slug == args.slug).values(status=status)
+            )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            raise CliError(f"no pack {args.slug!r} in the store (see quizbot pack list)")
+        print(f"{args.slug}: {status}")
+        return EXIT_OK
+
+    return with_store(work)
+
+
+# --------------------------------------------------------------------------- run and play
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if not settings.token:
+        print(TOKEN_MISSING, file=sys.stderr)
+        return EXIT_PROBLEMS
+    from bot.telegram.app import build_application
+
+    try:
+        application = build_application(settings)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        if args.webhook_url:
+            secret = args.secret_token or os.environ.get("QUIZBOT_WEBHOOK_SECRET")
+            application.run_webhook(
+                listen=args.listen,
+                port=args.port,
+                url_path=args.url_path,
+                webhook_url=args.webhook_url,
+                secret_token=secret,
+                allowed_updates=["message", "callback_query", "poll_answer", "my_chat_member"],
+            )
+        else:
+            application.run_polling(
+                allowed_updates=["message", "callback_query", "poll_answer", "my_chat_member"]
+            )
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise CliError(describe_error(exc, settings.database_url)) from None
+    return EXIT_OK
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from bot.play import play, stdio
+    from bot.quiz.boards import Boards
+    from bot.quiz.catalog import Catalog
+    from bot.quiz.service import QuizService
+    from bot.store.importer import import_files
+    from bot.store.repo import utcnow
+
+    async def work(engine: Any, settings: Settings) -> int:
+        sessionmaker = make_sessionmaker(engine)
+        outcome = await import_files(
+            sessionmaker, [settings.content_dir], utcnow(), all_or_nothing=False
+        )
+        for report in outcome.reports:
+            if not report.ok:
+                print(
+                    f"warning: {report.file} has problems and was not loaded "
+                    "(quizbot pack validate)",
+                    file=sys.stderr,
+                )
+        catalog = Catalog()
+        quiz = QuizService(sessionmaker, catalog)
+        boards = Boards(sessionmaker, catalog, utcnow)
+        return await play(quiz, boards, args.name, args.pack, stdio())
+
+    return with_store(work)
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quizbot",
+        description="A Telegram quiz and comprehension-training bot built on YAML packs.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the Telegram bot (long polling, or --webhook-url)")
+    run.add_argument("--webhook-url", help="public HTTPS URL Telegram posts updates to")
+    run.add_argument("--listen", default="0.0.0.0", help="address to listen on (webhook)")
+    run.add_argument("--port", type=int, default=8443, help="port to listen on (webhook)")
+    run.add_argument("--url-path", default="", help="path part of the webhook URL to serve")
+    run.add_argument("--secret-token", help="webhook secret (or QUIZBOT_WEBHOOK_SECRET)")
+    run.set_defaults(func=cmd_run)
+
+    play = sub.add_parser("play", help="play a quiz in this terminal (no token needed)")
+    play.add_argument("--pack", help="pack slug (asked when there are several)")
+    play.add_argument("--name", default=_default_name(), help="your name on the leaderboard")
+    play.set_defaults(func=cmd_play)
+
+    pack = sub.add_parser("pack", help="validate, import and manage packs")
+    pack_sub = pack.add_subparsers(dest="pack_command", required=True, metavar="ACTION")
+    validate = pack_sub.add_parser("validate", help="check pack files (default: content/)")
+    validate.add_argument("paths", nargs="*", help="pack files or folders")
+    validate.set_defaults(func=cmd_validate)
+    imp = pack_sub.add_parser("import", help="validate, then publish packs into the store")
+    imp.add_argument("paths", nargs="*", help="pack files or folders (default: content/)")
+    imp.set_defaults(func=cmd_pack_import)
+    listing = pack_sub.add_parser("list", help="packs in the store, with status and items")
+    listing.set_defaults(func=cmd_pack_list)
+    for action, text in (
+        ("hide", "hide a pack from students"),
+        ("show", "make a hidden pack visible again"),
+        ("retire", "retire a pack for good (its history is kept)"),
+    ):
+        status = pack_sub.add_parser(action, help=text)
+        status.add_argument("slug")
+        status.set_defaults(func=cmd_pack_status, action=action)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_sub.add_parser("upgrade", help="apply the migrations (the bot also does)")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+    return parser
+
+
+def _default_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "player"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("QUIZBOT_LOG_LEVEL", "INFO").upper()
+        if args.command == "run"
+        else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        status: int = args.func(args)
+    except CliError as exc:
+        print(f"quizbot: error: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        return 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Leaderboards: the top players and the viewer's own rank, read from kept-up-to-date totals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.quiz.catalog import Catalog
+from bot.store import repo
+
+Period = Literal["all", "week"]
+
+
+@dataclass(frozen=True)
+class Board:
+    title: str
+    top: list[repo.Standing]
+    mine: repo.Standing | None
+    viewer_id: int | None
+
+
+@dataclass(frozen=True)
+class BoardQuery:
+    period: Period = "all"
+    slug: str | None = None
+
+
+def parse_board_args(args: list[str]) -> BoardQuery | str:
+    """``week``/``all`` and a pack slug, in any order; returns an error text otherwise."""
+    period: Period = "all"
+    slug = None
+    for arg in args:
+        word = arg.strip().lower()
+        if word in ("week", "weekly", "7d"):
+            period = "week"
+        elif word in ("all", "alltime", "all-time", "ever"):
+            period = "all"
+        elif slug is None and word:
+            slug = word
+        else:
+            return "Usage: /leaderboard [week|all] [pack]"
+    return BoardQuery(period, slug)
+
+
+class Boards:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        catalog: Catalog,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.catalog = catalog
+        self.clock = clock
+        self._rolled_for: date | None = None
+
+    async def ensure_week_rolled(self, session: AsyncSession) -> None:
+        """Subtract days that left the seven-day window (once a day per process)."""
+        today = self.clock().date()
+        if self._rolled_for != today:
+            await repo.roll_week(session, today)
+            self._rolled_for = today
+
+    async def board(
+        self,
+        viewer_id: int | None,
+        chat_id: int | None,
+        query: BoardQuery,
+        limit: int = 10,
+    ) -> Board | str:
+        """The board for a chat (``chat_id``) or the whole bot, optionally for one pack."""
+        async with self.sessionmaker() as session, session.begin():
+            pack_id = None
+            pack_title = None
+            if query.slug:
+                pack = await self.catalog.by_slug(session, query.slug)
+                if pack is None or pack.status == "retired":
+                    return f"There is no quiz called {query.slug!r}. See /packs."
+                pack_id, pack_title = pack.id, pack.title
+            if query.period == "week":
+                await self.ensure_week_rolled(session)
+            scope = repo.scope_key(chat_id=chat_id, pack_id=pack_id)
+            top = await repo.top_standings(session, scope, query.period, limit)
+            mine = None
+            if viewer_id is not None:
+                mine = next((s for s in top if s.user_id == viewer_id), None)
+                if mine is None:
+                    mine = await repo.standing_of(session, scope, query.period, viewer_id)
+        where = "This chat" if chat_id is not None else "Everyone"
+        when = "last 7 days" if query.period == "week" else "all time"
+        what = f" · {pack_title}" if pack_title else ""
+        return Board(f"{where}{what} · {when}", top, mine, viewer_id)

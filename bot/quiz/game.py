@@ -1,0 +1,561 @@
+"""Group games: a lobby, timed questions answered by every player, and a final ranking.
+
+All game state is in the database (the run, its players, the poll id of the open question and
+the deadline of the next timer), so any worker can handle any update and a restarted bot
+re-arms its timers from :meth:`GameService.pending_timers`. A timer is *claimed* with a
+conditional update before it acts, so a timer that fires twice (two workers, a restart) acts
+once.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.packs import limits
+from bot.packs.model import ChoiceItem, TrueFalseItem
+from bot.quiz.catalog import CachedPack, Catalog
+from bot.quiz.grading import Grade, grade_choice, grade_typed
+from bot.quiz.service import POINT, Player, Question, QuizService, option_texts
+from bot.store import repo
+from bot.store.models import Attempt, QuizRun, RunPlayer, User
+
+LOBBY_IDLE = timedelta(minutes=10)
+"""A lobby that nobody joins closes after this long."""
+
+PAUSE = timedelta(seconds=4)
+"""Between a question's result and the next question."""
+
+
+@dataclass(frozen=True)
+class Lobby:
+    run_id: int
+    pack: CachedPack
+    host_id: int
+    players: list[str]
+    speed_bonus: bool
+    deadline: datetime | None
+    message_id: int | None
+
+
+@dataclass(frozen=True)
+class Standing:
+    user_id: int
+    name: str
+    points: int
+    """Thousandths of a point."""
+    correct: int
+    answered: int
+    seconds_ms: int
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    question: Question
+    answered: int
+    right: list[str]
+    partly: list[str]
+
+
+@dataclass(frozen=True)
+class Finished:
+    run_id: int
+    pack: CachedPack
+    standings: list[Standing]
+    total: int
+    stopped: bool
+
+
+GroupAnswer = Literal["recorded", "late", "already", "closed", "invalid"]
+
+
+def speed_factor(latency_ms: int, limit_s: int) -> float:
+    """Kahoot-like: full points for an instant answer, falling linearly to half points at the
+    time limit, never below half."""
+    if limit_s <= 0:
+        return 1.0
+    ratio = min(max(latency_ms / (limit_s * 1000), 0.0), 1.0)
+    return 1.0 - ratio / 2
+
+
+def poll_fits(question: Question) -> bool:
+    """Whether a choice can be a native quiz poll (texts within Telegram's poll limits)."""
+    if not isinstance(question.item, ChoiceItem | TrueFalseItem):
+        return False
+    texts = question.shown_options
+    return (
+        len(question.item.question) <= limits.POLL_QUESTION
+        and len(texts) <= limits.POLL_OPTIONS
+        and all(len(t) <= limits.POLL_OPTION for t in texts)
+    )
+
+
+class GameService:
+    """The engine for group games."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        catalog: Catalog,
+        quiz: QuizService,
+        clock: Callable[[], datetime],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.catalog = catalog
+        self.quiz = quiz
+        self.clock = clock
+        self.rng = rng or random.Random()
+
+    # ------------------------------------------------------------------ lobby
+
+    async def running(self, session: AsyncSession, chat_id: int) -> QuizRun | None:
+        return (
+            await session.execute(
+                select(QuizRun)
+                .where(
+                    QuizRun.chat_id == chat_id,
+                    QuizRun.kind == "group",
+                    QuizRun.status.in_(("lobby", "active")),
+                )
+                .order_by(QuizRun.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+    async def open_lobby(
+        self,
+        host: Player,
+        chat_id: int,
+        chat_type: str,
+        chat_title: str | None,
+        slug: str,
+        speed_bonus: bool,
+    ) -> Lobby | str:
+        """Open a lobby, or say why not (a game is already on, no such pack)."""
+        async with self.sessionmaker() as session, session.begin():
+            now = self.clock()
+            await repo.upsert_chat(session, chat_id, chat_type, chat_title, now)
+            if await self.running(session, chat_id) is not None:
+                return "A game is already on in this chat; /stop ends it."
+            pack = await self.quiz.find_pack(session, slug)
+            if pack is None:
+                return f"There is no quiz called {slug!r}. See /packs."
+            host_id = await self.quiz.user_id(session, host)
+            orders = {str(i.id): self.quiz.option_order(pack, i) for i in pack.items}
+            run = QuizRun(
+                kind="group",
+                mode="full",
+                chat_id=chat_id,
+                user_id=host_id,
+                pack_id=pack.id,
+                status="lobby",
+                item_order=[i.id for i in pack.items],
+                option_orders=orders,
+                position=0,
+                phase="asking",
+                selected=[],
+                options={"speed_bonus": speed_bonus},
+                deadline_at=now + LOBBY_IDLE,
+                score=0,
+                correct=0,
+                answered=0,
+                started_at=now,
+                updated_at=now,
+            )
+            session.add(run)
+            await session.flush()
+            return await self._lobby(session, run)
+
+    async def _lobby(self, session: AsyncSession, run: QuizRun) -> Lobby:
+        pack = await self.catalog.by_id(session, run.pack_id)
+        assert pack is not None
+        names = (
+            await session.execute(
+                select(User.name)
+                .join(RunPlayer, RunPlayer.user_id == User.id)
+                .where(RunPlayer.run_id == run.id)
+                .order_by(RunPlayer.joined_at, User.id)
+            )
+        ).scalars()
+        return Lobby(
+            run_id=run.id,
+            pack=pack,
+            host_id=run.user_id or 0,
+            players=list(names),
+            speed_bonus=bool((run.options or {}).get("speed_bonus")),
+            deadline=run.deadline_at,
+            message_id=run.message_id,
+        )
+
+    async def set_message(self, run_id: int, message_id: int, poll_id: str | None) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(QuizRun)
+                .where(QuizRun.id == run_id)
+                .values(message_id=message_id, poll_id=poll_id)
+            )
+
+    async def join(
+        self, player: Player, run_id: int, lobby_seconds: int
+    ) -> tuple[Lobby, bool] | str:
+        """Add a player to the lobby. Returns the lobby and whether the auto-start countdown
+        began (the first player joined)."""
+        async with self.sessionmaker() as session, session.begin():
+            run = await session.get(QuizRun, run_id, with_for_update=True)
+            if run is None or run.kind != "group" or run.status != "lobby":
+                return "This lobby is closed."
+            user_id = await self.quiz.user_id(session, player)
+            before = await self._player_count(session, run_id)
+            inserted = await _add_player(session, run_id, user_id, self.clock())
+            if not inserted:
+                return "You are already in."
+            started_countdown = before == 0
+            if started_countdown:
+                run.deadline_at = self.clock() + timedelta(seconds=lobby_seconds)
+            run.updated_at = self.clock()
+            await session.flush()
+            return await self._lobby(session, run), started_countdown
+
+    async def _player_count(self, session: AsyncSession, run_id: int) -> int:
+        return int(
+            (
+                await session.execute(
+                    select(func.count()).select_from(RunPlayer).where(RunPlayer.run_id == run_id)
+                )
+            ).scalar_one()
+        )
+
+    async def running_in(self, chat_id: int) -> tuple[int, int | None] | None:
+        """The game on in a chat: its run id and host's Telegram id."""
+        async with self.sessionmaker() as session:
+            row = (
+                await session.execute(
+                    select(QuizRun.id, User.telegram_id)
+                    .join(User, User.id == QuizRun.user_id)
+                    .where(
+                        QuizRun.chat_id == chat_id,
+                        QuizRun.kind == "group",
+                        QuizRun.status.in_(("lobby", "active")),
+                    )
+                    .order_by(QuizRun.id.desc())
+                    .limit(1)
+                )
+            ).first()
+            return (row[0], row[1]) if row else None
+
+    # ------------------------------------------------------------------ the game
+
+    async def start(self, run_id: int) -> Question | str:
+        """Start a lobby's game (claimed: only one caller starts it). Returns the first
+        question, which the adapter sends before calling :meth:`asked`."""
+        async with self.sessionmaker() as session, session.begin():
+            now = self.clock()
+            claimed = await session.execute(
+                update(QuizRun)
+                .where(QuizRun.id == run_id, QuizRun.status == "lobby")
+                .values(
+                    status="active",
+                    position=0,
+                    phase="asking",
+                    deadline_at=None,
+                    started_at=now,
+                    updated_at=now,
+                )
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return "This game has already started or ended."
+            run = await session.get(QuizRun, run_id)
+            assert run is not None
+            await session.refresh(run)
+            question = await self.quiz.question_of(session, run)
+            return question if question is not None else "This quiz has no questions."
+
+    async def lobby_expired(self, run_id: int) -> Literal["start", "close", "wait"]:
+        """What a lobby timer should do: start (players joined), close (nobody came), or wait
+        (the deadline moved)."""
+        async with self.sessionmaker() as session, session.begin():
+            run = await session.get(QuizRun, run_id)
+            if run is None or run.status != "lobby":
+                return "wait"
+            if run.deadline_at is not None and run.deadline_at > self.clock():
+                return "wait"
+            if await self._player_count(session, run_id) > 0:
+                return "start"
+            run.status = "stopped"
+            run.finished_at = run.updated_at = self.clock()
+            return "close"
+
+    async def asked(self, question: Question, message_id: int, poll_id: str | None) -> datetime:
+        """Record that a question is out (its message, poll and deadline)."""
+        async with self.sessionmaker() as session, session.begin():
+            now = self.clock()
+            deadline = now + timedelta(seconds=question.time_limit)
+            await session.execute(
+                update(QuizRun)
+                .where(QuizRun.id == question.run_id)
+                .values(
+                    message_id=message_id,
+                    poll_id=poll_id,
+                    asked_at=now,
+                    deadline_at=deadline,
+                    phase="asking",
+                    selected=[],
+                    updated_at=now,
+                )
+            )
+            return deadline
+
+    async def current(self, session: AsyncSession, run: QuizRun) -> Question | None:
+        return await self.quiz.question_of(session, run)
+
+    async def answer(
+        self,
+        player: Player,
+        run: QuizRun,
+        session: AsyncSession,
+        grade: Grade,
+        response: str | None,
+    ) -> GroupAnswer:
+        now = self.clock()
+        if run.deadline_at is not None and now > run.deadline_at:
+            return "late"
+        user_id = await self.quiz.user_id(session, player)
+        await _add_player(session, run.id, user_id, now)
+        latency = int((now - run.asked_at).total_seconds() * 1000) if run.asked_at else 0
+        question = await self.quiz.question_of(session, run)
+        assert question is not None
+        factor = 1.0
+        if (run.options or {}).get("speed_bonus") and grade.score > 0:
+            factor = speed_factor(latency, question.time_limit)
+        attempt = repo.NewAttempt(
+            run_id=run.id,
+            item_id=question.item_id,
+            user_id=user_id,
+            chat_id=run.chat_id,
+            pack_id=run.pack_id,
+            response=response,
+            correct=grade.correct,
+            score=round(grade.score * factor * POINT),
+            latency_ms=max(0, latency),
+            answered_at=now,
+        )
+        recorded = await repo.record_attempt(session, attempt)
+        return "recorded" if recorded else "already"
+
+    async def poll_answer(
+        self, player: Player, poll_id: str, option_ids: Sequence[int]
+    ) -> GroupAnswer:
+        """A vote on a game's quiz poll (polls carry no chat: the poll id finds the run)."""
+        async with self.sessionmaker() as session, session.begin():
+            run = (
+                await session.execute(select(QuizRun).where(QuizRun.poll_id == poll_id))
+            ).scalar_one_or_none()
+            if run is None or run.status != "active" or run.phase != "asking":
+                return "closed"
+            if not option_ids:
+                return "invalid"  # a retracted vote: quiz polls do not allow it anyway
+            question = await self.quiz.question_of(session, run)
+            if question is None or not question.order:
+                return "invalid"
+            if any(not 0 <= i < len(question.order) for i in option_ids):
+                return "invalid"
+            picked = frozenset(question.order[i] for i in option_ids)
+            grade = grade_choice(question.item, picked)  # type: ignore[arg-type]
+            texts = option_texts(question.item)
+            response = json.dumps([texts[i] for i in sorted(picked)], ensure_ascii=False)
+            return await self.answer(player, run, session, grade, response)
+
+    async def button_answer(
+        self, player: Player, run_id: int, item_id: int, option: int
+    ) -> GroupAnswer:
+        """A press on a fallback button (a choice too long for a poll); the first counts."""
+        async with self.sessionmaker() as session, session.begin():
+            run = await session.get(QuizRun, run_id)
+            if run is None or run.kind != "group" or run.status != "active":
+                return "closed"
+            question = await self.quiz.question_of(session, run)
+            if question is None or question.item_id != item_id or run.phase != "asking":
+                return "closed"
+            if option not in question.order:
+                return "invalid"
+            grade = grade_choice(question.item, frozenset({option}))  # type: ignore[arg-type]
+            texts = option_texts(question.item)
+            return await self.answer(
+                player, run, session, grade, json.dumps([texts[option]], ensure_ascii=False)
+            )
+
+    async def reply_answer(
+        self, player: Player, chat_id: int, reply_to: int, text: str
+    ) -> tuple[GroupAnswer, Grade | None]:
+        """A typed answer: a reply to the question message of the chat's running game."""
+        async with self.sessionmaker() as session, session.begin():
+            run = await self.running(session, chat_id)
+            if run is None or run.status != "active" or run.message_id != reply_to:
+                return "closed", None
+            if run.phase != "asking":
+                return "late", None
+            question = await self.quiz.question_of(session, run)
+            if question is None or not question.typed:
+                return "closed", None
+            grade = grade_typed(question.item, text, question.pack.language, question.pack.settings)
+            if grade.unreadable:
+                return "invalid", grade
+            outcome = await self.answer(player, run, session, grade, text.strip()[:1000])
+            return outcome, grade
+
+    async def close_question(self, run_id: int, position: int) -> QuestionResult | None:
+        """Close the question at ``position`` once (claimed), and say who got it right."""
+        async with self.sessionmaker() as session, session.begin():
+            now = self.clock()
+            claimed = await session.execute(
+                update(QuizRun)
+                .where(
+                    QuizRun.id == run_id,
+                    QuizRun.status == "active",
+                    QuizRun.position == position,
+                    QuizRun.phase == "asking",
+                )
+                .values(phase="answered", deadline_at=now + PAUSE, updated_at=now)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            run = await session.get(QuizRun, run_id)
+            assert run is not None
+            await session.refresh(run)
+            question = await self.quiz.question_of(session, run)
+            assert question is not None
+            rows = (
+                await session.execute(
+                    select(User.name, Attempt.correct, Attempt.score)
+                    .join(User, User.id == Attempt.user_id)
+                    .where(Attempt.run_id == run_id, Attempt.item_id == question.item_id)
+                    .order_by(Attempt.answered_at)
+                )
+            ).all()
+            return QuestionResult(
+                question=question,
+                answered=len(rows),
+                right=[r.name for r in rows if r.correct],
+                partly=[r.name for r in rows if not r.correct and r.score > 0],
+            )
+
+    async def advance(self, run_id: int, position: int) -> Question | Finished | None:
+        """After the pause: the next question, or the end of the game (claimed once)."""
+        async with self.sessionmaker() as session, session.begin():
+            now = self.clock()
+            run = await session.get(QuizRun, run_id, with_for_update=True)
+            if (
+                run is None
+                or run.status != "active"
+                or run.position != position
+                or run.phase != "answered"
+            ):
+                return None
+            if run.position + 1 >= len(run.item_order):
+                return await self._finish(session, run, stopped=False)
+            run.position += 1
+            run.phase = "asking"
+            run.poll_id = None
+            run.message_id = None
+            run.deadline_at = None
+            run.updated_at = now
+            await session.flush()
+            return await self.quiz.question_of(session, run)
+
+    async def stop(self, chat_id: int) -> Finished | Lobby | None:
+        """End the chat's game now: standings so far (or the closed lobby)."""
+        async with self.sessionmaker() as session, session.begin():
+            run = await self.running(session, chat_id)
+            if run is None:
+                return None
+            if run.status == "lobby":
+                run.status = "stopped"
+                run.finished_at = run.updated_at = self.clock()
+                await session.flush()
+                return await self._lobby(session, run)
+            return await self._finish(session, run, stopped=True)
+
+    async def _finish(self, session: AsyncSession, run: QuizRun, stopped: bool) -> Finished:
+        now = self.clock()
+        run.status = "stopped" if stopped else "finished"
+        run.phase = "answered"
+        run.finished_at = run.updated_at = now
+        run.deadline_at = None
+        run.poll_id = None
+        await session.flush()
+        pack = await self.catalog.by_id(session, run.pack_id)
+        assert pack is not None
+        return Finished(
+            run.id, pack, await self.standings(session, run.id), len(run.item_order), stopped
+        )
+
+    async def standings(self, session: AsyncSession, run_id: int) -> list[Standing]:
+        """Players by points, then by total answer time (faster first)."""
+        points = func.sum(Attempt.score)
+        seconds = func.sum(Attempt.latency_ms)
+        rows = (
+            await session.execute(
+                select(
+                    Attempt.user_id,
+                    User.name,
+                    points,
+                    func.sum(case((Attempt.correct, 1), else_=0)),
+                    func.count(),
+                    seconds,
+                )
+                .join(User, User.id == Attempt.user_id)
+                .where(Attempt.run_id == run_id)
+                .group_by(Attempt.user_id, User.name)
+                .order_by(points.desc(), seconds.asc(), Attempt.user_id)
+            )
+        ).all()
+        return [
+            Standing(r[0], r[1], int(r[2] or 0), int(r[3] or 0), int(r[4]), int(r[5] or 0))
+            for r in rows
+        ]
+
+    async def pending_timers(self) -> list[tuple[int, str, int, datetime]]:
+        """Every timer a running game is waiting on: (run, what, position, when)."""
+        async with self.sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        QuizRun.id,
+                        QuizRun.status,
+                        QuizRun.phase,
+                        QuizRun.position,
+                        QuizRun.deadline_at,
+                    ).where(
+                        QuizRun.kind == "group",
+                        QuizRun.status.in_(("lobby", "active")),
+                    )
+                )
+            ).all()
+        timers = []
+        for run_id, status, phase, position, deadline in rows:
+            when = deadline or self.clock()
+            if status == "lobby":
+                timers.append((run_id, "lobby", position, when))
+            elif phase == "asking":
+                timers.append((run_id, "close", position, when))
+            else:
+                timers.append((run_id, "advance", position, when))
+        return timers
+
+
+async def _add_player(session: AsyncSession, run_id: int, user_id: int, now: datetime) -> bool:
+    stmt = (
+        repo.dialect_insert(session, RunPlayer)
+        .values(run_id=run_id, user_id=user_id, joined_at=now)
+        .on_conflict_do_nothing(index_elements=["run_id", "user_id"])
+        .returning(RunPlayer.user_id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none() is not None

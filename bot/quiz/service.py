@@ -1,0 +1,666 @@
+"""The quiz engine for one player: runs, item order, grading, scoring and persistence.
+
+Adapters (the Telegram bot, the terminal) call these methods with what the player did and
+render what comes back. Every method runs in one transaction of its own, and every piece of
+state that must survive a restart (the current item, the option order, the selection of a
+multi-select item, the message that shows the question) is in the database.
+
+The engine trusts nothing it is given: a run id and an item id from a button are checked
+against the database (the run exists, belongs to this player, is active, and the item is the
+one being asked), and a repeated answer is recorded once.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.packs.model import (
+    ChoiceItem,
+    Item,
+    NumberItem,
+    ShortItem,
+    TrueFalseItem,
+    time_limit,
+)
+from bot.quiz.catalog import CachedItem, CachedPack, Catalog
+from bot.quiz.grading import Grade, format_number, grade_choice, grade_typed, parse_choice
+from bot.store import repo
+from bot.store.models import Attempt, QuizRun
+
+POINT = 1000
+"""Scores are stored in thousandths of a point."""
+
+RunKind = Literal["private", "group", "terminal"]
+
+
+@dataclass(frozen=True)
+class Player:
+    """Who is playing: a Telegram user, or a terminal player known by name."""
+
+    telegram_id: int | None
+    name: str
+    username: str | None = None
+
+    @property
+    def cache_key(self) -> str:
+        return f"t{self.telegram_id}" if self.telegram_id is not None else f"l{self.name}"
+
+
+@dataclass(frozen=True)
+class Question:
+    """The item a run is asking now, as the player should see it."""
+
+    run_id: int
+    item_id: int
+    number: int
+    """1-based position in the run."""
+    total: int
+    pack: CachedPack
+    item: Item
+    order: tuple[int, ...]
+    """Option indices (authored order) in the order shown; empty for typed items."""
+    selected: frozenset[int] = frozenset()
+    """Options toggled so far on a multi-select item."""
+    mode: str = "full"
+    message_id: int | None = None
+    """The message that shows this question, once it has been sent."""
+
+    @property
+    def typed(self) -> bool:
+        return isinstance(self.item, ShortItem | NumberItem)
+
+    @property
+    def multiple(self) -> bool:
+        return isinstance(self.item, ChoiceItem) and self.item.multiple
+
+    @property
+    def shown_options(self) -> list[str]:
+        texts = option_texts(self.item)
+        return [texts[i] for i in self.order]
+
+    @property
+    def time_limit(self) -> int:
+        return time_limit(self.item, self.pack.settings)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The verdict on one answer, with everything needed to teach from it."""
+
+    question: Question
+    grade: Grade
+    response: str
+    """The answer as the player gave it (option texts for a choice)."""
+    skipped: bool = False
+
+    @property
+    def correct_answer(self) -> str:
+        return correct_answer_text(self.question.item)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: int
+    pack: CachedPack
+    mode: str
+    status: str
+    total: int
+    answered: int
+    correct: int
+    score: int
+    """Thousandths of a point."""
+    seconds: float
+    rank: int | None
+    players_on_pack: int | None
+    missed_item_ids: tuple[int, ...] = field(default=())
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An action that changes nothing, with the short reason to show."""
+
+    reason: Literal["closed", "not_yours", "not_current", "already", "invalid", "no_run"]
+    message: str
+
+
+@dataclass(frozen=True)
+class Answered:
+    feedback: Feedback
+    finished: RunSummary | None
+    """Set when this answer ended the run."""
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A typed response that is not an answer (no number, no option): nothing recorded."""
+
+    hint: str
+    question: Question
+
+
+AnswerOutcome = Answered | Refused | Unreadable
+
+
+def option_texts(item: Item) -> list[str]:
+    if isinstance(item, ChoiceItem | TrueFalseItem):
+        return item.option_texts
+    return []
+
+
+def correct_answer_text(item: Item) -> str:
+    if isinstance(item, ChoiceItem):
+        return "; ".join(item.answers)
+    if isinstance(item, TrueFalseItem):
+        return "True" if item.answer else "False"
+    if isinstance(item, ShortItem):
+        return item.model_answer
+    unit = f" {item.unit}" if item.unit else ""
+    return f"{format_number(item.answer)}{unit}"
+
+
+def _closed(message: str = "This question is closed.") -> Refused:
+    return Refused("closed", message)
+
+
+class QuizService:
+    """Runs for one player at a time (private chats and the terminal)."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        catalog: Catalog,
+        clock: Callable[[], datetime] = repo.utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.catalog = catalog
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._user_ids: dict[str, tuple[int, str]] = {}
+
+    # ------------------------------------------------------------------ players
+
+    async def user_id(self, session: AsyncSession, player: Player) -> int:
+        """The player's user id, creating or refreshing the row only when something changed."""
+        cached = self._user_ids.get(player.cache_key)
+        fingerprint = f"{player.name}\0{player.username}"
+        if cached is not None and cached[1] == fingerprint:
+            return cached[0]
+        now = self.clock()
+        if player.telegram_id is not None:
+            user_id = await repo.upsert_telegram_user(
+                session, player.telegram_id, player.name, player.username, now
+            )
+        else:
+            user_id = await repo.upsert_local_user(session, player.name, now)
+        self._user_ids[player.cache_key] = (user_id, fingerprint)
+        return user_id
+
+    def forget_user(self, player: Player) -> None:
+        self._user_ids.pop(player.cache_key, None)
+
+    # ------------------------------------------------------------------ packs
+
+    async def visible_packs(self, session: AsyncSession) -> list[CachedPack]:
+        """Packs that students can see (active, with at least one live item)."""
+        return [p for p in await self.catalog.all(session) if p.status == "active" and p.items]
+
+    async def find_pack(self, session: AsyncSession, slug: str) -> CachedPack | None:
+        pack = await self.catalog.by_slug(session, slug.strip().lower())
+        if pack is None or pack.status != "active" or not pack.items:
+            return None
+        return pack
+
+    # ------------------------------------------------------------------ runs
+
+    async def active_run(
+        self, session: AsyncSession, user_id: int, pack_id: int, kind: RunKind
+    ) -> QuizRun | None:
+        return (
+            await session.execute(
+                select(QuizRun)
+                .where(
+                    QuizRun.user_id == user_id,
+                    QuizRun.pack_id == pack_id,
+                    QuizRun.kind == kind,
+                    QuizRun.status == "active",
+                )
+                .order_by(QuizRun.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+    async def unfinished_run(
+        self, player: Player, slug: str, kind: RunKind = "private"
+    ) -> tuple[CachedPack | None, Question | None]:
+        """The pack, and the question an unfinished run of it is waiting on (if any)."""
+        async with self.sessionmaker() as session, session.begin():
+            pack = await self.find_pack(session, slug)
+            if pack is None:
+                return None, None
+            user_id = await self.user_id(session, player)
+            run = await self.active_run(session, user_id, pack.id, kind)
+            if run is None:
+                return pack, None
+            return pack, await self.question_of(session, run)
+
+    async def start_run(
+        self,
+        player: Player,
+        slug: str,
+        chat_id: int | None,
+        kind: RunKind = "private",
+        mode: Literal["full", "review"] = "full",
+        item_ids: Sequence[int] | None = None,
+    ) -> Question | None:
+        """Start a run (stopping any unfinished one of the same pack) and return its first
+        question; ``item_ids`` limits a review run to those items."""
+        async with self.sessionmaker() as session, session.begin():
+            pack = await self.find_pack(session, slug)
+            if pack is None:
+                return None
+            user_id = await self.user_id(session, player)
+            now = self.clock()
+            await session.execute(
+                update(QuizRun)
+                .where(
+                    QuizRun.user_id == user_id,
+                    QuizRun.pack_id == pack.id,
+                    QuizRun.kind == kind,
+                    QuizRun.status == "active",
+                )
+                .values(status="stopped", finished_at=now, updated_at=now)
+            )
+            items = list(pack.items)
+            if item_ids is not None:
+                wanted = set(item_ids)
+                items = [i for i in items if i.id in wanted]
+                if not items:
+                    return None
+            orders = {str(i.id): self.option_order(pack, i) for i in items}
+            run = QuizRun(
+                kind=kind,
+                mode=mode,
+                chat_id=chat_id,
+                user_id=user_id,
+                pack_id=pack.id,
+                status="active",
+                item_order=[i.id for i in items],
+                option_orders=orders,
+                position=0,
+                phase="asking",
+                selected=[],
+                options={},
+                asked_at=now,
+                score=0,
+                correct=0,
+                answered=0,
+                started_at=now,
+                updated_at=now,
+            )
+            session.add(run)
+            await session.flush()
+            return await self.question_of(session, run)
+
+    def option_order(self, pack: CachedPack, cached: CachedItem) -> list[int]:
+        item = cached.item
+        if isinstance(item, ChoiceItem):
+            order = list(range(len(item.option_texts)))
+            if item.shuffles(pack.settings.shuffle_options):
+                self.rng.shuffle(order)
+            return order
+        if isinstance(item, TrueFalseItem):
+            return [0, 1]
+        return []
+
+    async def question_of(self, session: AsyncSession, run: QuizRun) -> Question | None:
+        if run.position >= len(run.item_order):
+            return None
+        item_id = int(run.item_order[run.position])
+        cached = await self.catalog.item(session, item_id)
+        pack = await self.catalog.by_id(session, run.pack_id)
+        if cached is None or pack is None:
+            return None
+        order = tuple(int(i) for i in run.option_orders.get(str(item_id), []))
+        return Question(
+            run_id=run.id,
+            item_id=item_id,
+            number=run.position + 1,
+            total=len(run.item_order),
+            pack=pack,
+            item=cached.item,
+            order=order,
+            selected=frozenset(int(i) for i in run.selected or []),
+            mode=run.mode,
+            message_id=run.message_id,
+        )
+
+    async def _owned_run(
+        self, session: AsyncSession, run_id: int, user_id: int
+    ) -> QuizRun | Refused:
+        run = (
+            await session.execute(select(QuizRun).where(QuizRun.id == run_id).with_for_update())
+        ).scalar_one_or_none()
+        if run is None or run.kind == "group":
+            return Refused("invalid", "This button is not valid any more.")
+        if run.user_id != user_id:
+            return Refused("not_yours", "This quiz belongs to someone else.")
+        if run.status != "active":
+            return _closed("This quiz has ended.")
+        return run
+
+    async def _current(
+        self, session: AsyncSession, run_id: int, item_id: int, player: Player
+    ) -> tuple[QuizRun, int] | Refused:
+        """The run, if ``item_id`` is the item it is asking now and the player owns it."""
+        user_id = await self.user_id(session, player)
+        run = await self._owned_run(session, run_id, user_id)
+        if isinstance(run, Refused):
+            return run
+        if run.position >= len(run.item_order) or int(run.item_order[run.position]) != item_id:
+            return _closed()
+        if run.phase != "asking":
+            return Refused("already", "You have already answered this question.")
+        return run, user_id
+
+    async def set_message(self, run_id: int, message_id: int | None) -> None:
+        """Remember which message shows the current question (to edit it after a restart)."""
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(QuizRun).where(QuizRun.id == run_id).values(message_id=message_id)
+            )
+
+    async def resume(self, player: Player, run_id: int) -> Question | Refused:
+        """Continue an unfinished run: the current question again, or the next one when the
+        current one was answered before the break. The answer clock restarts."""
+        async with self.sessionmaker() as session, session.begin():
+            user_id = await self.user_id(session, player)
+            run = await self._owned_run(session, run_id, user_id)
+            if isinstance(run, Refused):
+                return run
+            if run.phase == "answered":
+                run.position += 1
+                run.phase = "asking"
+                run.selected = []
+            run.asked_at = run.updated_at = self.clock()
+            run.message_id = None
+            await session.flush()
+            return await self.question_of(session, run) or _closed("This quiz has ended.")
+
+    # ------------------------------------------------------------------ answering
+
+    async def toggle(
+        self, player: Player, run_id: int, item_id: int, option: int
+    ) -> Question | Refused:
+        """Select or unselect one option of a multi-select item."""
+        async with self.sessionmaker() as session, session.begin():
+            found = await self._current(session, run_id, item_id, player)
+            if isinstance(found, Refused):
+                return found
+            run, _ = found
+            question = await self.question_of(session, run)
+            if question is None or not question.multiple or option not in question.order:
+                return Refused("invalid", "This button is not valid any more.")
+            selected = set(question.selected) ^ {option}
+            run.selected = sorted(selected)
+            run.updated_at = self.clock()
+            return await self.question_of(session, run) or _closed()
+
+    async def choose(
+        self, player: Player, run_id: int, item_id: int, option: int | None
+    ) -> AnswerOutcome:
+        """Answer a choice or true/false item: one option, or (``None``) submit the toggled
+        selection of a multi-select item."""
+        async with self.sessionmaker() as session, session.begin():
+            found = await self._current(session, run_id, item_id, player)
+            if isinstance(found, Refused):
+                return found
+            run, user_id = found
+            question = await self.question_of(session, run)
+            if question is None or question.typed:
+                return Refused("invalid", "This button is not valid any more.")
+            if option is None:
+                if not question.multiple:
+                    return Refused("invalid", "This button is not valid any more.")
+                picked = question.selected
+                if not picked:
+                    return Refused("invalid", "Select at least one option, then Submit.")
+            else:
+                if option not in question.order or question.multiple:
+                    return Refused("invalid", "This button is not valid any more.")
+                picked = frozenset({option})
+            grade = grade_choice(question.item, picked)  # type: ignore[arg-type]
+            texts = option_texts(question.item)
+            response = json.dumps([texts[i] for i in sorted(picked)], ensure_ascii=False)
+            shown = "; ".join(texts[i] for i in sorted(picked))
+            return await self._record(session, run, user_id, question, grade, response, shown)
+
+    async def answer_text(
+        self, player: Player, text: str, run_id: int | None = None, kind: RunKind = "private"
+    ) -> AnswerOutcome:
+        """Answer the current item of a run by typing (any item type); without ``run_id``,
+        the player's most recently used active run of ``kind``."""
+        async with self.sessionmaker() as session, session.begin():
+            user_id = await self.user_id(session, player)
+            if run_id is None:
+                found = await self._latest_run(session, user_id, kind)
+                if found is None:
+                    return Refused("no_run", "No quiz is running.")
+                run_id = found
+            run = await self._owned_run(session, run_id, user_id)
+            if isinstance(run, Refused):
+                return run
+            if run.phase != "asking":
+                return Refused("already", "You have already answered this question.")
+            question = await self.question_of(session, run)
+            if question is None:
+                return _closed("This quiz has ended.")
+            if question.typed:
+                grade = grade_typed(
+                    question.item, text, question.pack.language, question.pack.settings
+                )
+                if grade.unreadable:
+                    return Unreadable(grade.feedback or "Please answer the question.", question)
+                response: str | None = text.strip()[:1000]
+            else:
+                picked = parse_choice(question.item, text, list(question.order))  # type: ignore[arg-type]
+                if picked is None:
+                    return Unreadable(
+                        f"Tap a button, or type an option number from 1 to {len(question.order)}.",
+                        question,
+                    )
+                grade = grade_choice(question.item, picked)  # type: ignore[arg-type]
+                texts = option_texts(question.item)
+                response = json.dumps([texts[i] for i in sorted(picked)], ensure_ascii=False)
+            return await self._record(
+                session, run, user_id, question, grade, response, text.strip()
+            )
+
+    async def skip(
+        self, player: Player, run_id: int | None = None, item_id: int | None = None
+    ) -> AnswerOutcome:
+        """Skip the current item (of ``run_id``, or of the player's latest active private run;
+        ``item_id`` from a Skip button must be the current item): it counts as missed, and
+        its answer is shown."""
+        async with self.sessionmaker() as session, session.begin():
+            user_id = await self.user_id(session, player)
+            if run_id is None:
+                found = await self._latest_run(session, user_id, "private")
+                if found is None:
+                    return Refused("no_run", "No quiz is running.")
+                run_id = found
+            if item_id is not None:
+                current = await self._current(session, run_id, item_id, player)
+                if isinstance(current, Refused):
+                    return current
+            run = await self._owned_run(session, run_id, user_id)
+            if isinstance(run, Refused):
+                return run
+            if run.phase != "asking":
+                return Refused("already", "You have already answered this question.")
+            question = await self.question_of(session, run)
+            if question is None:
+                return _closed("This quiz has ended.")
+            grade = Grade(False, 0.0, None, None)
+            return await self._record(
+                session, run, user_id, question, grade, None, "", skipped=True
+            )
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        run: QuizRun,
+        user_id: int,
+        question: Question,
+        grade: Grade,
+        response: str | None,
+        shown: str,
+        skipped: bool = False,
+    ) -> AnswerOutcome:
+        now = self.clock()
+        latency = int((now - run.asked_at).total_seconds() * 1000) if run.asked_at else 0
+        score = round(grade.score * POINT)
+        attempt = repo.NewAttempt(
+            run_id=run.id,
+            item_id=question.item_id,
+            user_id=user_id,
+            chat_id=run.chat_id,
+            pack_id=run.pack_id,
+            response=response,
+            correct=grade.correct,
+            score=score,
+            latency_ms=max(0, latency),
+            answered_at=now,
+        )
+        # Review runs are practice: stored for the player's history, not for rankings.
+        if not await repo.record_attempt(session, attempt, counts=run.mode == "full"):
+            return Refused("already", "You have already answered this question.")
+        run.phase = "answered"
+        run.selected = []
+        run.answered += 1
+        run.correct += int(grade.correct)
+        run.score += score
+        run.updated_at = now
+        feedback = Feedback(question, grade, shown, skipped)
+        finished = None
+        if run.position + 1 >= len(run.item_order):
+            run.status = "finished"
+            run.finished_at = now
+            await session.flush()
+            finished = await self._summary(session, run)
+        return Answered(feedback, finished)
+
+    async def next_question(self, player: Player, run_id: int, position: int) -> Question | Refused:
+        """Move on from an answered item. ``position`` (1-based, from the Next button) must be
+        the item just answered, so a second tap on the same button does nothing."""
+        async with self.sessionmaker() as session, session.begin():
+            user_id = await self.user_id(session, player)
+            run = await self._owned_run(session, run_id, user_id)
+            if isinstance(run, Refused):
+                return run
+            if run.position + 1 != position or run.phase != "answered":
+                return _closed("You have already moved on.")
+            run.position += 1
+            run.phase = "asking"
+            run.asked_at = self.clock()
+            run.message_id = None
+            run.updated_at = run.asked_at
+            await session.flush()
+            return await self.question_of(session, run) or _closed("This quiz has ended.")
+
+    async def stop(self, player: Player, run_id: int | None = None) -> RunSummary | None:
+        """Stop the player's run (``run_id``, or their latest active private run)."""
+        async with self.sessionmaker() as session, session.begin():
+            user_id = await self.user_id(session, player)
+            if run_id is None:
+                run_id = await self._latest_run(session, user_id, "private")
+            run = await session.get(QuizRun, run_id) if run_id is not None else None
+            if (
+                run is None
+                or run.user_id != user_id
+                or run.status != "active"
+                or run.kind == "group"
+            ):
+                return None
+            now = self.clock()
+            run.status = "stopped"
+            run.finished_at = now
+            run.updated_at = now
+            await session.flush()
+            return await self._summary(session, run)
+
+    async def _latest_run(self, session: AsyncSession, user_id: int, kind: RunKind) -> int | None:
+        return (
+            await session.execute(
+                select(QuizRun.id)
+                .where(
+                    QuizRun.user_id == user_id,
+                    QuizRun.status == "active",
+                    QuizRun.kind == kind,
+                )
+                .order_by(QuizRun.updated_at.desc(), QuizRun.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+    async def current_run(self, player: Player, kind: RunKind = "private") -> Question | None:
+        """The question of the player's most recently used active run, if any."""
+        async with self.sessionmaker() as session, session.begin():
+            user_id = await self.user_id(session, player)
+            run_id = await self._latest_run(session, user_id, kind)
+            run = await session.get(QuizRun, run_id) if run_id is not None else None
+            return await self.question_of(session, run) if run is not None else None
+
+    async def summary(self, player: Player, run_id: int) -> RunSummary | Refused:
+        async with self.sessionmaker() as session, session.begin():
+            user_id = await self.user_id(session, player)
+            run = await session.get(QuizRun, run_id)
+            if run is None or run.user_id != user_id:
+                return Refused("invalid", "This button is not valid any more.")
+            return await self._summary(session, run)
+
+    async def _summary(self, session: AsyncSession, run: QuizRun) -> RunSummary:
+        pack = await self.catalog.by_id(session, run.pack_id)
+        assert pack is not None
+        attempts = (
+            await session.execute(
+                select(Attempt.item_id, Attempt.correct, Attempt.latency_ms).where(
+                    Attempt.run_id == run.id, Attempt.user_id == run.user_id
+                )
+            )
+        ).all()
+        missed = tuple(a.item_id for a in attempts if not a.correct)
+        seconds = sum(a.latency_ms for a in attempts) / 1000
+        rank = players = None
+        if run.mode == "full" and run.user_id is not None:
+            scope = repo.scope_key(pack_id=run.pack_id)
+            standing = await repo.standing_of(session, scope, "all", run.user_id)
+            if standing is not None:
+                rank = standing.rank
+                players = await repo.count_players(session, scope, "all")
+        return RunSummary(
+            run_id=run.id,
+            pack=pack,
+            mode=run.mode,
+            status=run.status,
+            total=len(run.item_order),
+            answered=run.answered,
+            correct=run.correct,
+            score=run.score,
+            seconds=seconds,
+            rank=rank,
+            players_on_pack=players,
+            missed_item_ids=missed,
+        )

@@ -1,0 +1,554 @@
+"""Repository functions. Each takes a session and never commits: the caller owns the
+transaction (one per update)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import (
+    Attempt,
+    Chat,
+    PackRow,
+    QuizRun,
+    Role,
+    ScoreTotal,
+    TotalsState,
+    User,
+)
+
+WEEK_DAYS = 7
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """The dialect's INSERT (both SQLite and PostgreSQL have ON CONFLICT)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+# --------------------------------------------------------------------------- users and chats
+
+
+async def upsert_telegram_user(
+    session: AsyncSession,
+    telegram_id: int,
+    name: str,
+    username: str | None,
+    now: datetime,
+) -> int:
+    """Create or refresh a Telegram user; returns the user's id. A user who comes back after
+    blocking the bot is active again."""
+    stmt = dialect_insert(session, User).values(
+        telegram_id=telegram_id,
+        name=name[:128],
+        username=username,
+        hidden=False,
+        active=True,
+        created_at=now,
+        last_seen_at=now,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[User.telegram_id],
+        set_={
+            "name": stmt.excluded.name,
+            "username": stmt.excluded.username,
+            "active": True,
+            "last_seen_at": stmt.excluded.last_seen_at,
+        },
+    ).returning(User.id)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def upsert_local_user(session: AsyncSession, local_name: str, now: datetime) -> int:
+    """Create or find the terminal player called ``local_name``."""
+    stmt = dialect_insert(session, User).values(
+        local_name=local_name[:64],
+        name=local_name[:128],
+        hidden=False,
+        active=True,
+        created_at=now,
+        last_seen_at=now,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[User.local_name], set_={"last_seen_at": stmt.excluded.last_seen_at}
+    ).returning(User.id)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def user_id_for_telegram(session: AsyncSession, telegram_id: int) -> int | None:
+    return (
+        await session.execute(select(User.id).where(User.telegram_id == telegram_id))
+    ).scalar_one_or_none()
+
+
+async def set_user_active(session: AsyncSession, telegram_id: int, active: bool) -> None:
+    await session.execute(update(User).where(User.telegram_id == telegram_id).values(active=active))
+
+
+async def set_user_hidden(session: AsyncSession, user_id: int, hidden: bool) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(hidden=hidden))
+
+
+async def is_hidden(session: AsyncSession, user_id: int) -> bool:
+    return bool((await session.execute(select(User.hidden).where(User.id == user_id))).scalar_one())
+
+
+async def upsert_chat(
+    session: AsyncSession, chat_id: int, chat_type: str, title: str | None, now: datetime
+) -> None:
+    stmt = dialect_insert(session, Chat).values(
+        id=chat_id, type=chat_type, title=(title or "")[:256] or None, created_at=now
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Chat.id],
+        set_={"type": stmt.excluded.type, "title": stmt.excluded.title},
+    )
+    await session.execute(stmt)
+
+
+# --------------------------------------------------------------------------- attempts
+
+
+@dataclass(frozen=True)
+class NewAttempt:
+    run_id: int
+    item_id: int
+    user_id: int
+    chat_id: int | None
+    pack_id: int
+    response: str | None
+    correct: bool
+    score: int
+    """Thousandths of a point."""
+    latency_ms: int
+    answered_at: datetime
+
+
+def scopes_for(chat_id: int | None, pack_id: int) -> list[str]:
+    """Every leaderboard an attempt counts towards."""
+    scopes = ["g", f"p:{pack_id}"]
+    if chat_id is not None:
+        scopes += [f"c:{chat_id}", f"cp:{chat_id}:{pack_id}"]
+    return scopes
+
+
+def scope_key(chat_id: int | None = None, pack_id: int | None = None) -> str:
+    """The totals scope for a leaderboard: global, one chat, one pack, or a pack in a chat."""
+    if chat_id is not None and pack_id is not None:
+        return f"cp:{chat_id}:{pack_id}"
+    if chat_id is not None:
+        return f"c:{chat_id}"
+    if pack_id is not None:
+        return f"p:{pack_id}"
+    return "g"
+
+
+async def record_attempt(session: AsyncSession, attempt: NewAttempt, counts: bool = True) -> bool:
+    """Store an attempt exactly once per (run, item, user) and, when it ``counts`` (not a
+    practice run), add it to every score total, in the caller's transaction. Returns False,
+    changing nothing, when it was already recorded (a double tap, a retried update, a
+    concurrent duplicate)."""
+    stmt = (
+        dialect_insert(session, Attempt)
+        .values(
+            run_id=attempt.run_id,
+            item_id=attempt.item_id,
+            user_id=attempt.user_id,
+            chat_id=attempt.chat_id,
+            pack_id=attempt.pack_id,
+            response=attempt.response,
+            correct=attempt.correct,
+            score=attempt.score,
+            answered_at=attempt.answered_at,
+            latency_ms=attempt.latency_ms,
+        )
+        .on_conflict_do_nothing(index_elements=["run_id", "item_id", "user_id"])
+        .returning(Attempt.id)
+    )
+    if (await session.execute(stmt)).scalar_one_or_none() is None:
+        return False
+    if counts:
+        await add_to_totals(session, [attempt])
+    return True
+
+
+async def add_to_totals(session: AsyncSession, attempts: Sequence[NewAttempt]) -> None:
+    """Add attempts to the all-time and seven-day totals of every scope, in one statement.
+
+    Rows are written in a fixed (scope, period, user) order so that concurrent transactions
+    on PostgreSQL lock them in the same order and cannot deadlock.
+    """
+    rows: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for attempt in attempts:
+        for scope in scopes_for(attempt.chat_id, attempt.pack_id):
+            for period in ("all", "week"):
+                key = (scope, period, attempt.user_id)
+                row = rows.get(key)
+                if row is None:
+                    rows[key] = {
+                        "scope": scope,
+                        "period": period,
+                        "user_id": attempt.user_id,
+                        "points": attempt.score,
+                        "answered": 1,
+                        "correct": int(attempt.correct),
+                        "seconds_ms": attempt.latency_ms,
+                        "reached_at": attempt.answered_at,
+                    }
+                else:
+                    row["points"] += attempt.score
+                    row["answered"] += 1
+                    row["correct"] += int(attempt.correct)
+                    row["seconds_ms"] += attempt.latency_ms
+                    if attempt.score > 0:
+                        row["reached_at"] = max(row["reached_at"], attempt.answered_at)
+    if not rows:
+        return
+    stmt = dialect_insert(session, ScoreTotal).values([rows[k] for k in sorted(rows)])
+    table = ScoreTotal.__table__
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["scope", "period", "user_id"],
+        set_={
+            "points": table.c.points + stmt.excluded.points,
+            "answered": table.c.answered + stmt.excluded.answered,
+            "correct": table.c.correct + stmt.excluded.correct,
+            "seconds_ms": table.c.seconds_ms + stmt.excluded.seconds_ms,
+            # "Earlier" in the ranking means: reached the current score earlier.
+            "reached_at": case(
+                (stmt.excluded.points > 0, stmt.excluded.reached_at),
+                else_=table.c.reached_at,
+            ),
+        },
+    )
+    await session.execute(stmt)
+
+
+# --------------------------------------------------------------------------- leaderboards
+
+
+@dataclass(frozen=True)
+class Standing:
+    rank: int
+    user_id: int
+    name: str
+    hidden: bool
+    points: int
+    """Thousandths of a point."""
+    correct: int
+    answered: int
+    seconds_ms: int
+
+
+_ORDER = (
+    ScoreTotal.points.desc(),
+    ScoreTotal.seconds_ms.asc(),
+    ScoreTotal.reached_at.asc(),
+    ScoreTotal.user_id.asc(),
+)
+
+
+async def top_standings(
+    session: AsyncSession, scope: str, period: str, limit: int = 10
+) -> list[Standing]:
+    """The first ``limit`` players of a leaderboard (an index scan, whatever the history)."""
+    stmt = (
+        select(
+            ScoreTotal.user_id,
+            User.name,
+            User.hidden,
+            ScoreTotal.points,
+            ScoreTotal.correct,
+            ScoreTotal.answered,
+            ScoreTotal.seconds_ms,
+        )
+        .join(User, User.id == ScoreTotal.user_id)
+        .where(ScoreTotal.scope == scope, ScoreTotal.period == period)
+        .order_by(*_ORDER)
+        .limit(limit)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [
+        Standing(n, r.user_id, r.name, r.hidden, r.points, r.correct, r.answered, r.seconds_ms)
+        for n, r in enumerate(rows, start=1)
+    ]
+
+
+async def count_players(session: AsyncSession, scope: str, period: str) -> int:
+    return int(
+        (
+            await session.execute(
+                select(func.count()).where(ScoreTotal.scope == scope, ScoreTotal.period == period)
+            )
+        ).scalar_one()
+    )
+
+
+async def standing_of(
+    session: AsyncSession, scope: str, period: str, user_id: int
+) -> Standing | None:
+    """One player's row and rank: 1 + the number of players ranked ahead (two index range
+    counts: more points; same points and fewer seconds, earlier, or a lower id)."""
+    stmt = (
+        select(ScoreTotal, User.name, User.hidden)
+        .join(User, User.id == ScoreTotal.user_id)
+        .where(
+            ScoreTotal.scope == scope,
+            ScoreTotal.period == period,
+            ScoreTotal.user_id == user_id,
+        )
+    )
+    found = (await session.execute(stmt)).first()
+    if found is None:
+        return None
+    row: ScoreTotal = found[0]
+    same_scope = and_(ScoreTotal.scope == scope, ScoreTotal.period == period)
+    ahead = select(func.count()).where(same_scope, ScoreTotal.points > row.points)
+    tied_ahead = select(func.count()).where(
+        same_scope,
+        ScoreTotal.points == row.points,
+        tuple_(ScoreTotal.seconds_ms, ScoreTotal.reached_at, ScoreTotal.user_id)
+        < tuple_(row.seconds_ms, row.reached_at, row.user_id),
+    )
+    counts = (
+        await session.execute(select(ahead.scalar_subquery(), tied_ahead.scalar_subquery()))
+    ).one()
+    return Standing(
+        rank=1 + counts[0] + counts[1],
+        user_id=user_id,
+        name=found[1],
+        hidden=found[2],
+        points=row.points,
+        correct=row.correct,
+        answered=row.answered,
+        seconds_ms=row.seconds_ms,
+    )
+
+
+# --------------------------------------------------------------------------- the 7-day window
+
+
+def window_start(today: date) -> date:
+    """The first day of the seven-day window that ends today (UTC days)."""
+    return today - timedelta(days=WEEK_DAYS - 1)
+
+
+async def roll_week(session: AsyncSession, today: date) -> date:
+    """Subtract from the seven-day totals every day that has left the window; idempotent.
+
+    The state row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite transactions are
+    already exclusive), so two workers never subtract the same day twice. Returns the last
+    day now subtracted through.
+    """
+    through = window_start(today) - timedelta(days=1)
+    state = (
+        await session.execute(select(TotalsState).where(TotalsState.id == 1).with_for_update())
+    ).scalar_one_or_none()
+    if state is None:
+        first = (await session.execute(select(func.min(Attempt.answered_at)))).scalar()
+        start = (first.date() - timedelta(days=1)) if first is not None else through
+        state = TotalsState(id=1, week_rolled_through=min(start, through))
+        session.add(state)
+        await session.flush()
+    done = state.week_rolled_through or through
+    if done >= through:
+        return done
+    lower = datetime.combine(done + timedelta(days=1), datetime.min.time(), UTC)
+    upper = datetime.combine(through + timedelta(days=1), datetime.min.time(), UTC)
+    old = (
+        await session.execute(
+            select(
+                Attempt.user_id,
+                Attempt.chat_id,
+                Attempt.pack_id,
+                func.sum(Attempt.score),
+                func.count(),
+                func.sum(case((Attempt.correct, 1), else_=0)),
+                func.sum(Attempt.latency_ms),
+            )
+            .where(Attempt.answered_at >= lower, Attempt.answered_at < upper)
+            .group_by(Attempt.user_id, Attempt.chat_id, Attempt.pack_id)
+        )
+    ).all()
+    minus: dict[tuple[str, int], list[int]] = {}
+    for user_id, chat_id, pack_id, points, answered, correct, ms in old:
+        for scope in scopes_for(chat_id, pack_id):
+            acc = minus.setdefault((scope, user_id), [0, 0, 0, 0])
+            acc[0] += int(points or 0)
+            acc[1] += int(answered)
+            acc[2] += int(correct or 0)
+            acc[3] += int(ms or 0)
+    table = ScoreTotal.__table__
+    if minus:
+        await session.execute(
+            update(table)
+            .where(
+                table.c.scope == bindparam("scope"),
+                table.c.period == "week",
+                table.c.user_id == bindparam("uid"),
+            )
+            .values(
+                points=table.c.points - bindparam("points"),
+                answered=table.c.answered - bindparam("answered"),
+                correct=table.c.correct - bindparam("correct"),
+                seconds_ms=table.c.seconds_ms - bindparam("ms"),
+            ),
+            [
+                {"scope": s, "uid": u, "points": p, "answered": a, "correct": c, "ms": m}
+                for (s, u), (p, a, c, m) in sorted(minus.items())
+            ],
+        )
+        await session.execute(table.delete().where(table.c.period == "week", table.c.answered <= 0))
+    state.week_rolled_through = through
+    await session.flush()
+    return through
+
+
+# --------------------------------------------------------------------------- stats
+
+
+@dataclass(frozen=True)
+class PackStats:
+    pack_id: int
+    slug: str
+    title: str
+    answered: int
+    correct: int
+    points: int
+    best_run: int | None
+    """Best finished run's score in thousandths, or None before the first finished run."""
+    best_run_items: int | None
+    streak_days: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+
+async def user_pack_stats(session: AsyncSession, user_id: int, today: date) -> list[PackStats]:
+    """Per pack: answered, correct, accuracy, best finished run and the current day streak."""
+    totals = (
+        await session.execute(
+            select(
+                ScoreTotal.scope, ScoreTotal.answered, ScoreTotal.correct, ScoreTotal.points
+            ).where(
+                ScoreTotal.user_id == user_id,
+                ScoreTotal.period == "all",
+                ScoreTotal.scope.like("p:%"),
+            )
+        )
+    ).all()
+    if not totals:
+        return []
+    by_pack = {
+        int(scope[2:]): (answered, correct, points) for scope, answered, correct, points in totals
+    }
+    packs = {
+        p.id: p
+        for p in (
+            await session.execute(select(PackRow).where(PackRow.id.in_(list(by_pack))))
+        ).scalars()
+    }
+    best = {
+        pack_id: (score, items)
+        for pack_id, score, items in (
+            await session.execute(
+                select(
+                    QuizRun.pack_id,
+                    func.max(QuizRun.score),
+                    func.max(func.json_array_length(QuizRun.item_order)),
+                )
+                .where(
+                    QuizRun.user_id == user_id,
+                    QuizRun.status == "finished",
+                    QuizRun.mode == "full",
+                )
+                .group_by(QuizRun.pack_id)
+            )
+        ).all()
+    }
+    day = func.date(Attempt.answered_at)
+    days: dict[int, list[date]] = {}
+    for pack_id, value in (
+        await session.execute(
+            select(Attempt.pack_id, day)
+            .where(Attempt.user_id == user_id)
+            .group_by(Attempt.pack_id, day)
+            .order_by(day.desc())
+        )
+    ).all():
+        days.setdefault(pack_id, []).append(
+            value if isinstance(value, date) else date.fromisoformat(str(value))
+        )
+    out = []
+    for pack_id, (answered, correct, points) in sorted(by_pack.items()):
+        pack = packs.get(pack_id)
+        if pack is None:
+            continue
+        best_score, best_items = best.get(pack_id, (None, None))
+        out.append(
+            PackStats(
+                pack_id=pack_id,
+                slug=pack.slug,
+                title=pack.title,
+                answered=answered,
+                correct=correct,
+                points=points,
+                best_run=best_score,
+                best_run_items=best_items,
+                streak_days=streak(days.get(pack_id, []), today),
+            )
+        )
+    return out
+
+
+def streak(days_desc: Sequence[date], today: date) -> int:
+    """Consecutive days with an answer, ending today or yesterday (a streak not yet broken)."""
+    if not days_desc or (today - days_desc[0]).days > 1:
+        return 0
+    count = 1
+    for previous, current in pairwise(days_desc):
+        if (previous - current).days != 1:
+            break
+        count += 1
+    return count
+
+
+# --------------------------------------------------------------------------- roles
+
+
+async def has_role(session: AsyncSession, user_id: int, role: str) -> bool:
+    return (
+        await session.execute(
+            select(Role.user_id).where(Role.user_id == user_id, Role.role == role)
+        )
+    ).first() is not None
+
+
+__all__ = [
+    "NewAttempt",
+    "PackStats",
+    "Standing",
+    "add_to_totals",
+    "record_attempt",
+    "roll_week",
+    "scope_key",
+    "standing_of",
+    "top_standings",
+    "upsert_chat",
+    "upsert_local_user",
+    "upsert_telegram_user",
+    "user_pack_stats",
+]

@@ -1,0 +1,189 @@
+"""The composition root: settings, engine, services and handlers wired into one PTB
+``Application``. Nothing here runs at import time."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    CallbackContext,
+    ContextTypes,
+    ExtBot,
+    JobQueue,
+)
+from telegram.request import BaseRequest
+
+from bot.quiz.boards import Boards
+from bot.quiz.catalog import Catalog
+from bot.quiz.service import QuizService
+from bot.settings import Settings
+from bot.store import create_engine, make_sessionmaker, migrate, repo
+from bot.store.importer import import_files
+
+log = logging.getLogger("quizbot")
+
+PRIVATE_COMMANDS = [
+    ("start", "Welcome and the list of quizzes"),
+    ("quiz", "Start or continue a quiz: /quiz [pack]"),
+    ("packs", "The published quizzes"),
+    ("read", "Read the article: /read [pack]"),
+    ("skip", "Skip the current question"),
+    ("stop", "Stop the current quiz"),
+    ("score", "Your scores per quiz"),
+    ("leaderboard", "Rankings: /leaderboard [week|all] [pack]"),
+    ("settings", "Privacy: show or hide me on leaderboards"),
+    ("help", "How this bot works"),
+]
+GROUP_COMMANDS = [
+    ("quiz", "Open a game lobby: /quiz [pack]"),
+    ("stop", "End the game now"),
+    ("leaderboard", "This chat's ranking: /leaderboard [week|all] [pack]"),
+    ("help", "How group games work"),
+]
+
+
+@dataclass
+class Services:
+    """Everything a handler needs, created once per process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    catalog: Catalog
+    quiz: QuizService
+    boards: Boards
+    clock: Callable[[], datetime]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class BotData:
+    """The typed ``context.bot_data``: it holds the services (set by build_application)."""
+
+    services: Services
+
+
+QuizContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+QuizApp = Application[
+    ExtBot[None], QuizContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[QuizContext]
+]
+
+_DEFAULT = object()
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    engine: AsyncEngine | None = None,
+    clock: Callable[[], datetime] = repo.utcnow,
+    rng: random.Random | None = None,
+    rate_limiter: BaseRateLimiter[Any] | object | None = _DEFAULT,
+    concurrent_updates: int | bool = True,
+) -> QuizApp:
+    """Build the bot. ``request`` replaces the HTTP transport (the tests' offline Bot API);
+    ``rate_limiter`` defaults to ``AIORateLimiter`` (None turns it off, for tests)."""
+    token = settings.token or "0:offline"
+    engine = engine or create_engine(settings.database_url)
+    sessionmaker = make_sessionmaker(engine)
+    catalog = Catalog()
+    quiz = QuizService(sessionmaker, catalog, clock, rng)
+    services = Services(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        catalog=catalog,
+        quiz=quiz,
+        boards=Boards(sessionmaker, catalog, clock),
+        clock=clock,
+    )
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.file_base_url)
+        .context_types(ContextTypes(bot_data=BotData))
+        .concurrent_updates(concurrent_updates)
+        .post_init(startup)
+        .post_shutdown(shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limiter is _DEFAULT:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+    elif rate_limiter is not None:
+        builder = builder.rate_limiter(rate_limiter)  # type: ignore[arg-type]
+    application: QuizApp = builder.build()  # type: ignore[assignment]
+    application.bot_data.services = services
+
+    from bot.telegram import handlers
+
+    handlers.register(application)
+    return application
+
+
+def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    services: Services = application.bot_data.services
+    return services
+
+
+async def import_content(services: Services, folder: Path) -> list[str]:
+    """Validate and import every pack in ``folder`` (idempotent); returns the served packs.
+
+    A broken pack is logged with every problem and skipped, so one bad file cannot keep the
+    bot from serving the others.
+    """
+    outcome = await import_files(
+        services.sessionmaker, [folder], services.clock(), all_or_nothing=False
+    )
+    for name in outcome.missing:
+        log.warning("content folder %s does not exist; no pack imported from it", name)
+    for report in outcome.reports:
+        for problem in report.problems:
+            log.warning("%s", problem)
+        if not report.ok:
+            log.error("pack %s not imported: %d error(s)", report.file, len(report.errors))
+    for plan in outcome.plans:
+        if plan.changes_anything:
+            log.info("imported %s", plan.describe())
+    services.catalog.forget()
+    async with services.sessionmaker() as session:
+        packs = await services.quiz.visible_packs(session)
+    return [f"{p.slug} ({len(p.items)} items)" for p in packs]
+
+
+async def startup(application: QuizApp) -> None:
+    """Upgrade the schema, import the content folder, set the command menus, log the packs."""
+    services = services_of(application)
+    await migrate.upgrade(services.engine)
+    served = await import_content(services, services.settings.content_dir)
+    await application.bot.set_my_commands(
+        [BotCommand(c, d) for c, d in PRIVATE_COMMANDS], scope=BotCommandScopeAllPrivateChats()
+    )
+    await application.bot.set_my_commands(
+        [BotCommand(c, d) for c, d in GROUP_COMMANDS], scope=BotCommandScopeAllGroupChats()
+    )
+    from bot.telegram import group
+
+    rearmed = await group.rearm_timers(application)
+    log.info(
+        "serving %d pack(s): %s%s",
+        len(served),
+        ", ".join(served) or "none (add YAML packs to the content folder)",
+        f"; re-armed {rearmed} game timer(s)" if rearmed else "",
+    )
+
+
+async def shutdown(application: QuizApp) -> None:
+    await services_of(application).engine.dispose()

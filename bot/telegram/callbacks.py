@@ -1,0 +1,139 @@
+"""Callback data: short strings that name an action, a run and an item.
+
+Telegram returns whatever we put in a button, and anyone can send any callback data, so
+:func:`parse` accepts only the exact shapes below (and numbers that fit in 63 bits). What the
+data names is then checked against the database by the engine.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.packs.model import SLUG_PATTERN
+
+_MAX_ID = 2**63 - 1
+_SLUG = SLUG_PATTERN.strip("^$")
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str
+    run: int = 0
+    item: int = 0
+    number: int = 0
+    slug: str = ""
+
+
+# kind -> (pattern, field names of the groups)
+_SHAPES: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {
+    # private runs
+    "a": (re.compile(r"(\d{1,19}):(\d{1,19}):(\d{1,2})"), ("run", "item", "number")),
+    "t": (re.compile(r"(\d{1,19}):(\d{1,19}):(\d{1,2})"), ("run", "item", "number")),
+    "s": (re.compile(r"(\d{1,19}):(\d{1,19})"), ("run", "item")),
+    "k": (re.compile(r"(\d{1,19}):(\d{1,19})"), ("run", "item")),
+    "n": (re.compile(r"(\d{1,19}):(\d{1,5})"), ("run", "number")),
+    "c": (re.compile(r"(\d{1,19})"), ("run",)),
+    "rv": (re.compile(r"(\d{1,19})"), ("run",)),
+    # packs
+    "pk": (re.compile(f"({_SLUG})"), ("slug",)),
+    "new": (re.compile(f"({_SLUG})"), ("slug",)),
+    "rd": (re.compile(f"({_SLUG})"), ("slug",)),
+    "lb": (re.compile(f"({_SLUG})"), ("slug",)),
+    # group games
+    "j": (re.compile(r"(\d{1,19})"), ("run",)),
+    "go": (re.compile(r"(\d{1,19})"), ("run",)),
+    "ga": (re.compile(r"(\d{1,19}):(\d{1,19}):(\d{1,2})"), ("run", "item", "number")),
+    # instructors
+    "pub": (re.compile(r"([0-9a-f]{16})"), ("slug",)),
+    # settings
+    "priv": (re.compile(r"([01])"), ("number",)),
+}
+
+
+def parse(data: str | None) -> Action | None:
+    """The action a button names, or None for anything malformed."""
+    if not data or len(data) > 64:
+        return None
+    kind, sep, rest = data.partition(":")
+    shape = _SHAPES.get(kind)
+    if shape is None or not sep:
+        return None
+    pattern, names = shape
+    match = pattern.fullmatch(rest)
+    if match is None:
+        return None
+    values: dict[str, int | str] = {}
+    for name, raw in zip(names, match.groups(), strict=True):
+        if name == "slug":
+            values[name] = raw
+        else:
+            number = int(raw)
+            if number > _MAX_ID:
+                return None
+            values[name] = number
+    return Action(kind, **values)  # type: ignore[arg-type]
+
+
+def answer(run: int, item: int, option: int) -> str:
+    return f"a:{run}:{item}:{option}"
+
+
+def toggle(run: int, item: int, option: int) -> str:
+    return f"t:{run}:{item}:{option}"
+
+
+def submit(run: int, item: int) -> str:
+    return f"s:{run}:{item}"
+
+
+def skip(run: int, item: int) -> str:
+    return f"k:{run}:{item}"
+
+
+def next_(run: int, position: int) -> str:
+    return f"n:{run}:{position}"
+
+
+def resume(run: int) -> str:
+    return f"c:{run}"
+
+
+def review(run: int) -> str:
+    return f"rv:{run}"
+
+
+def pack(slug: str) -> str:
+    return f"pk:{slug}"
+
+
+def restart(slug: str) -> str:
+    return f"new:{slug}"
+
+
+def read(slug: str) -> str:
+    return f"rd:{slug}"
+
+
+def leaderboard(slug: str) -> str:
+    return f"lb:{slug}"
+
+
+def join(run: int) -> str:
+    return f"j:{run}"
+
+
+def go(run: int) -> str:
+    return f"go:{run}"
+
+
+def group_answer(run: int, item: int, option: int) -> str:
+    return f"ga:{run}:{item}:{option}"
+
+
+def publish(token: str) -> str:
+    return f"pub:{token}"
+
+
+def privacy(hidden: bool) -> str:
+    return f"priv:{int(hidden)}"

@@ -1,0 +1,469 @@
+"""Group games in Telegram: the lobby, quiz polls (buttons when a text is too long for a poll),
+typed answers by reply, timers on the JobQueue, and the results.
+
+Messages stay well under Telegram's group flood limit (about 20 a minute): each question
+costs two messages (the question, then one batched result), answers are acknowledged with a
+reaction rather than a message, and ``AIORateLimiter`` queues anything beyond.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from telegram import Poll, ReactionTypeEmoji, Update
+from telegram.constants import ChatMemberStatus, ParseMode, PollLimit
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    MessageHandler,
+    PollAnswerHandler,
+    filters,
+)
+
+from bot.packs.model import TrueFalseItem
+from bot.quiz.game import PAUSE, Finished, GameService, Lobby, QuestionResult, poll_fits
+from bot.quiz.service import Question, correct_answer_text
+from bot.telegram import callbacks, render
+from bot.telegram.app import QuizApp, QuizContext, Services, services_of
+from bot.text import shorten
+
+log = logging.getLogger("quizbot.group")
+
+GROUP_HELP = """<b>Group games</b>
+/quiz <i>pack</i> opens a lobby: everyone taps “I'm in”, then the host (or an admin) taps
+Start. It starts by itself a little after the first player joins.
+Add <i>speed</i> (/quiz <i>pack</i> speed) to reward fast correct answers.
+
+Choice questions are quiz polls; for typed questions, <b>reply</b> to the question message.
+Your first answer counts. /stop (host or admin) ends the game with the standings so far.
+/leaderboard shows this chat's ranking (<i>week</i> or <i>all</i>, and a pack)."""
+
+
+def games(context_or_app: QuizContext | QuizApp) -> GameService:
+    app = (
+        context_or_app if isinstance(context_or_app, Application) else (context_or_app.application)
+    )
+    svc = services_of(app)
+    game: GameService | None = svc.extras.get("games")
+    if game is None:
+        game = GameService(svc.sessionmaker, svc.catalog, svc.quiz, svc.clock, svc.quiz.rng)
+        svc.extras["games"] = game
+    return game
+
+
+def _services(context: QuizContext) -> Services:
+    return context.bot_data.services
+
+
+def _player(update: Update) -> Any:
+    from bot.telegram.handlers import player_of
+
+    assert update.effective_user is not None
+    return player_of(update.effective_user)
+
+
+async def _reply(update: Update, text: str, **kwargs: Any) -> None:
+    if update.effective_chat is not None:
+        await update.effective_chat.send_message(text, parse_mode=ParseMode.HTML, **kwargs)
+
+
+# --------------------------------------------------------------------------- lobby
+
+
+def lobby_text(lobby: Lobby, lobby_seconds: int) -> str:
+    pack = lobby.pack
+    limit = pack.settings.time_limit
+    players = ", ".join(render.esc(n) for n in lobby.players) or "nobody yet"
+    lines = [
+        f"🎮 <b>{render.esc(pack.title)}</b>",
+        f"{len(pack.items)} questions, about {limit} s each."
+        + (" ⚡ Speed bonus on." if lobby.speed_bonus else ""),
+        "",
+        f"Players ({len(lobby.players)}): {players}",
+        "",
+        "Tap “I'm in” to play. The host or an admin taps Start; the game starts by itself "
+        f"{lobby_seconds} s after the first player joins.",
+    ]
+    return "\n".join(lines)
+
+
+def lobby_keyboard(run_id: int) -> Any:
+    return render.keyboard(
+        [[("🙋 I'm in", callbacks.join(run_id)), ("▶ Start", callbacks.go(run_id))]]
+    )
+
+
+async def quiz_command(update: Update, context: QuizContext) -> None:
+    """Open a lobby: ``/quiz [pack] [speed]``."""
+    args = [a.lower() for a in context.args or []]
+    speed = "speed" in args
+    args = [a for a in args if a != "speed"]
+    if args:
+        await open_lobby(update, context, args[0], speed)
+        return
+    svc = _services(context)
+    async with svc.sessionmaker() as session:
+        packs = await svc.quiz.visible_packs(session)
+    if len(packs) == 1:
+        await open_lobby(update, context, packs[0].slug, speed)
+    elif packs:
+        await _reply(update, "Which quiz?", reply_markup=render.pack_buttons(packs))
+    else:
+        await _reply(update, "No quizzes are published yet.")
+
+
+async def open_lobby(update: Update, context: QuizContext, slug: str, speed: bool = False) -> None:
+    chat = update.effective_chat
+    if chat is None or update.effective_user is None:
+        return
+    lobby = await games(context).open_lobby(
+        _player(update), chat.id, chat.type, chat.title, slug, speed
+    )
+    if isinstance(lobby, str):
+        await _reply(update, render.esc(lobby))
+        return
+    seconds = _services(context).settings.lobby_seconds
+    message = await context.bot.send_message(
+        chat.id,
+        lobby_text(lobby, seconds),
+        parse_mode=ParseMode.HTML,
+        reply_markup=lobby_keyboard(lobby.run_id),
+    )
+    await games(context).set_message(lobby.run_id, message.message_id, None)
+    if lobby.deadline is not None:
+        schedule(context.application, lobby.run_id, "lobby", 0, lobby.deadline)
+
+
+async def _join_button(update: Update, context: QuizContext, action: Any) -> None:
+    query = update.callback_query
+    assert query is not None
+    seconds = _services(context).settings.lobby_seconds
+    joined = await games(context).join(_player(update), action.run, seconds)
+    if isinstance(joined, str):
+        await query.answer(joined)
+        return
+    lobby, countdown = joined
+    await query.answer("You're in! 🎉")
+    await query.edit_message_text(
+        lobby_text(lobby, seconds),
+        parse_mode=ParseMode.HTML,
+        reply_markup=lobby_keyboard(lobby.run_id),
+    )
+    if countdown and lobby.deadline is not None:
+        schedule(context.application, lobby.run_id, "lobby", 0, lobby.deadline)
+
+
+async def may_control(
+    context: QuizContext, chat_id: int, user_id: int, host_id: int | None
+) -> bool:
+    """The host of a game, or an administrator of the group."""
+    if user_id == host_id:
+        return True
+    try:
+        member = await context.bot.get_chat_member(chat_id, user_id)
+    except TelegramError:
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+async def _start_button(update: Update, context: QuizContext, action: Any) -> None:
+    query = update.callback_query
+    chat = update.effective_chat
+    assert query is not None and chat is not None and update.effective_user is not None
+    running = await games(context).running_in(chat.id)
+    if running is None or running[0] != action.run:
+        await query.answer("This lobby is closed.")
+        return
+    if not await may_control(context, chat.id, update.effective_user.id, running[1]):
+        await query.answer("Only the host or a group admin can start the game.")
+        return
+    await query.answer()
+    await begin(context.application, action.run, chat.id)
+
+
+async def begin(app: QuizApp, run_id: int, chat_id: int) -> None:
+    """Start a lobby's game and ask the first question."""
+    question = await games(app).start(run_id)
+    if isinstance(question, str):
+        return
+    await app.bot.send_message(
+        chat_id,
+        f"🚦 <b>{render.esc(question.pack.title)}</b>: here we go!",
+        parse_mode=ParseMode.HTML,
+    )
+    await ask(app, chat_id, question)
+
+
+# --------------------------------------------------------------------------- questions
+
+
+def poll_explanation(question: Question) -> str:
+    """The explanation as a quiz poll can show it: at most 200 characters and 2 line feeds."""
+    text = " ".join(question.item.explanation.split())
+    return shorten(text, PollLimit.MAX_EXPLANATION_LENGTH)
+
+
+async def ask(app: QuizApp, chat_id: int, question: Question) -> None:
+    """Send a question: a quiz poll when it fits, else buttons; typed items by reply."""
+    header = f"{question.number}/{question.total}"
+    poll_id = None
+    if poll_fits(question):
+        correct = [n for n, i in enumerate(question.order) if i in question.item.correct_indices]  # type: ignore[union-attr]
+        title = question.item.question
+        if isinstance(question.item, TrueFalseItem):
+            title = f"True or false? {title}"
+        message = await app.bot.send_poll(
+            chat_id,
+            question=shorten(f"{header} · {title}", PollLimit.MAX_QUESTION_LENGTH),
+            options=question.shown_options,
+            type=Poll.QUIZ,
+            is_anonymous=False,
+            allows_multiple_answers=question.multiple,
+            correct_option_ids=correct,
+            open_period=question.time_limit,
+            explanation=poll_explanation(question),
+        )
+        poll_id = message.poll.id if message.poll else None
+    elif question.typed:
+        message = await app.bot.send_message(
+            chat_id,
+            f"<b>{header}</b> · <b>{render.esc(question.item.question)}</b>\n\n"
+            f"↩️ <b>Reply to this message</b> with your answer ({question.time_limit} s). "
+            "Your first reply counts.",
+            parse_mode=ParseMode.HTML,
+        )
+    else:
+        buttons = [
+            (render.LETTERS[n], callbacks.group_answer(question.run_id, question.item_id, i))
+            for n, i in enumerate(question.order)
+        ]
+        lines = [f"<b>{header}</b> · <b>{render.esc(question.item.question)}</b>", ""]
+        lines += [
+            f"<b>{render.LETTERS[n]}.</b> {render.esc(t)}"
+            for n, t in enumerate(question.shown_options)
+        ]
+        lines += ["", f"Tap your answer ({question.time_limit} s). Your first tap counts."]
+        message = await app.bot.send_message(
+            chat_id,
+            render.fit("\n".join(lines)),
+            parse_mode=ParseMode.HTML,
+            reply_markup=render.keyboard(render.chunk(buttons, 5)),
+        )
+    deadline = await games(app).asked(question, message.message_id, poll_id)
+    schedule(app, question.run_id, "close", question.number - 1, deadline)
+
+
+async def poll_answer(update: Update, context: QuizContext) -> None:
+    """A vote on a game's quiz poll."""
+    answer = update.poll_answer
+    if answer is None or answer.user is None:
+        return
+    from bot.telegram.handlers import player_of
+
+    await games(context).poll_answer(player_of(answer.user), answer.poll_id, answer.option_ids)
+
+
+async def _group_answer_button(update: Update, context: QuizContext, action: Any) -> None:
+    query = update.callback_query
+    assert query is not None
+    outcome = await games(context).button_answer(
+        _player(update), action.run, action.item, action.number
+    )
+    text = {
+        "recorded": "Answer recorded ✍",
+        "already": "Your first answer counts.",
+        "late": "Time is up for this question.",
+        "closed": "This question is closed.",
+        "invalid": "This button is not valid.",
+    }[outcome]
+    await query.answer(text)
+
+
+async def group_reply(update: Update, context: QuizContext) -> None:
+    """A typed answer: a reply to the question message of the chat's game."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if (
+        message is None
+        or chat is None
+        or message.text is None
+        or message.reply_to_message is None
+        or update.effective_user is None
+    ):
+        return
+    outcome, grade = await games(context).reply_answer(
+        _player(update), chat.id, message.reply_to_message.message_id, message.text
+    )
+    emoji = None
+    if outcome == "recorded" and grade is not None:
+        emoji = "👍" if grade.correct else "✍"
+    elif outcome == "invalid":
+        emoji = "🤔"
+    if emoji is not None:
+        # Reactions may be off in this chat: the result message will say it all.
+        with contextlib.suppress(BadRequest):
+            await message.set_reaction(ReactionTypeEmoji(emoji))
+
+
+# --------------------------------------------------------------------------- timers
+
+
+def schedule(app: QuizApp, run_id: int, what: str, position: int, when: datetime) -> None:
+    """Arm (or re-arm) a game timer on the JobQueue."""
+    queue = app.job_queue
+    if queue is None:  # pragma: no cover - the job-queue extra is a dependency
+        raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
+    name = f"game:{run_id}:{what}:{position}"
+    for job in queue.get_jobs_by_name(name):
+        job.schedule_removal()
+    queue.run_once(on_timer, when=when, data=(run_id, what, position), name=name)
+
+
+async def on_timer(context: QuizContext) -> None:
+    """A game timer fired: start or close a lobby, close a question, or move on."""
+    assert context.job is not None
+    run_id, what, position = context.job.data  # type: ignore[misc]
+    await fire(context.application, run_id, what, position)
+
+
+async def fire(app: QuizApp, run_id: int, what: str, position: int) -> None:
+    service = games(app)
+    if what == "lobby":
+        decision = await service.lobby_expired(run_id)
+        chat_id = await _chat_of(app, run_id)
+        if decision == "start" and chat_id is not None:
+            await begin(app, run_id, chat_id)
+        elif decision == "close" and chat_id is not None:
+            await app.bot.send_message(
+                chat_id, "Nobody joined, so the lobby is closed. /quiz opens a new one."
+            )
+        return
+    if what == "close":
+        result = await service.close_question(run_id, position)
+        if result is None:
+            return
+        chat_id = await _chat_of(app, run_id)
+        if chat_id is None:
+            return
+        await _drop_buttons(app, chat_id, result.question)
+        await app.bot.send_message(chat_id, result_text(result), parse_mode=ParseMode.HTML)
+        deadline = services_of(app).clock() + PAUSE
+        schedule(app, run_id, "advance", position, deadline)
+        return
+    if what == "advance":
+        step = await service.advance(run_id, position)
+        chat_id = await _chat_of(app, run_id)
+        if step is None or chat_id is None:
+            return
+        if isinstance(step, Finished):
+            await app.bot.send_message(chat_id, final_text(step), parse_mode=ParseMode.HTML)
+        else:
+            await ask(app, chat_id, step)
+
+
+async def _chat_of(app: QuizApp, run_id: int) -> int | None:
+    from bot.store.models import QuizRun
+
+    async with services_of(app).sessionmaker() as session:
+        run = await session.get(QuizRun, run_id)
+        return run.chat_id if run is not None else None
+
+
+async def _drop_buttons(app: QuizApp, chat_id: int, question: Question) -> None:
+    if question.message_id is None or question.typed or poll_fits(question):
+        return
+    with contextlib.suppress(BadRequest):
+        await app.bot.edit_message_reply_markup(chat_id, question.message_id, reply_markup=None)
+
+
+async def rearm_timers(app: QuizApp) -> int:
+    """Re-arm every pending game timer from the database (after a restart)."""
+    timers = await games(app).pending_timers()
+    for run_id, what, position, when in timers:
+        schedule(app, run_id, what, position, when)
+    return len(timers)
+
+
+# --------------------------------------------------------------------------- texts
+
+
+def _names(names: list[str], limit: int = 12) -> str:
+    shown = ", ".join(render.esc(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def result_text(result: QuestionResult) -> str:
+    question = result.question
+    item = question.item
+    lines = [
+        f"⏱ <b>{question.number}/{question.total}</b> · Answer: "
+        f"<b>{render.esc(correct_answer_text(item))}</b>",
+        f"{result.answered} answered · ✅ {len(result.right)} right"
+        + (f": {_names(result.right)}" if result.right else ""),
+    ]
+    if result.partly:
+        lines.append(f"🟡 partly right: {_names(result.partly)}")
+    lines += ["", f"💡 {render.esc(item.explanation)}", *render.quote_lines(item.sources)]
+    return render.fit("\n".join(lines))
+
+
+def final_text(finished: Finished) -> str:
+    heading = "Game stopped" if finished.stopped else "Game over"
+    lines = [f"🏁 <b>{heading}: {render.esc(finished.pack.title)}</b>", ""]
+    if not finished.standings:
+        lines.append("Nobody answered.")
+    medals = {1: "🥇", 2: "🥈", 3: "🥉"}
+    for n, s in enumerate(finished.standings, start=1):
+        lines.append(
+            f"{medals.get(n, f'{n}.')} {render.esc(s.name)} — {render.points(s.points)} pts "
+            f"({s.correct}/{finished.total} right, {render.duration(s.seconds_ms / 1000)})"
+        )
+    lines += ["", "/leaderboard shows this chat's ranking."]
+    return render.fit("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- commands
+
+
+async def stop_command(update: Update, context: QuizContext) -> None:
+    """End the chat's game now (host or admin), with the standings so far."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return
+    running = await games(context).running_in(chat.id)
+    if running is None:
+        await _reply(update, "No game is on. /quiz opens one.")
+        return
+    if not await may_control(context, chat.id, user.id, running[1]):
+        await _reply(update, "Only the host or a group admin can stop the game.")
+        return
+    stopped = await games(context).stop(chat.id)
+    if isinstance(stopped, Finished):
+        await _reply(update, final_text(stopped))
+    elif stopped is not None:
+        await _reply(update, "The lobby is closed.")
+
+
+async def help_command(update: Update, context: QuizContext) -> None:
+    """How group games work."""
+    await _reply(update, GROUP_HELP)
+
+
+BUTTONS = {
+    "j": _join_button,
+    "go": _start_button,
+    "ga": _group_answer_button,
+}
+
+
+def register(application: QuizApp) -> None:
+    application.add_handler(PollAnswerHandler(poll_answer))
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.GROUPS & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+            group_reply,
+        )
+    )

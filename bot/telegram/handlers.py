@@ -1,0 +1,686 @@
+"""Handlers for private chats and the commands every chat shares.
+
+Each handler turns an update into an engine call and the engine's answer into messages.
+Group games live in :mod:`bot.telegram.group`, instructor tools in
+:mod:`bot.telegram.instructor`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from telegram import Message, Update, User
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import (
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.quiz.boards import parse_board_args
+from bot.quiz.service import (
+    Answered,
+    Feedback,
+    Player,
+    Question,
+    Refused,
+    RunSummary,
+    Unreadable,
+)
+from bot.store import repo
+from bot.telegram import callbacks, render
+from bot.telegram.app import QuizApp, QuizContext, Services
+
+log = logging.getLogger("quizbot.telegram")
+
+PRIVATE = filters.ChatType.PRIVATE
+GROUPS = filters.ChatType.GROUPS
+
+HELP = """<b>Article quiz bot</b>
+Read an article, then check how well you understood it.
+
+/quiz — start or continue a quiz (/quiz <i>pack</i> for a given one)
+/read — read the article the quiz is about
+/skip — skip the current question (/stop ends the quiz)
+/score — your scores, /leaderboard — the rankings (<i>week</i> or <i>all</i>, and a pack)
+/settings — show or hide your name on leaderboards
+
+Tap an option to answer, or type it. For typed questions, spelling slips are forgiven and
+numbers may be written as 11,000 or 11 000. After each answer you see why it is right, with
+the article's own words.
+
+In a group, /quiz opens a game for everyone."""
+
+
+def services(context: QuizContext) -> Services:
+    return context.bot_data.services
+
+
+def player_of(user: User) -> Player:
+    return Player(telegram_id=user.id, name=user.full_name or str(user.id), username=user.username)
+
+
+async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
+    """Reply in the update's chat with HTML text."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.send_message(text, parse_mode=ParseMode.HTML, **kwargs)
+
+
+# --------------------------------------------------------------------------- questions
+
+
+async def send_question(context: QuizContext, chat_id: int, question: Question) -> None:
+    """Send a question as a new message and remember its id for later edits."""
+    message = await context.bot.send_message(
+        chat_id,
+        render.question_text(question),
+        parse_mode=ParseMode.HTML,
+        reply_markup=render.question_keyboard(question),
+    )
+    await services(context).quiz.set_message(question.run_id, message.message_id)
+
+
+async def send_summary(context: QuizContext, chat_id: int, summary: RunSummary) -> None:
+    await context.bot.send_message(
+        chat_id,
+        render.summary_text(summary),
+        parse_mode=ParseMode.HTML,
+        reply_markup=render.summary_keyboard(summary),
+    )
+
+
+async def show_feedback(
+    context: QuizContext,
+    chat_id: int,
+    outcome: Answered,
+    message_id: int | None,
+    typed_reply_to: int | None = None,
+) -> None:
+    """Edit the question message into the verdict (choices, skips), or reply to a typed
+    answer; then the Next button, or the end-of-run summary."""
+    feedback: Feedback = outcome.feedback
+    question = feedback.question
+    markup = None if outcome.finished else render.next_keyboard(question)
+    if typed_reply_to is not None:
+        if message_id is not None:
+            await _drop_keyboard(context, chat_id, message_id)
+        await context.bot.send_message(
+            chat_id,
+            render.feedback_text(feedback, with_question=False),
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            reply_to_message_id=typed_reply_to,
+        )
+    elif message_id is not None:
+        await context.bot.edit_message_text(
+            render.feedback_text(feedback),
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+        )
+    else:
+        await context.bot.send_message(
+            chat_id,
+            render.feedback_text(feedback),
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+        )
+    if outcome.finished is not None:
+        await send_summary(context, chat_id, outcome.finished)
+
+
+async def _drop_keyboard(context: QuizContext, chat_id: int, message_id: int) -> None:
+    # Already gone or not modified: nothing to tidy up.
+    with contextlib.suppress(BadRequest):
+        await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+
+
+async def offer_or_start(
+    update: Update, context: QuizContext, slug: str, user: User, chat_id: int
+) -> None:
+    """Open a pack: offer to continue an unfinished run, or start a new one."""
+    quiz = services(context).quiz
+    player = player_of(user)
+    pack, waiting = await quiz.unfinished_run(player, slug)
+    if pack is None:
+        await reply(update, f"There is no quiz called <b>{render.esc(slug)}</b>. See /packs.")
+        return
+    if waiting is not None:
+        await reply(
+            update,
+            f"You have an unfinished run of <b>{render.esc(pack.title)}</b> at question "
+            f"{waiting.number} of {waiting.total}.",
+            reply_markup=render.keyboard(
+                [
+                    [
+                        ("▶ Continue", callbacks.resume(waiting.run_id)),
+                        ("↻ Start over", callbacks.restart(pack.slug)),
+                    ]
+                ]
+            ),
+        )
+        return
+    await start_new(update, context, slug, user, chat_id)
+
+
+async def start_new(
+    update: Update, context: QuizContext, slug: str, user: User, chat_id: int
+) -> None:
+    question = await services(context).quiz.start_run(player_of(user), slug, chat_id)
+    if question is None:
+        await reply(update, f"There is no quiz called <b>{render.esc(slug)}</b>. See /packs.")
+        return
+    await reply(
+        update,
+        f"📝 <b>{render.esc(question.pack.title)}</b>: {question.total} questions. "
+        "Take your time; /read shows the article, /stop ends the quiz.",
+    )
+    await send_question(context, chat_id, question)
+
+
+async def ask_which_pack(update: Update, context: QuizContext, action: str) -> None:
+    async with services(context).sessionmaker() as session:
+        packs = await services(context).quiz.visible_packs(session)
+    if not packs:
+        await reply(update, "No quizzes are published yet.")
+        return
+    await reply(update, "Which quiz?", reply_markup=render.pack_buttons(packs, action))
+
+
+# --------------------------------------------------------------------------- commands
+
+
+async def start(update: Update, context: QuizContext) -> None:
+    """Greet the user and list the packs; ``/start <slug>`` (a deep link) opens that pack."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    if context.args:
+        await offer_or_start(update, context, context.args[0], user, chat.id)
+        return
+    async with services(context).sessionmaker() as session:
+        packs = await services(context).quiz.visible_packs(session)
+    greeting = (
+        f"Hello, {render.esc(user.first_name)}! 👋\n"
+        "I check how well you understood an article: multiple choice, true or false and "
+        "typed answers, each explained with the article's own words.\n\n"
+    )
+    if packs:
+        await reply(update, greeting + "Pick a quiz:", reply_markup=render.pack_buttons(packs))
+    else:
+        await reply(update, greeting + "No quizzes are published yet.")
+
+
+async def help_command(update: Update, context: QuizContext) -> None:
+    """Explain the commands."""
+    await reply(update, HELP)
+
+
+async def packs_command(update: Update, context: QuizContext) -> None:
+    """List the published packs with buttons to start them."""
+    async with services(context).sessionmaker() as session:
+        packs = await services(context).quiz.visible_packs(session)
+    await reply(
+        update,
+        render.pack_list(packs),
+        reply_markup=render.pack_buttons(packs) if packs else None,
+    )
+
+
+async def quiz_command(update: Update, context: QuizContext) -> None:
+    """Start (or continue) a quiz; without a pack, ask which one."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    if context.args:
+        await offer_or_start(update, context, context.args[0], user, chat.id)
+        return
+    async with services(context).sessionmaker() as session:
+        packs = await services(context).quiz.visible_packs(session)
+    if len(packs) == 1:
+        await offer_or_start(update, context, packs[0].slug, user, chat.id)
+    else:
+        await ask_which_pack(update, context, "pk")
+
+
+async def read_command(update: Update, context: QuizContext) -> None:
+    """Send the article in parts under Telegram's limit, split between paragraphs."""
+    if context.args:
+        await send_article(update, context, context.args[0])
+        return
+    async with services(context).sessionmaker() as session:
+        packs = await services(context).quiz.visible_packs(session)
+    if len(packs) == 1:
+        await send_article(update, context, packs[0].slug)
+    else:
+        await ask_which_pack(update, context, "rd")
+
+
+async def send_article(update: Update, context: QuizContext, slug: str) -> None:
+    async with services(context).sessionmaker() as session:
+        pack = await services(context).quiz.find_pack(session, slug)
+    if pack is None:
+        await reply(update, f"There is no quiz called <b>{render.esc(slug)}</b>. See /packs.")
+        return
+    for part in render.article_parts(pack.title, pack.article_text):
+        await reply(update, part)
+
+
+async def skip_command(update: Update, context: QuizContext) -> None:
+    """Skip the current question of the user's quiz."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    outcome = await services(context).quiz.skip(player_of(user))
+    if isinstance(outcome, Answered):
+        await show_feedback(context, chat.id, outcome, outcome.feedback.question.message_id)
+    elif isinstance(outcome, Refused):
+        text = outcome.message
+        if outcome.reason == "already":
+            text = "You have answered this one: tap Next ▶ to go on."
+        elif outcome.reason == "no_run":
+            text = "No quiz is running. Send /quiz to start one."
+        await reply(update, render.esc(text))
+
+
+async def stop_command(update: Update, context: QuizContext) -> None:
+    """Stop the user's current quiz and show the score so far."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    summary = await services(context).quiz.stop(player_of(user))
+    if summary is None:
+        await reply(update, "No quiz is running. Send /quiz to start one.")
+        return
+    await send_summary(context, chat.id, summary)
+
+
+async def score_command(update: Update, context: QuizContext) -> None:
+    """Per pack: answered, correct, accuracy, best run and streak."""
+    user = update.effective_user
+    if user is None:
+        return
+    svc = services(context)
+    async with svc.sessionmaker() as session, session.begin():
+        user_id = await svc.quiz.user_id(session, player_of(user))
+        stats = await repo.user_pack_stats(session, user_id, svc.clock().date())
+    await reply(update, render.score_text(stats))
+
+
+async def leaderboard_command(update: Update, context: QuizContext) -> None:
+    """The chat's ranking in a group, the global one in a private chat; always with the
+    caller's own rank. Options: ``week`` or ``all``, and a pack."""
+    user, chat = update.effective_user, update.effective_chat
+    if chat is None:
+        return
+    query = parse_board_args(list(context.args or []))
+    if isinstance(query, str):
+        await reply(update, render.esc(query))
+        return
+    await send_board(update, context, query, user, chat.id, chat.type != ChatType.PRIVATE)
+
+
+async def send_board(
+    update: Update,
+    context: QuizContext,
+    query: Any,
+    user: User | None,
+    chat_id: int,
+    in_group: bool,
+) -> None:
+    svc = services(context)
+    viewer_id = None
+    if user is not None:
+        async with svc.sessionmaker() as session, session.begin():
+            viewer_id = await svc.quiz.user_id(session, player_of(user))
+    board = await svc.boards.board(viewer_id, chat_id if in_group else None, query)
+    if isinstance(board, str):
+        await reply(update, render.esc(board))
+        return
+    await reply(update, render.leaderboard_text(board.title, board.top, board.mine, viewer_id))
+
+
+async def settings_command(update: Update, context: QuizContext) -> None:
+    """Show the privacy setting with a button to change it."""
+    user = update.effective_user
+    if user is None:
+        return
+    svc = services(context)
+    async with svc.sessionmaker() as session, session.begin():
+        user_id = await svc.quiz.user_id(session, player_of(user))
+        hidden = await repo.is_hidden(session, user_id)
+    await reply(update, privacy_text(hidden), reply_markup=privacy_keyboard(hidden))
+
+
+def privacy_text(hidden: bool) -> str:
+    if hidden:
+        return (
+            "🙈 You are <b>hidden</b>: others see you as “anonymous” on leaderboards. "
+            "You still see your own rank."
+        )
+    return "👀 Your name is <b>shown</b> on leaderboards."
+
+
+def privacy_keyboard(hidden: bool) -> Any:
+    if hidden:
+        return render.keyboard([[("Show my name", callbacks.privacy(False))]])
+    return render.keyboard([[("Hide me (anonymous)", callbacks.privacy(True))]])
+
+
+# --------------------------------------------------------------------------- typed answers
+
+
+async def private_text(update: Update, context: QuizContext) -> None:
+    """A typed answer to the current question, or a hint when no quiz is running."""
+    user, chat, message = update.effective_user, update.effective_chat, update.effective_message
+    if user is None or chat is None or message is None or message.text is None:
+        return
+    outcome = await services(context).quiz.answer_text(player_of(user), message.text)
+    if isinstance(outcome, Answered):
+        question = outcome.feedback.question
+        if question.typed:
+            await show_feedback(
+                context, chat.id, outcome, question.message_id, typed_reply_to=message.message_id
+            )
+        else:
+            await show_feedback(context, chat.id, outcome, question.message_id)
+    elif isinstance(outcome, Unreadable):
+        await message.reply_text(render.esc(outcome.hint), parse_mode=ParseMode.HTML)
+    elif outcome.reason == "already":
+        await message.reply_text("You have answered this one: tap Next ▶ to go on.")
+    else:
+        await message.reply_text("No quiz is running. Send /quiz to start one, or /help.")
+
+
+async def private_other(update: Update, context: QuizContext) -> None:
+    """Stickers, photos and other messages the bot does not expect."""
+    message = update.effective_message
+    if message is not None and message.document is None:
+        await message.reply_text("I read text only: send /quiz to start, or /help.")
+
+
+# --------------------------------------------------------------------------- buttons
+
+
+async def button(update: Update, context: QuizContext) -> None:
+    """Every inline button of a private run; the data is checked, never trusted."""
+    query = update.callback_query
+    if query is None or update.effective_user is None:
+        return
+    action = callbacks.parse(query.data)
+    if action is None:
+        await query.answer("This button is not valid.")
+        return
+    handler = _BUTTONS.get(action.kind)
+    if handler is None:
+        from bot.telegram import group
+
+        handler = group.BUTTONS.get(action.kind)
+    if handler is None:
+        await query.answer("This button is not valid.")
+        return
+    await handler(update, context, action)
+
+
+async def _answer_button(update: Update, context: QuizContext, action: Any) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    quiz = services(context).quiz
+    player = player_of(update.effective_user)
+    if action.kind == "t":
+        toggled = await quiz.toggle(player, action.run, action.item, action.number)
+        if isinstance(toggled, Refused):
+            await query.answer(toggled.message)
+            return
+        await query.answer()
+        await query.edit_message_text(
+            render.question_text(toggled),
+            parse_mode=ParseMode.HTML,
+            reply_markup=render.question_keyboard(toggled),
+        )
+        return
+    if action.kind == "k":
+        outcome = await quiz.skip(player, action.run, action.item)
+    else:
+        option = action.number if action.kind == "a" else None
+        outcome = await quiz.choose(player, action.run, action.item, option)
+    if isinstance(outcome, Refused):
+        await query.answer(outcome.message)
+        return
+    if isinstance(outcome, Unreadable):
+        await query.answer(outcome.hint)
+        return
+    grade = outcome.feedback.grade
+    await query.answer(
+        "✅ Correct!" if grade.correct else "Skipped" if action.kind == "k" else "❌ Not quite"
+    )
+    message = query.message
+    chat_id = message.chat.id if message is not None else update.effective_user.id
+    message_id = message.message_id if message is not None else None
+    await show_feedback(context, chat_id, outcome, message_id)
+
+
+async def _next_button(update: Update, context: QuizContext, action: Any) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    question = await services(context).quiz.next_question(
+        player_of(update.effective_user), action.run, action.number
+    )
+    if isinstance(question, Refused):
+        await query.answer(question.message)
+        return
+    await query.answer()
+    if query.message is not None:
+        await _drop_keyboard(context, query.message.chat.id, query.message.message_id)
+    await send_question(context, _chat_id(update), question)
+
+
+async def _resume_button(update: Update, context: QuizContext, action: Any) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    question = await services(context).quiz.resume(player_of(update.effective_user), action.run)
+    if isinstance(question, Refused):
+        await query.answer(question.message)
+        return
+    await query.answer()
+    await send_question(context, _chat_id(update), question)
+
+
+async def _pack_button(update: Update, context: QuizContext, action: Any) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    await query.answer()
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        from bot.telegram import group
+
+        await group.open_lobby(update, context, action.slug)
+        return
+    if action.kind == "new":
+        await start_new(update, context, action.slug, update.effective_user, _chat_id(update))
+    else:
+        await offer_or_start(update, context, action.slug, update.effective_user, _chat_id(update))
+
+
+async def _review_button(update: Update, context: QuizContext, action: Any) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    quiz = services(context).quiz
+    player = player_of(update.effective_user)
+    summary = await quiz.summary(player, action.run)
+    if isinstance(summary, Refused):
+        await query.answer(summary.message)
+        return
+    if not summary.missed_item_ids:
+        await query.answer("No mistakes to review in that run. 🎉")
+        return
+    question = await quiz.start_run(
+        player,
+        summary.pack.slug,
+        _chat_id(update),
+        mode="review",
+        item_ids=summary.missed_item_ids,
+    )
+    if question is None:
+        await query.answer("Those questions are no longer in the quiz.")
+        return
+    await query.answer()
+    await send_question(context, _chat_id(update), question)
+
+
+async def _read_button(update: Update, context: QuizContext, action: Any) -> None:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await send_article(update, context, action.slug)
+
+
+async def _board_button(update: Update, context: QuizContext, action: Any) -> None:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    chat = update.effective_chat
+    in_group = chat is not None and chat.type != ChatType.PRIVATE
+    await send_board(
+        update,
+        context,
+        parse_board_args([action.slug]),
+        update.effective_user,
+        _chat_id(update),
+        in_group,
+    )
+
+
+async def _privacy_button(update: Update, context: QuizContext, action: Any) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    svc = services(context)
+    hidden = bool(action.number)
+    async with svc.sessionmaker() as session, session.begin():
+        user_id = await svc.quiz.user_id(session, player_of(update.effective_user))
+        await repo.set_user_hidden(session, user_id, hidden)
+    await query.answer("Saved.")
+    await query.edit_message_text(
+        privacy_text(hidden), parse_mode=ParseMode.HTML, reply_markup=privacy_keyboard(hidden)
+    )
+
+
+def _chat_id(update: Update) -> int:
+    chat = update.effective_chat
+    if chat is not None:
+        return chat.id
+    assert update.effective_user is not None
+    return update.effective_user.id
+
+
+_BUTTONS = {
+    "a": _answer_button,
+    "t": _answer_button,
+    "s": _answer_button,
+    "k": _answer_button,
+    "n": _next_button,
+    "c": _resume_button,
+    "pk": _pack_button,
+    "new": _pack_button,
+    "rv": _review_button,
+    "rd": _read_button,
+    "lb": _board_button,
+    "priv": _privacy_button,
+}
+
+
+# --------------------------------------------------------------------------- life cycle
+
+
+async def member_update(update: Update, context: QuizContext) -> None:
+    """A user who blocks the bot is marked inactive (and active again on return)."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != ChatType.PRIVATE:
+        return
+    blocked = change.new_chat_member.status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+    async with services(context).sessionmaker() as session, session.begin():
+        await repo.set_user_active(session, change.from_user.id, not blocked)
+
+
+DB_ERRORS = (OperationalError, InterfaceError, DBAPIError, PoolTimeout, OSError, ConnectionError)
+
+
+async def on_error(update: object, context: QuizContext) -> None:
+    """Log every failure with its update id; the user gets a short apology, never a
+    traceback. A user who blocked the bot is marked inactive, quietly."""
+    error = context.error
+    update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(error, Forbidden):
+        user = update.effective_user if isinstance(update, Update) else None
+        log.info(
+            "update %s: user %s blocked the bot; marked inactive",
+            update_id,
+            user.id if user else "?",
+        )
+        if user is not None:
+            try:
+                async with services(context).sessionmaker() as session, session.begin():
+                    await repo.set_user_active(session, user.id, False)
+            except DB_ERRORS:
+                log.warning("update %s: could not mark user %s inactive", update_id, user.id)
+        return
+    log.error("update %s failed", update_id, exc_info=error)
+    if not isinstance(update, Update):
+        return
+    if isinstance(error, DB_ERRORS):
+        text = (
+            "⚠️ The quiz store is unavailable right now, so nothing was saved. "
+            "Please try again in a minute."
+        )
+    else:
+        text = "😕 Sorry, something went wrong on our side. Please try again."
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text[:190], show_alert=True)
+        elif update.effective_chat is not None:
+            await update.effective_chat.send_message(text)
+    except Exception:
+        log.warning("update %s: could not send the apology", update_id)
+
+
+def register(application: QuizApp) -> None:
+    """Add every handler to the application."""
+    from bot.telegram import group
+
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
+    application.add_handler(CommandHandler("help", group.help_command, filters=GROUPS))
+    application.add_handler(CommandHandler("packs", packs_command))
+    application.add_handler(CommandHandler("quiz", quiz_command, filters=PRIVATE))
+    application.add_handler(CommandHandler("quiz", group.quiz_command, filters=GROUPS))
+    application.add_handler(CommandHandler("stop", stop_command, filters=PRIVATE))
+    application.add_handler(CommandHandler("stop", group.stop_command, filters=GROUPS))
+    application.add_handler(CommandHandler("read", read_command))
+    application.add_handler(CommandHandler("skip", skip_command, filters=PRIVATE))
+    application.add_handler(CommandHandler("score", score_command))
+    application.add_handler(CommandHandler("leaderboard", leaderboard_command))
+    application.add_handler(CommandHandler(["settings", "privacy"], settings_command))
+    group.register(application)
+    application.add_handler(CallbackQueryHandler(button))
+    application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, private_text))
+    application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
+    application.add_handler(MessageHandler(PRIVATE & ~filters.TEXT, private_other))
+    application.add_handler(ChatMemberHandler(member_update, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_error_handler(on_error)
+
+
+async def unknown_command(update: Update, context: QuizContext) -> None:
+    """A command the bot does not know."""
+    message = update.effective_message
+    if message is not None:
+        command = html.escape((message.text or "").split()[0][:40])
+        await message.reply_text(f"I don't know {command}. Send /help for the commands.")

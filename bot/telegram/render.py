@@ -1,0 +1,288 @@
+"""Turn engine results into Telegram message texts (HTML) and keyboards."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import MessageLimit
+
+from bot.packs.model import NumberItem, ShortItem, TrueFalseItem
+from bot.quiz.catalog import CachedPack
+from bot.quiz.service import POINT, Feedback, Question, RunSummary
+from bot.store.repo import PackStats, Standing
+from bot.telegram import callbacks
+from bot.text import shorten
+
+SHORT_OPTION = 28
+"""Options up to this length go on their own buttons; longer ones are numbered in the text."""
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def points(milli: int) -> str:
+    """1000 -> '1', 2500 -> '2.5'."""
+    value = milli / POINT
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
+
+
+def chunk(buttons: list[tuple[str, str]], per_row: int) -> list[list[tuple[str, str]]]:
+    return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+
+
+def fit(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> str:
+    """Keep a message under Telegram's limit (the validator makes this rare)."""
+    return shorten(text, limit)
+
+
+# --------------------------------------------------------------------------- packs
+
+
+def pack_buttons(packs: Sequence[CachedPack], action: str = "pk") -> InlineKeyboardMarkup:
+    make = {"pk": callbacks.pack, "rd": callbacks.read, "lb": callbacks.leaderboard}[action]
+    return keyboard([[(shorten(p.title, 60), make(p.slug))] for p in packs])
+
+
+def pack_list(packs: Sequence[CachedPack]) -> str:
+    if not packs:
+        return "No quizzes are published yet."
+    lines = ["<b>Quizzes</b>"]
+    for pack in packs:
+        lines.append(
+            f"• <b>{esc(pack.title)}</b> ({len(pack.items)} questions) — /quiz {pack.slug}"
+        )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- questions
+
+
+def _header(question: Question) -> str:
+    label = "Review" if question.mode == "review" else "Question"
+    return f"<b>{esc(question.pack.title)}</b>\n{label} {question.number} of {question.total}"
+
+
+def _numbered(question: Question) -> bool:
+    return question.multiple or any(len(t) > SHORT_OPTION for t in question.shown_options)
+
+
+def question_text(question: Question) -> str:
+    lines = [_header(question), "", f"<b>{esc(question.item.question)}</b>"]
+    item = question.item
+    if isinstance(item, TrueFalseItem):
+        lines.append("<i>True or false?</i>")
+    elif question.typed:
+        if isinstance(item, NumberItem):
+            unit = f" (in {esc(item.unit)})" if item.unit else ""
+            lines += ["", f"✍️ Type a number{unit}."]
+        else:
+            lines += ["", "✍️ Type your answer."]
+    else:
+        if question.multiple:
+            lines.append("<i>Select all that apply, then Submit.</i>")
+        if _numbered(question):
+            lines.append("")
+            for n, text in enumerate(question.shown_options):
+                mark = ""
+                if question.multiple:
+                    mark = "☑ " if question.order[n] in question.selected else "☐ "
+                lines.append(f"{mark}<b>{LETTERS[n]}.</b> {esc(text)}")
+    return fit("\n".join(lines))
+
+
+def question_keyboard(question: Question) -> InlineKeyboardMarkup:
+    run, item = question.run_id, question.item_id
+    if question.typed:
+        return keyboard([[("Skip ⏭", callbacks.skip(run, item))]])
+    numbered = _numbered(question)
+    buttons = []
+    for n, (index, text) in enumerate(zip(question.order, question.shown_options, strict=True)):
+        label = LETTERS[n] if numbered else text
+        if question.multiple:
+            box = "☑" if index in question.selected else "☐"
+            buttons.append((f"{box} {label}", callbacks.toggle(run, item, index)))
+        else:
+            buttons.append((label, callbacks.answer(run, item, index)))
+    rows = chunk(buttons, 4) if numbered else chunk(buttons, 1 if len(buttons) > 2 else 2)
+    if question.multiple:
+        rows.append([("Submit ✔", callbacks.submit(run, item))])
+    return keyboard(rows)
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+def verdict(feedback: Feedback) -> str:
+    grade = feedback.grade
+    if feedback.skipped:
+        return "⏭ <b>Skipped.</b>"
+    if grade.correct:
+        return "✅ <b>Correct!</b>"
+    if grade.score > 0:
+        return f"🟡 <b>Partly right</b> ({points(round(grade.score * POINT))} point)"
+    return "❌ <b>Not quite.</b>"
+
+
+def quote_lines(sources: Sequence[str]) -> list[str]:
+    return [f"📖 <i>“{esc(source)}”</i>" for source in sources]
+
+
+def feedback_text(feedback: Feedback, with_question: bool = True) -> str:
+    question = feedback.question
+    item = question.item
+    lines = []
+    if with_question:
+        lines += [_header(question), "", f"<b>{esc(item.question)}</b>", ""]
+    lines.append(verdict(feedback))
+    if not feedback.skipped:
+        lines.append(f"Your answer: {esc(feedback.response) or '—'}")
+    if not feedback.grade.correct or isinstance(item, ShortItem | NumberItem):
+        lines.append(f"Answer: <b>{esc(feedback.correct_answer)}</b>")
+    if feedback.grade.feedback:
+        lines.append(esc(feedback.grade.feedback))
+    lines += ["", f"💡 {esc(item.explanation)}", *quote_lines(item.sources)]
+    return fit("\n".join(lines))
+
+
+def next_keyboard(question: Question) -> InlineKeyboardMarkup:
+    return keyboard([[("Next ▶", callbacks.next_(question.run_id, question.number))]])
+
+
+# --------------------------------------------------------------------------- end of a run
+
+
+def summary_text(summary: RunSummary) -> str:
+    title = esc(summary.pack.title)
+    heading = "finished" if summary.status == "finished" else "stopped"
+    kind = "Review" if summary.mode == "review" else "Quiz"
+    lines = [
+        f"🏁 <b>{kind} {heading}: {title}</b>",
+        "",
+        f"Score: <b>{points(summary.score)}</b> of {summary.total}",
+        f"Accuracy: {summary.accuracy:.0%} ({summary.correct} of {summary.answered} answered)",
+        f"Time: {duration(summary.seconds)}",
+    ]
+    if summary.rank is not None:
+        of = f" of {summary.players_on_pack}" if summary.players_on_pack else ""
+        lines.append(f"Rank on this quiz: <b>#{summary.rank}</b>{of}")
+    if summary.mode == "review":
+        lines.append("<i>Review runs are practice: they do not change the leaderboard.</i>")
+    return "\n".join(lines)
+
+
+def summary_keyboard(summary: RunSummary) -> InlineKeyboardMarkup:
+    rows: list[list[tuple[str, str]]] = []
+    if summary.missed_item_ids:
+        rows.append([("🔁 Review my mistakes", callbacks.review(summary.run_id))])
+    rows.append(
+        [
+            ("↻ Try again", callbacks.restart(summary.pack.slug)),
+            ("🏆 Leaderboard", callbacks.leaderboard(summary.pack.slug)),
+        ]
+    )
+    return keyboard(rows)
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def display_name(standing: Standing, viewer_id: int | None) -> str:
+    if standing.user_id == viewer_id:
+        return f"<b>{esc(standing.name)}</b> (you)"
+    if standing.hidden:
+        return "<i>anonymous</i>"
+    return esc(standing.name)
+
+
+def leaderboard_text(
+    title: str, top: Sequence[Standing], mine: Standing | None, viewer_id: int | None
+) -> str:
+    lines = [f"🏆 <b>{esc(title)}</b>"]
+    if not top:
+        lines.append("No answers yet: be the first! /quiz")
+        return "\n".join(lines)
+    medals = {1: "🥇", 2: "🥈", 3: "🥉"}
+    for s in top:
+        place = medals.get(s.rank, f"{s.rank}.")
+        lines.append(
+            f"{place} {display_name(s, viewer_id)} — {points(s.points)} pts "
+            f"({s.correct}/{s.answered}, {duration(s.seconds_ms / 1000)})"
+        )
+    if mine is not None and all(s.user_id != mine.user_id for s in top):
+        lines += ["…", f"{mine.rank}. {display_name(mine, viewer_id)} — {points(mine.points)} pts"]
+    elif mine is None and viewer_id is not None:
+        lines += ["", "You are not on this board yet."]
+    return "\n".join(lines)
+
+
+def score_text(stats: Sequence[PackStats]) -> str:
+    if not stats:
+        return "You have not answered any question yet. Send /quiz to start."
+    lines = ["📊 <b>Your scores</b>"]
+    for s in stats:
+        best = (
+            f"{points(s.best_run)} of {s.best_run_items}"
+            if s.best_run is not None and s.best_run_items
+            else "no finished run yet"
+        )
+        streak = f", streak {s.streak_days} day{'s' if s.streak_days != 1 else ''}"
+        lines += [
+            "",
+            f"<b>{esc(s.title)}</b>",
+            f"Answered {s.answered}, correct {s.correct} ({s.accuracy:.0%})",
+            f"Best run: {best}{streak if s.streak_days else ''}",
+        ]
+    return "\n".join(lines)
+
+
+def article_parts(title: str, article: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """The article as messages under ``limit`` characters, split between paragraphs (and only
+    inside a paragraph, between sentences or words, when one paragraph alone is too long)."""
+    paragraphs = [p.strip() for p in article.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    heading = f"📰 <b>{esc(title)}</b>\n\n"
+    pieces: list[str] = []
+    for paragraph in paragraphs:
+        escaped = esc(paragraph)
+        while len(escaped) > limit - len(heading):
+            cut = escaped.rfind(". ", 0, limit - len(heading))
+            if cut <= 0:
+                cut = escaped.rfind(" ", 0, limit - len(heading))
+            if cut <= 0:
+                cut = limit - len(heading) - 1
+            pieces.append(escaped[: cut + 1].strip())
+            escaped = escaped[cut + 1 :].strip()
+        pieces.append(escaped)
+    parts: list[str] = []
+    current = heading
+    for piece in pieces:
+        addition = piece if current in ("", heading) else "\n\n" + piece
+        if len(current) + len(addition) > limit:
+            parts.append(current)
+            current = piece
+        else:
+            current += addition
+    if current.strip():
+        parts.append(current)
+    return parts
