@@ -8,6 +8,7 @@ from typing import Any
 
 from alembic import context
 
+from bot.store.migrate import include_object_for
 from bot.store.models import Base
 
 config = context.config
@@ -21,6 +22,7 @@ def do_run_migrations(connection: Any) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=True,
+        include_object=include_object_for(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -273,6 +273,8 @@ class QuizService:
                 return None
             user_id = await self.user_id(session, player)
             now = self.clock()
+            if chat_id is not None:
+                await repo.upsert_chat(session, chat_id, "private", None, now)
             await session.execute(
                 update(QuizRun)
                 .where(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,20 @@ def alembic_config(url: str | None = None) -> Config:
     if url:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+EXPRESSION_INDEXES = frozenset({"ix_score_totals_rank"})
+"""Indexes with an expression (``points DESC``) that SQLite cannot reflect, so autogenerate
+cannot compare them there; PostgreSQL compares them like any other index."""
+
+
+def include_object_for(dialect: str) -> Callable[..., bool]:
+    """Autogenerate's ``include_object`` hook for a dialect."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        return not (dialect == "sqlite" and type_ == "index" and name in EXPRESSION_INDEXES)
+
+    return include
 
 
 def _run(connection: Any, action: str, revision: str) -> None:

@@ -395,18 +395,25 @@ async def roll_week(session: AsyncSession, today: date) -> date:
         await session.execute(
             update(table)
             .where(
-                table.c.scope == bindparam("scope"),
+                table.c.scope == bindparam("b_scope"),
                 table.c.period == "week",
-                table.c.user_id == bindparam("uid"),
+                table.c.user_id == bindparam("b_uid"),
             )
             .values(
-                points=table.c.points - bindparam("points"),
-                answered=table.c.answered - bindparam("answered"),
-                correct=table.c.correct - bindparam("correct"),
-                seconds_ms=table.c.seconds_ms - bindparam("ms"),
+                points=table.c.points - bindparam("b_points"),
+                answered=table.c.answered - bindparam("b_answered"),
+                correct=table.c.correct - bindparam("b_correct"),
+                seconds_ms=table.c.seconds_ms - bindparam("b_ms"),
             ),
             [
-                {"scope": s, "uid": u, "points": p, "answered": a, "correct": c, "ms": m}
+                {
+                    "b_scope": s,
+                    "b_uid": u,
+                    "b_points": p,
+                    "b_answered": a,
+                    "b_correct": c,
+                    "b_ms": m,
+                }
                 for (s, u), (p, a, c, m) in sorted(minus.items())
             ],
         )

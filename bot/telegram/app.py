@@ -25,6 +25,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.logs import redact
 from bot.quiz.boards import Boards
 from bot.quiz.catalog import Catalog
 from bot.quiz.service import QuizService
@@ -95,6 +96,7 @@ def build_application(
     """Build the bot. ``request`` replaces the HTTP transport (the tests' offline Bot API);
     ``rate_limiter`` defaults to ``AIORateLimiter`` (None turns it off, for tests)."""
     token = settings.token or "0:offline"
+    redact(settings.token)
     engine = engine or create_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
     catalog = Catalog()

@@ -209,8 +209,10 @@ async def start(update: Update, context: QuizContext) -> None:
     if context.args:
         await offer_or_start(update, context, context.args[0], user, chat.id)
         return
-    async with services(context).sessionmaker() as session:
-        packs = await services(context).quiz.visible_packs(session)
+    svc = services(context)
+    async with svc.sessionmaker() as session, session.begin():
+        await svc.quiz.user_id(session, player_of(user))  # the first contact registers them
+        packs = await svc.quiz.visible_packs(session)
     greeting = (
         f"Hello, {render.esc(user.first_name)}! 👋\n"
         "I check how well you understood an article: multiple choice, true or false and "
@@ -611,7 +613,14 @@ async def member_update(update: Update, context: QuizContext) -> None:
         await repo.set_user_active(session, change.from_user.id, not blocked)
 
 
-DB_ERRORS = (OperationalError, InterfaceError, DBAPIError, PoolTimeout, OSError, ConnectionError)
+DB_ERRORS = (OperationalError, InterfaceError, PoolTimeout, OSError, ConnectionError)
+
+
+def is_outage(error: BaseException | None) -> bool:
+    """A failure to reach the database (as opposed to a bug)."""
+    if isinstance(error, DB_ERRORS):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
 async def on_error(update: object, context: QuizContext) -> None:

@@ -1,0 +1,245 @@
+"""Shared fixtures for store and bot tests: databases (SQLite always, PostgreSQL when
+``QUIZBOT_TEST_POSTGRES_URL`` is set), a controllable clock, and a harness that drives the
+real PTB ``Application`` over the offline Bot API (loaded by ``conftest.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from telegram import Update
+
+from bot.settings import Settings
+from bot.store import create_engine, migrate
+from bot.store.models import Base
+from bot.telegram.app import QuizApp, build_application, startup
+from bot.telegram.offline import ApiCall, OfflineRequest, UpdateFactory
+
+PG_ENV = "QUIZBOT_TEST_POSTGRES_URL"
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT = ROOT / "content"
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+class Clock:
+    """A clock the tests move by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float = 0, days: float = 0) -> datetime:
+        self.now += timedelta(seconds=seconds, days=days)
+        return self.now
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+async def _admin(url: str, statement: str) -> None:
+    admin_url = make_url(url).set(database="postgres")
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def create_pg_database(base_url: str, prefix: str = "quizbot_test") -> str:
+    """Create an empty database on the test server and return its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(base_url, f'CREATE DATABASE "{name}"'))
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    name = make_url(url).database
+    asyncio.run(_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def pg_base_url() -> str | None:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        return None
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str | None]:
+    """A migrated PostgreSQL database for the session (None without the variable). When the
+    variable is set, an unreachable server is an error, never a skip."""
+    base = pg_base_url()
+    if base is None:
+        yield None
+        return
+    url = create_pg_database(base)
+
+    async def upgrade() -> None:
+        engine = create_engine(url)
+        try:
+            await migrate.upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(upgrade())
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+async def _truncate(engine: AsyncEngine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+async def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_url: str | None
+) -> AsyncIterator[AsyncEngine]:
+    """A migrated, empty database: a fresh SQLite file, or the session's PostgreSQL
+    database emptied."""
+    if request.param == "postgres":
+        if pg_url is None:
+            pytest.skip(f"{PG_ENV} is not set")
+        eng = create_engine(pg_url)
+        await _truncate(eng)
+    else:
+        eng = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'quizbot.db'}")
+        await migrate.upgrade(eng)
+    try:
+        yield eng
+    finally:
+        await eng.dispose()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+# --------------------------------------------------------------------------- the bot
+
+
+def make_settings(
+    database_url: str = "sqlite+aiosqlite://", content: Path = CONTENT, **extra: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "TELEGRAM_BOT_TOKEN": "123456:TEST-TOKEN",
+        "DATABASE_URL": database_url,
+        "QUIZBOT_CONTENT_DIR": str(content),
+        "QUIZBOT_ADMIN_IDS": "900",
+        "QUIZBOT_LOBBY_SECONDS": "30",
+    }
+    values.update(extra)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class Harness:
+    """Drives a real ``Application`` with Update JSON; the offline Bot API records calls."""
+
+    app: QuizApp
+    api: OfflineRequest
+    clock: Clock
+    updates: UpdateFactory = field(default_factory=UpdateFactory)
+
+    async def send(self, data: dict[str, Any]) -> list[ApiCall]:
+        before = len(self.api.calls)
+        await self.app.process_update(Update.de_json(data, self.app.bot))
+        return self.api.calls[before:]
+
+    async def text(
+        self,
+        user: dict[str, Any],
+        text: str,
+        chat_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> list[ApiCall]:
+        return await self.send(self.updates.message(user, text, chat_id, reply_to))
+
+    async def press(
+        self, user: dict[str, Any], data: str, message_id: int = 1, chat_id: int | None = None
+    ) -> list[ApiCall]:
+        return await self.send(self.updates.callback(user, data, message_id, chat_id))
+
+    async def run_jobs(self) -> int:
+        """Run every timer that is due by the fake clock (no real waiting)."""
+        ran = 0
+        queue = self.app.job_queue
+        assert queue is not None
+        while True:
+            due = sorted(
+                (j for j in queue.jobs() if not j.removed and self.due(j) <= self.clock.now),
+                key=self.due,
+            )
+            if not due:
+                return ran
+            job = due[0]
+            job.schedule_removal()
+            await job.run(self.app)
+            ran += 1
+
+    @staticmethod
+    def due(job: Any) -> datetime:
+        """When a job is due (the scheduler is not started in tests, so its own next run
+        time is not computed)."""
+        run_date: datetime = job.job.trigger.run_date
+        return run_date
+
+    def timers(self) -> list[tuple[Any, datetime]]:
+        queue = self.app.job_queue
+        assert queue is not None
+        return [(j.data, self.due(j)) for j in queue.jobs() if not j.removed]
+
+
+def user(user_id: int, name: str = "Student", username: str | None = None) -> dict[str, Any]:
+    return UpdateFactory.user(user_id, name, username)
+
+
+async def start_harness(
+    engine: AsyncEngine,
+    clock: Clock,
+    content: Path = CONTENT,
+    api: OfflineRequest | None = None,
+    **settings: Any,
+) -> Harness:
+    api = api or OfflineRequest()
+    app = build_application(
+        make_settings(str(engine.url.render_as_string(hide_password=False)), content, **settings),
+        request=api,
+        engine=engine,
+        clock=clock,
+        rng=random.Random(7),
+        rate_limiter=None,
+        concurrent_updates=False,
+    )
+    await app.initialize()
+    await startup(app)
+    return Harness(app, api, clock)
+
+
+@pytest.fixture
+async def bot(engine: AsyncEngine, clock: Clock) -> AsyncIterator[Harness]:
+    harness = await start_harness(engine, clock)
+    try:
+        yield harness
+    finally:
+        await harness.app.shutdown()

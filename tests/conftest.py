@@ -1,0 +1,3 @@
+"""Pytest configuration: shared fixtures live in botkit.py."""
+
+pytest_plugins = ["botkit"]

@@ -1,0 +1,517 @@
+"""Private-chat scenarios: real Update JSON through Application.process_update, with the
+offline Bot API recording every call (DESIGN.md §6)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from botkit import ROOT, Clock, Harness, make_settings, start_harness, user
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.constants import MessageLimit
+from telegram.ext import AIORateLimiter
+
+from bot.packs.model import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseItem
+from bot.quiz.grading import format_number
+from bot.store.models import Attempt, QuizRun, User
+from bot.telegram.app import build_application
+from bot.telegram.offline import ApiCall, OfflineRequest
+
+ANN = user(101, "Ann", "ann")
+BOB = user(102, "Bob")
+
+
+def keyboard(call: ApiCall) -> list[list[dict[str, Any]]]:
+    markup = call.params.get("reply_markup")
+    if markup is None:
+        return []
+    data = json.loads(markup) if isinstance(markup, str) else markup
+    return data["inline_keyboard"]  # type: ignore[no-any-return]
+
+
+def buttons(call: ApiCall) -> list[tuple[str, str]]:
+    return [(b["text"], b["callback_data"]) for row in keyboard(call) for b in row]
+
+
+def question_ids(bot: Harness) -> tuple[int, int, ApiCall]:
+    """The run and item of the last question message sent."""
+    for call in reversed(bot.api.sent("sendMessage")):
+        for _, data in buttons(call):
+            kind, *rest = data.split(":")
+            if kind in ("a", "t", "s", "k"):
+                return int(rest[0]), int(rest[1]), call
+    raise AssertionError("no question message was sent")
+
+
+async def item_of(bot: Harness, item_id: int) -> Item:
+    services = bot.app.bot_data.services
+    async with services.sessionmaker() as session:
+        cached = await services.catalog.item(session, item_id)
+    assert cached is not None
+    return cached.item
+
+
+async def answer_correctly(bot: Harness, who: dict[str, Any]) -> list[ApiCall]:
+    """Answer the current question right, whatever its type."""
+    run, item_id, _call = question_ids(bot)
+    item = await item_of(bot, item_id)
+    message_id = 1000
+    if isinstance(item, ChoiceItem) and item.multiple:
+        for index in sorted(item.correct_indices):
+            await bot.press(who, f"t:{run}:{item_id}:{index}", message_id)
+        return await bot.press(who, f"s:{run}:{item_id}", message_id)
+    if isinstance(item, ChoiceItem | TrueFalseItem):
+        (index,) = item.correct_indices
+        return await bot.press(who, f"a:{run}:{item_id}:{index}", message_id)
+    if isinstance(item, ShortItem):
+        return await bot.text(who, item.model_answer)
+    assert isinstance(item, NumberItem)
+    return await bot.text(who, format_number(item.answer))
+
+
+def next_data(calls: list[ApiCall]) -> str | None:
+    for call in reversed(calls):
+        for _, data in buttons(call):
+            if data.startswith("n:"):
+                return data
+    return None
+
+
+def texts(calls: list[ApiCall]) -> str:
+    return "\n".join(str(c.params.get("text", "")) for c in calls)
+
+
+async def count(engine: AsyncEngine, model: Any) -> int:
+    from bot.store import make_sessionmaker
+
+    async with make_sessionmaker(engine)() as session:
+        return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+# --------------------------------------------------------------------------- start-up
+
+
+async def test_startup_sets_commands_and_imports_the_pack(bot: Harness) -> None:
+    commands = bot.api.sent("setMyCommands")
+    assert len(commands) == 2
+    private = (
+        json.loads(commands[0].params["commands"])
+        if isinstance(commands[0].params["commands"], str)
+        else commands[0].params["commands"]
+    )
+    assert {c["command"] for c in private} >= {"start", "quiz", "read", "score", "leaderboard"}
+    calls = await bot.text(ANN, "/start")
+    assert "Pick a quiz" in texts(calls)
+    assert ("Biden approves ATACMS strikes deep into Russia", "pk:atacms-2024") in buttons(
+        calls[-1]
+    )
+
+
+async def test_token_is_never_logged(
+    engine: AsyncEngine, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    harness = await start_harness(engine, clock)
+    try:
+        await harness.text(ANN, "/start")
+    finally:
+        await harness.app.shutdown()
+    assert "TEST-TOKEN" not in caplog.text
+    assert "serving 1 pack(s): atacms-2024 (34 items)" in caplog.text
+    assert "TEST-TOKEN" not in repr(make_settings())
+
+
+def test_rate_limiter_and_api_base_url() -> None:
+    settings = make_settings(TELEGRAM_API_BASE_URL="http://bot-api.local:8081/bot")
+    app = build_application(settings, request=OfflineRequest())
+    assert isinstance(app.bot.rate_limiter, AIORateLimiter)
+    assert app.bot.base_url.startswith("http://bot-api.local:8081/bot")
+    assert app.bot.base_file_url.startswith("http://bot-api.local:8081/file/bot")
+
+
+# --------------------------------------------------------------------------- a full run
+
+
+async def test_full_run_every_item_type(bot: Harness, engine: AsyncEngine) -> None:
+    calls = await bot.text(ANN, "/start atacms-2024")  # the deep link
+    assert "34 questions" in texts(calls)
+    seen_types = set()
+    for number in range(1, 35):
+        run, item_id, question = question_ids(bot)
+        assert f"Question {number} of 34" in question.params["text"]
+        item = await item_of(bot, item_id)
+        seen_types.add(
+            item.type if not (isinstance(item, ChoiceItem) and item.multiple) else "multi"
+        )
+        calls = await answer_correctly(bot, ANN)
+        shown = texts(calls)
+        assert "✅" in shown, shown
+        assert "💡" in shown and "📖" in shown  # explanation and the article's own words
+        if number < 34:
+            data = next_data(calls)
+            assert data == f"n:{run}:{number}"
+            await bot.press(ANN, data)
+    assert seen_types == {"choice", "multi", "truefalse", "short", "number"}
+    summary = calls[-1]
+    assert "Quiz finished" in summary.params["text"]
+    assert "Score: <b>34</b> of 34" in summary.params["text"]
+    assert "Accuracy: 100%" in summary.params["text"]
+    assert "Rank on this quiz: <b>#1</b> of 1" in summary.params["text"]
+    labels = [text for text, _ in buttons(summary)]
+    assert labels == ["↻ Try again", "🏆 Leaderboard"]  # no mistakes to review
+    assert await count(engine, Attempt) == 34
+
+
+async def test_typo_and_number_formats(bot: Harness) -> None:
+    """A near miss is accepted with a spelling note; 11,000 is a number."""
+    await bot.text(ANN, "/quiz atacms-2024")
+    seen = {}
+    for _ in range(34):
+        run, item_id, _ = question_ids(bot)
+        item = await item_of(bot, item_id)
+        if item.id == "slutsky-nickname":
+            calls = await bot.text(ANN, "Blody Joe")
+            seen["typo"] = texts(calls)
+        elif item.id == "north-korean-troops":
+            calls = await bot.text(ANN, "11,000")
+            seen["number"] = texts(calls)
+        else:
+            calls = (
+                await bot.press(ANN, f"k:{run}:{item_id}")
+                if isinstance(item, ShortItem | NumberItem)
+                else await answer_correctly(bot, ANN)
+            )
+        data = next_data(calls)
+        if data is None:
+            break
+        await bot.press(ANN, data)
+    assert "✅" in seen["typo"] and "Check the spelling: Bloody Joe." in seen["typo"]
+    assert "✅" in seen["number"] and "Answer: <b>11,000 troops</b>" in seen["number"]
+
+
+async def test_unreadable_number_is_not_recorded(bot: Harness, engine: AsyncEngine) -> None:
+    await bot.text(ANN, "/quiz atacms-2024")
+    # Q1 is a choice: typing "2" answers by number; typing nonsense asks again.
+    calls = await bot.text(ANN, "banana")
+    assert "type an option number from 1 to 4" in texts(calls)
+    assert await count(engine, Attempt) == 0
+    calls = await bot.text(ANN, "2")
+    assert "Your answer:" in texts(calls)
+    assert await count(engine, Attempt) == 1
+
+
+async def test_multi_select_toggles_then_submit(bot: Harness) -> None:
+    await bot.text(ANN, "/quiz atacms-2024")
+    for _ in range(34):
+        run, item_id, call = question_ids(bot)
+        item = await item_of(bot, item_id)
+        if isinstance(item, ChoiceItem) and item.multiple:
+            break
+        calls = await answer_correctly(bot, ANN)
+        await bot.press(ANN, next_data(calls) or "")
+    assert "Select all that apply" in call.params["text"]
+    assert ("Submit ✔", f"s:{run}:{item_id}") in buttons(call)
+    empty = await bot.press(ANN, f"s:{run}:{item_id}")
+    assert empty[0].params["text"] == "Select at least one option, then Submit."
+    first = sorted(item.correct_indices)[0]
+    calls = await bot.press(ANN, f"t:{run}:{item_id}:{first}")
+    assert calls[-1].method == "editMessageText" and "☑" in calls[-1].params["text"]
+    calls = await bot.press(ANN, f"s:{run}:{item_id}")
+    assert "Partly right" in texts(calls) or "Not quite" in texts(calls)
+
+
+# --------------------------------------------------------------------------- never trust
+
+
+async def test_double_tap_records_one_attempt(bot: Harness, engine: AsyncEngine) -> None:
+    await bot.text(ANN, "/quiz atacms-2024")
+    run, item_id, _ = question_ids(bot)
+    first = await bot.press(ANN, f"a:{run}:{item_id}:0")
+    second = await bot.press(ANN, f"a:{run}:{item_id}:1")
+    assert first[0].method == "answerCallbackQuery"
+    assert second[0].params["text"] == "You have already answered this question."
+    assert [c.method for c in second] == ["answerCallbackQuery"]
+    assert await count(engine, Attempt) == 1
+
+
+async def test_forged_and_malformed_callbacks_change_nothing(
+    bot: Harness, engine: AsyncEngine
+) -> None:
+    await bot.text(ANN, "/quiz atacms-2024")
+    run, item_id, _ = question_ids(bot)
+    forged = [
+        f"a:{run}:{item_id}:99",  # no such option
+        f"a:{run + 999}:{item_id}:0",  # no such run
+        f"a:{run}:{item_id + 1}:0",  # not the current item
+        f"a:{run}:{item_id}",  # malformed
+        "a:1:2:3:4",
+        "zz:1",
+        "a:99999999999999999999:1:1",  # beyond 64 bits
+        "pk:../../etc",
+        "",
+        "x" * 64,
+    ]
+    for data in forged:
+        calls = await bot.press(ANN, data)
+        assert [c.method for c in calls] == ["answerCallbackQuery"], data
+    # Someone else's run.
+    calls = await bot.press(BOB, f"a:{run}:{item_id}:0")
+    assert calls[0].params["text"] == "This quiz belongs to someone else."
+    assert await count(engine, Attempt) == 0
+    # The real question still works.
+    calls = await bot.press(ANN, f"a:{run}:{item_id}:0")
+    assert "Your answer:" in texts(calls)
+
+
+async def test_stale_button_is_closed(bot: Harness, engine: AsyncEngine) -> None:
+    await bot.text(ANN, "/quiz atacms-2024")
+    run, item_id, _ = question_ids(bot)
+    calls = await bot.press(ANN, f"a:{run}:{item_id}:0")
+    next_button = next_data(calls)
+    assert next_button is not None
+    await bot.press(ANN, next_button)
+    stale = await bot.press(ANN, f"a:{run}:{item_id}:1")
+    assert stale[0].params["text"] == "This question is closed."
+    again = await bot.press(ANN, next_button)
+    assert again[0].params["text"] == "You have already moved on."
+    assert await count(engine, Attempt) == 1
+
+
+async def test_text_outside_a_run_gets_a_hint(bot: Harness) -> None:
+    calls = await bot.text(ANN, "hello?")
+    assert calls[-1].params["text"] == "No quiz is running. Send /quiz to start one, or /help."
+    calls = await bot.text(ANN, "/frobnicate")
+    assert "I don't know /frobnicate" in calls[-1].params["text"]
+    sticker = bot.updates.message(ANN, None)
+    sticker["message"]["sticker"] = {
+        "file_id": "s",
+        "file_unique_id": "s",
+        "width": 1,
+        "height": 1,
+        "is_animated": False,
+        "is_video": False,
+        "type": "regular",
+    }
+    calls = await bot.send(sticker)
+    assert calls[-1].params["text"] == "I read text only: send /quiz to start, or /help."
+
+
+# --------------------------------------------------------------------------- restart
+
+
+async def test_run_survives_a_restart(engine: AsyncEngine, clock: Clock) -> None:
+    first = await start_harness(engine, clock)
+    await first.text(ANN, "/quiz atacms-2024")
+    for _ in range(3):
+        calls = await answer_correctly(first, ANN)
+        await first.press(ANN, next_data(calls) or "")
+    run, _item_id, before = question_ids(first)
+    await first.app.shutdown()
+
+    second = await start_harness(engine, clock)  # a new process over the same database
+    try:
+        calls = await second.text(ANN, "/quiz atacms-2024")
+        assert "unfinished run" in calls[-1].params["text"]
+        assert "question 4 of 34" in calls[-1].params["text"]
+        assert ("▶ Continue", f"c:{run}") in buttons(calls[-1])
+        calls = await second.press(ANN, f"c:{run}")
+        resumed = calls[-1]
+        assert "Question 4 of 34" in resumed.params["text"]
+        assert buttons(resumed) == buttons(before)  # the same shuffled option order
+        calls = await answer_correctly(second, ANN)
+        assert "✅" in texts(calls)
+    finally:
+        await second.app.shutdown()
+
+
+async def test_start_over_stops_the_old_run(bot: Harness, engine: AsyncEngine) -> None:
+    await bot.text(ANN, "/quiz atacms-2024")
+    run, item_id, _ = question_ids(bot)
+    calls = await bot.text(ANN, "/quiz atacms-2024")
+    assert ("↻ Start over", "new:atacms-2024") in buttons(calls[-1])
+    await bot.press(ANN, "new:atacms-2024")
+    new_run, _, _ = question_ids(bot)
+    assert new_run != run
+    stale = await bot.press(ANN, f"a:{run}:{item_id}:0")
+    assert stale[0].params["text"] == "This quiz has ended."
+
+
+# --------------------------------------------------------------------------- end of a run
+
+
+async def test_review_my_mistakes_reasks_only_missed_items(bot: Harness) -> None:
+    await bot.text(ANN, "/quiz atacms-2024")
+    missed = []
+    for n in range(34):
+        run, item_id, _ = question_ids(bot)
+        item = await item_of(bot, item_id)
+        if n in (0, 5):
+            calls = (
+                await bot.press(ANN, f"k:{run}:{item_id}")
+                if isinstance(item, ShortItem | NumberItem)
+                else await bot.text(ANN, "/skip")
+            )
+            missed.append(item_id)
+        else:
+            calls = await answer_correctly(bot, ANN)
+        data = next_data(calls)
+        if data is None:
+            break
+        await bot.press(ANN, data)
+    summary = bot.api.last("sendMessage")
+    assert "Score: <b>32</b> of 34" in summary.params["text"]
+    assert ("🔁 Review my mistakes", f"rv:{run}") in buttons(summary)
+    await bot.press(ANN, f"rv:{run}")
+    _review_run, first_item, call = question_ids(bot)
+    assert "Review 1 of 2" in call.params["text"]
+    assert first_item == missed[0]
+    calls = await answer_correctly(bot, ANN)
+    await bot.press(ANN, next_data(calls) or "")
+    _, second_item, _ = question_ids(bot)
+    assert second_item == missed[1]
+    calls = await answer_correctly(bot, ANN)
+    assert "Review finished" in texts(calls)
+    assert "practice" in texts(calls)
+    # Practice does not change the leaderboard: still 32 points.
+    calls = await bot.text(ANN, "/leaderboard")
+    assert "32 pts" in calls[-1].params["text"]
+
+
+async def test_stop_skip_score_and_leaderboard(bot: Harness) -> None:
+    calls = await bot.text(ANN, "/stop")
+    assert "No quiz is running" in calls[-1].params["text"]
+    calls = await bot.text(ANN, "/score")
+    assert "not answered any question" in calls[-1].params["text"]
+    await bot.text(ANN, "/quiz atacms-2024")
+    calls = await answer_correctly(bot, ANN)
+    await bot.press(ANN, next_data(calls) or "")
+    calls = await bot.text(ANN, "/skip")
+    assert "Skipped" in texts(calls)
+    calls = await bot.text(ANN, "/skip")
+    assert "tap Next" in calls[-1].params["text"]
+    calls = await bot.text(ANN, "/stop")
+    assert "Quiz stopped" in calls[-1].params["text"]
+    assert "Score: <b>1</b> of 34" in calls[-1].params["text"]
+    calls = await bot.text(ANN, "/score")
+    text = calls[-1].params["text"]
+    assert "Answered 2, correct 1 (50%)" in text
+    assert "Best run: no finished run yet, streak 1 day" in text
+    # Bob scores nothing, and sees Ann on top and himself below.
+    await bot.text(BOB, "/quiz atacms-2024")
+    await bot.text(BOB, "/skip")
+    calls = await bot.text(BOB, "/leaderboard")
+    board = calls[-1].params["text"]
+    assert "Everyone · all time" in board
+    assert board.index("Ann") < board.index("Bob")
+    assert "<b>Bob</b> (you)" in board
+    calls = await bot.text(BOB, "/leaderboard week atacms-2024")
+    assert (
+        "Everyone · Biden approves ATACMS strikes deep into Russia · last 7 days"
+        in calls[-1].params["text"]
+    )
+    calls = await bot.text(BOB, "/leaderboard nope")
+    assert "There is no quiz called 'nope'" in calls[-1].params["text"]
+
+
+async def test_read_sends_the_article_in_parts(bot: Harness) -> None:
+    calls = await bot.text(ANN, "/read")
+    parts = [c.params["text"] for c in calls if c.method == "sendMessage"]
+    assert len(parts) >= 2
+    assert all(len(p) <= MessageLimit.MAX_TEXT_LENGTH for p in parts)
+    assert parts[0].startswith("📰 <b>Biden approves")
+    joined = "\n\n".join(parts)
+    assert "The missiles will speak for themselves." in joined
+    assert parts[-1].endswith("risks of a broader global conflict.")
+    # Parts are cut between paragraphs: each part ends a paragraph of the article.
+    article = (ROOT / "seeds" / "biden-atacms-2024.txt").read_text(encoding="utf-8")
+    paragraphs = {p.strip() for p in article.split("\n\n")}
+    assert all(p.rsplit("\n\n", 1)[-1] in paragraphs for p in parts)
+
+
+async def test_settings_hide_me(bot: Harness, engine: AsyncEngine) -> None:
+    calls = await bot.text(ANN, "/settings")
+    assert ("Hide me (anonymous)", "priv:1") in buttons(calls[-1])
+    calls = await bot.press(ANN, "priv:1")
+    assert "You are <b>hidden</b>" in calls[-1].params["text"]
+    from bot.store import make_sessionmaker
+
+    async with make_sessionmaker(engine)() as session:
+        hidden = (
+            await session.execute(select(User.hidden).where(User.telegram_id == 101))
+        ).scalar_one()
+    assert hidden is True
+
+
+# --------------------------------------------------------------------------- failures
+
+
+async def test_blocked_user_is_marked_inactive_quietly(
+    bot: Harness, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    await bot.text(ANN, "/start")
+    bot.api.failures["sendMessage"] = (403, "Forbidden: bot was blocked by the user")
+    calls = await bot.text(ANN, "/help")
+    assert [c.method for c in calls] == ["sendMessage"]  # one failed try, no error spam
+    from bot.store import make_sessionmaker
+
+    async with make_sessionmaker(engine)() as session:
+        active = (
+            await session.execute(select(User.active).where(User.telegram_id == 101))
+        ).scalar_one()
+    assert active is False
+    assert "Traceback" not in caplog.text
+    bot.api.failures.clear()
+    await bot.send(bot.updates.my_chat_member(ANN, 101, "member"))
+    async with make_sessionmaker(engine)() as session:
+        active = (
+            await session.execute(select(User.active).where(User.telegram_id == 101))
+        ).scalar_one()
+    assert active is True
+
+
+async def test_database_outage_gets_a_clear_message(
+    bot: Harness, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await bot.text(ANN, "/quiz atacms-2024")
+    run, item_id, _ = question_ids(bot)
+    services = bot.app.bot_data.services
+
+    def gone(*args: object, **kwargs: object) -> object:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("server is down"))
+
+    monkeypatch.setattr(services.quiz, "sessionmaker", gone)
+    calls = await bot.press(ANN, f"a:{run}:{item_id}:0")
+    assert calls[-1].method == "answerCallbackQuery"
+    assert "quiz store is unavailable" in calls[-1].params["text"]
+    assert calls[-1].params["show_alert"] is True
+    calls = await bot.text(ANN, "an answer")
+    assert "quiz store is unavailable" in calls[-1].params["text"]
+    assert "Traceback" not in texts(calls)
+    assert any("update" in r.getMessage() and "failed" in r.getMessage() for r in caplog.records)
+    monkeypatch.undo()
+    # Nothing was lost: the question is still open and can be answered.
+    calls = await bot.press(ANN, f"a:{run}:{item_id}:0")
+    assert "Your answer:" in texts(calls)
+
+
+async def test_unexpected_error_apologises(bot: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    services = bot.app.bot_data.services
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(services.quiz, "visible_packs", broken)
+    calls = await bot.text(ANN, "/packs")
+    assert calls[-1].params["text"] == (
+        "😕 Sorry, something went wrong on our side. Please try again."
+    )
+
+
+async def test_active_runs_are_counted_per_user(bot: Harness, engine: AsyncEngine) -> None:
+    await bot.text(ANN, "/quiz atacms-2024")
+    await bot.text(BOB, "/quiz atacms-2024")
+    assert await count(engine, QuizRun) == 2
