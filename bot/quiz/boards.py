@@ -29,21 +29,24 @@ class BoardQuery:
     slug: str | None = None
 
 
+_PERIOD_WORDS = frozenset({"week", "weekly", "7d", "all", "alltime", "all-time", "ever"})
+
+
 def parse_board_args(args: list[str]) -> BoardQuery | str:
     """``week``/``all`` and a pack slug, in any order; returns an error text otherwise."""
-    period: Period = "all"
+    period: Period | None = None
     slug = None
     for arg in args:
         word = arg.strip().lower()
-        if word in ("week", "weekly", "7d"):
+        if word in ("week", "weekly", "7d") and period is None:
             period = "week"
-        elif word in ("all", "alltime", "all-time", "ever"):
+        elif word in ("all", "alltime", "all-time", "ever") and period is None:
             period = "all"
-        elif slug is None and word:
+        elif slug is None and word not in _PERIOD_WORDS:
             slug = word
         else:
             return "Usage: /leaderboard [week|all] [pack]"
-    return BoardQuery(period, slug)
+    return BoardQuery(period or "all", slug)
 
 
 class Boards:

@@ -189,6 +189,7 @@ async def begin(app: QuizApp, run_id: int, chat_id: int) -> None:
     question = await games(app).start(run_id)
     if isinstance(question, str):
         return
+    cancel(app, run_id, "lobby", 0)
     await app.bot.send_message(
         chat_id,
         f"🚦 <b>{render.esc(question.pack.title)}</b>: here we go!",
@@ -311,15 +312,25 @@ async def group_reply(update: Update, context: QuizContext) -> None:
 # --------------------------------------------------------------------------- timers
 
 
-def schedule(app: QuizApp, run_id: int, what: str, position: int, when: datetime) -> None:
-    """Arm (or re-arm) a game timer on the JobQueue."""
+def _queue(app: QuizApp) -> Any:
     queue = app.job_queue
     if queue is None:  # pragma: no cover - the job-queue extra is a dependency
         raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
-    name = f"game:{run_id}:{what}:{position}"
-    for job in queue.get_jobs_by_name(name):
+    return queue
+
+
+def cancel(app: QuizApp, run_id: int, what: str, position: int) -> None:
+    """Drop a pending game timer (a timer that still fires later finds nothing to do)."""
+    for job in _queue(app).get_jobs_by_name(f"game:{run_id}:{what}:{position}"):
         job.schedule_removal()
-    queue.run_once(on_timer, when=when, data=(run_id, what, position), name=name)
+
+
+def schedule(app: QuizApp, run_id: int, what: str, position: int, when: datetime) -> None:
+    """Arm (or re-arm) a game timer on the JobQueue."""
+    cancel(app, run_id, what, position)
+    _queue(app).run_once(
+        on_timer, when=when, data=(run_id, what, position), name=f"game:{run_id}:{what}:{position}"
+    )
 
 
 async def on_timer(context: QuizContext) -> None:

@@ -25,6 +25,7 @@ class ApiCall:
     method: str
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
+    result: Any = None
 
 
 class OfflineRequest(BaseRequest):
@@ -77,19 +78,23 @@ class OfflineRequest(BaseRequest):
             return 404, b"Not Found"
         api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
+        call = None
         if self.record:
             files: dict[str, bytes] = {}
             if request_data is not None:
                 for name, part in request_data.multipart_data.items():
                     content = part[1]
                     files[name] = content if isinstance(content, bytes) else content.read()
-            self.calls.append(ApiCall(api_method, params, files))
+            call = ApiCall(api_method, params, files)
+            self.calls.append(call)
         failure = self.failures.get(api_method)
         if failure is not None:
             status, description = failure
             body = {"ok": False, "error_code": status, "description": description}
             return status, json.dumps(body).encode()
         result = self._result(api_method, params)
+        if call is not None:
+            call.result = result
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
     # ----------------------------------------------------------------- results
@@ -171,13 +176,16 @@ class OfflineRequest(BaseRequest):
         poll: dict[str, Any] = {
             "id": str(next(self._poll_ids)),
             "question": params.get("question", "?"),
-            "options": [{"text": t, "voter_count": 0} for t in texts],
+            "options": [
+                {"text": t, "voter_count": 0, "persistent_id": str(n)} for n, t in enumerate(texts)
+            ],
             "total_voter_count": 0,
             "is_closed": closed,
             "is_anonymous": bool(params.get("is_anonymous", False)),
             "type": params.get("type", "quiz"),
             "allows_multiple_answers": bool(params.get("allows_multiple_answers", False)),
             "allows_revoting": False,
+            "members_only": False,
         }
         if "correct_option_ids" in params:
             poll["correct_option_ids"] = params["correct_option_ids"]
@@ -310,7 +318,12 @@ class UpdateFactory:
     ) -> dict[str, Any]:
         return {
             "update_id": next(self._update_ids),
-            "poll_answer": {"poll_id": poll_id, "user": user, "option_ids": option_ids},
+            "poll_answer": {
+                "poll_id": poll_id,
+                "user": user,
+                "option_ids": option_ids,
+                "option_persistent_ids": [str(i) for i in option_ids],
+            },
         }
 
     def my_chat_member(self, user: dict[str, Any], chat_id: int, status: str) -> dict[str, Any]:
