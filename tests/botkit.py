@@ -86,6 +86,8 @@ def pg_url() -> Iterator[str | None]:
     variable is set, an unreachable server is an error, never a skip."""
     base = pg_base_url()
     if base is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI must run the PostgreSQL tests: set {PG_ENV}")
         yield None
         return
     url = create_pg_database(base)
