@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, case, func, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, case, func, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -320,7 +320,11 @@ async def standing_of(
         same_scope,
         ScoreTotal.points == row.points,
         tuple_(ScoreTotal.seconds_ms, ScoreTotal.reached_at, ScoreTotal.user_id)
-        < tuple_(row.seconds_ms, row.reached_at, row.user_id),
+        < tuple_(
+            literal(row.seconds_ms, ScoreTotal.seconds_ms.type),
+            literal(row.reached_at, ScoreTotal.reached_at.type),
+            literal(row.user_id, ScoreTotal.user_id.type),
+        ),
     )
     counts = (
         await session.execute(select(ahead.scalar_subquery(), tied_ahead.scalar_subquery()))
@@ -390,7 +394,7 @@ async def roll_week(session: AsyncSession, today: date) -> date:
             acc[1] += int(answered)
             acc[2] += int(correct or 0)
             acc[3] += int(ms or 0)
-    table = ScoreTotal.__table__
+    table = cast(Table, ScoreTotal.__table__)
     if minus:
         await session.execute(
             update(table)

@@ -76,6 +76,9 @@ class BotData:
 
 
 QuizContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
+"""What a handler's ``context.application`` is typed as."""
+
 QuizApp = Application[
     ExtBot[None], QuizContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[QuizContext]
 ]
@@ -123,7 +126,7 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limiter is _DEFAULT:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
     elif rate_limiter is not None:
         builder = builder.rate_limiter(rate_limiter)  # type: ignore[arg-type]
     application: QuizApp = builder.build()  # type: ignore[assignment]

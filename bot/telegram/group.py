@@ -27,7 +27,7 @@ from bot.packs.model import TrueFalseItem
 from bot.quiz.game import PAUSE, Finished, GameService, Lobby, QuestionResult, poll_fits
 from bot.quiz.service import Question, correct_answer_text
 from bot.telegram import callbacks, render
-from bot.telegram.app import QuizApp, QuizContext, Services, services_of
+from bot.telegram.app import AnyApp, QuizContext, Services, services_of
 from bot.text import shorten
 
 log = logging.getLogger("quizbot.group")
@@ -42,7 +42,7 @@ Your first answer counts. /stop (host or admin) ends the game with the standings
 /leaderboard shows this chat's ranking (<i>week</i> or <i>all</i>, and a pack)."""
 
 
-def games(context_or_app: QuizContext | QuizApp) -> GameService:
+def games(context_or_app: QuizContext | AnyApp) -> GameService:
     app = (
         context_or_app if isinstance(context_or_app, Application) else (context_or_app.application)
     )
@@ -184,7 +184,7 @@ async def _start_button(update: Update, context: QuizContext, action: Any) -> No
     await begin(context.application, action.run, chat.id)
 
 
-async def begin(app: QuizApp, run_id: int, chat_id: int) -> None:
+async def begin(app: AnyApp, run_id: int, chat_id: int) -> None:
     """Start a lobby's game and ask the first question."""
     question = await games(app).start(run_id)
     if isinstance(question, str):
@@ -207,7 +207,7 @@ def poll_explanation(question: Question) -> str:
     return shorten(text, PollLimit.MAX_EXPLANATION_LENGTH)
 
 
-async def ask(app: QuizApp, chat_id: int, question: Question) -> None:
+async def ask(app: AnyApp, chat_id: int, question: Question) -> None:
     """Send a question: a quiz poll when it fits, else buttons; typed items by reply."""
     header = f"{question.number}/{question.total}"
     poll_id = None
@@ -312,20 +312,20 @@ async def group_reply(update: Update, context: QuizContext) -> None:
 # --------------------------------------------------------------------------- timers
 
 
-def _queue(app: QuizApp) -> Any:
+def _queue(app: AnyApp) -> Any:
     queue = app.job_queue
     if queue is None:  # pragma: no cover - the job-queue extra is a dependency
         raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
     return queue
 
 
-def cancel(app: QuizApp, run_id: int, what: str, position: int) -> None:
+def cancel(app: AnyApp, run_id: int, what: str, position: int) -> None:
     """Drop a pending game timer (a timer that still fires later finds nothing to do)."""
     for job in _queue(app).get_jobs_by_name(f"game:{run_id}:{what}:{position}"):
         job.schedule_removal()
 
 
-def schedule(app: QuizApp, run_id: int, what: str, position: int, when: datetime) -> None:
+def schedule(app: AnyApp, run_id: int, what: str, position: int, when: datetime) -> None:
     """Arm (or re-arm) a game timer on the JobQueue."""
     cancel(app, run_id, what, position)
     _queue(app).run_once(
@@ -336,11 +336,12 @@ def schedule(app: QuizApp, run_id: int, what: str, position: int, when: datetime
 async def on_timer(context: QuizContext) -> None:
     """A game timer fired: start or close a lobby, close a question, or move on."""
     assert context.job is not None
-    run_id, what, position = context.job.data  # type: ignore[misc]
+    data: tuple[int, str, int] = context.job.data  # type: ignore[assignment]
+    run_id, what, position = data
     await fire(context.application, run_id, what, position)
 
 
-async def fire(app: QuizApp, run_id: int, what: str, position: int) -> None:
+async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
     service = games(app)
     if what == "lobby":
         decision = await service.lobby_expired(run_id)
@@ -375,7 +376,7 @@ async def fire(app: QuizApp, run_id: int, what: str, position: int) -> None:
             await ask(app, chat_id, step)
 
 
-async def _chat_of(app: QuizApp, run_id: int) -> int | None:
+async def _chat_of(app: AnyApp, run_id: int) -> int | None:
     from bot.store.models import QuizRun
 
     async with services_of(app).sessionmaker() as session:
@@ -383,14 +384,14 @@ async def _chat_of(app: QuizApp, run_id: int) -> int | None:
         return run.chat_id if run is not None else None
 
 
-async def _drop_buttons(app: QuizApp, chat_id: int, question: Question) -> None:
+async def _drop_buttons(app: AnyApp, chat_id: int, question: Question) -> None:
     if question.message_id is None or question.typed or poll_fits(question):
         return
     with contextlib.suppress(BadRequest):
         await app.bot.edit_message_reply_markup(chat_id, question.message_id, reply_markup=None)
 
 
-async def rearm_timers(app: QuizApp) -> int:
+async def rearm_timers(app: AnyApp) -> int:
     """Re-arm every pending game timer from the database (after a restart)."""
     timers = await games(app).pending_timers()
     for run_id, what, position, when in timers:
@@ -470,7 +471,7 @@ BUTTONS = {
 }
 
 
-def register(application: QuizApp) -> None:
+def register(application: AnyApp) -> None:
     application.add_handler(PollAnswerHandler(poll_answer))
     application.add_handler(
         MessageHandler(

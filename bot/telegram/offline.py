@@ -147,8 +147,8 @@ class OfflineRequest(BaseRequest):
                 document={"file_id": "doc", "file_unique_id": "doc", "file_name": "file"},
             )
         if method == "sendPhoto":
-            size = {"file_id": "photo", "file_unique_id": "photo", "width": 800, "height": 600}
-            return self._message(params, photo=[size])
+            photo = {"file_id": "photo", "file_unique_id": "photo", "width": 800, "height": 600}
+            return self._message(params, photo=[photo])
         if method == "getFile":
             file_id = str(params.get("file_id"))
             path, size = self.documents.get(file_id, (f"documents/{file_id}", 0))
