@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import lru_cache
 
 # Typographic quotes, apostrophes and primes an author may paste from a word processor,
 # mapped to their ASCII forms so that "Bloody Joe" matches “Bloody Joe”.
@@ -30,6 +32,8 @@ _WHITESPACE = re.compile(r"\s+")
 
 def plain_quotes(text: str) -> str:
     """Replace typographic quotes and apostrophes with their ASCII forms."""
+    if text.isascii() and "`" not in text:
+        return text  # the common case, and much faster than a translation
     return text.translate(TYPOGRAPHIC)
 
 
@@ -43,3 +47,79 @@ def shorten(text: str, limit: int, ellipsis: str = "…") -> str:
     if len(text) <= limit:
         return text
     return text[: max(0, limit - len(ellipsis))].rstrip() + ellipsis
+
+
+# --------------------------------------------------------------------------- answers
+
+WILDCARD = "\ue000"
+"""Stands for an author's ``*`` in a normalised answer: a private-use character, which
+:func:`normalize` keeps while it turns other symbols into spaces."""
+
+_ARTICLES = {
+    "en": ("the", "a", "an"),
+    "fr": ("le", "la", "les", "l", "un", "une", "des"),
+    "de": ("der", "die", "das", "ein", "eine"),
+    "es": ("el", "la", "los", "las", "un", "una"),
+    "it": ("il", "lo", "la", "i", "gli", "le", "l", "un", "una", "uno"),
+    "pt": ("o", "a", "os", "as", "um", "uma"),
+}
+# Articles written with an apostrophe and no space: "l'Ukraine" is "Ukraine".
+_ELIDED_ARTICLE = {
+    "fr": re.compile(r"(?<!\w)(l)'(?=\w)"),
+    "it": re.compile(r"(?<!\w)(l|un)'(?=\w)"),
+}
+_AND = {"en": "and", "fr": "et", "de": "und", "es": "y", "it": "e", "pt": "e"}
+
+# 11,000 / 11 000 / 11'000: digit groups of three after a group of one to three digits.
+_GROUPED_NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:[,\u00a0\u202f\u2009'_ ]\d{3})+(?![\d])")
+_GROUP_SEPARATOR = re.compile(r"[,\u00a0\u202f\u2009'_ ]")
+_APOSTROPHE_IN_WORD = re.compile(r"(?<=\w)'(?=\w)")
+# Letters with dots: u.s., e.g., a.m. (the dots go, so that "U.S." is "US").
+_DOTTED_LETTERS = re.compile(r"(?<![\w.])(?:[^\W\d_]\.)+[^\W\d_](?:\.|(?=\W)|$)")
+_SPACES = re.compile(r"\s+")
+
+
+def _lang(language: str) -> str:
+    return language.split("-", 1)[0].lower()
+
+
+@lru_cache(maxsize=4096)
+def normalize(text: str, language: str = "en") -> str:
+    """The form in which typed answers are compared: Unicode NFKC, case folding, accents
+    removed, typographic quotes made plain, digit groups joined (``11 000`` is ``11000``),
+    apostrophes inside words and dots in abbreviations dropped (``U.S.`` is ``US``), other
+    punctuation and symbols turned into spaces, ``&`` read as "and", whitespace squashed and
+    leading articles dropped. Private-use characters are kept (the grader's wildcard)."""
+    lang = _lang(language)
+    text = unicodedata.normalize("NFKC", text)
+    text = _SPACES.sub(" ", plain_quotes(text).casefold())
+    text = unicodedata.normalize(
+        "NFC",
+        "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)),
+    )
+    text = _GROUPED_NUMBER.sub(lambda m: _GROUP_SEPARATOR.sub("", m.group()), text)
+    if lang in _ELIDED_ARTICLE:
+        text = _ELIDED_ARTICLE[lang].sub(r"\1 ", text)  # l'ukraine -> l ukraine
+    text = _APOSTROPHE_IN_WORD.sub("", text)  # ukraine's -> ukraines
+    text = _DOTTED_LETTERS.sub(lambda m: m.group().replace(".", ""), text)
+    text = text.replace("&", f" {_AND.get(lang, 'and')} ")
+    out: list[str] = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if ch == "." and out and out[-1].isdigit():
+            out.append(ch)  # keep decimal points: 3.5 is not 35
+        elif category[0] in "PSZC" and category != "Co":
+            out.append(" ")
+        else:
+            out.append(ch)
+    words = _SPACES.sub(" ", "".join(out)).strip().split(" ")
+    words = [w.rstrip(".") or w for w in words]
+    articles = _ARTICLES.get(lang, ())
+    while len(words) > 1 and words[0] in articles:
+        words.pop(0)
+    return " ".join(w for w in words if w)
+
+
+def answer_form(text: str, language: str = "en") -> str:
+    """The normal form of an author's accepted answer, each ``*`` kept as :data:`WILDCARD`."""
+    return normalize(text.replace("*", WILDCARD), language)

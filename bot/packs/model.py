@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -92,10 +93,15 @@ class ChoiceItem(_ItemBase):
 
     @model_validator(mode="after")
     def _one_way_of_listing_options(self) -> ChoiceItem:
-        if (self.distractors is None) == (self.options is None):
+        if self.distractors is not None and self.options is not None:
             raise ValueError(
                 "give either `distractors` (shuffled with the answer) or `options` "
-                "(a fixed list that contains the answer), not both or neither"
+                "(a fixed list that contains the answer), not both"
+            )
+        if self.distractors is None and self.options is None:
+            raise ValueError(
+                "missing key 'distractors' (shuffled with the answer) or 'options' "
+                "(a fixed list that contains the answer)"
             )
         return self
 
@@ -194,6 +200,8 @@ class NumberItem(_ItemBase):
             raise ValueError(
                 "the answer must be a number written without separators (11000, not '11,000')"
             )
+        if not math.isfinite(value):
+            raise ValueError("the answer must be a finite number")
         return value
 
     @field_validator("tolerance", mode="before")
@@ -204,6 +212,8 @@ class NumberItem(_ItemBase):
         if isinstance(value, int | float):
             if value < 0:
                 raise ValueError("tolerance is below zero")
+            if not math.isfinite(value):
+                raise ValueError("tolerance must be a finite number or a percentage such as '5%'")
             return value
         if isinstance(value, str):
             text = value.strip()

@@ -7,6 +7,7 @@ with no error (warnings allowed) also yields the validated :class:`~bot.packs.mo
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from collections import Counter
@@ -23,11 +24,13 @@ from bot.packs.model import (
     ITEM_MODELS,
     ITEM_TYPES,
     MAX_CHOICE_OPTIONS,
+    AcceptedAnswer,
     ChoiceItem,
     Item,
     NumberItem,
     Pack,
     PackHeader,
+    PackSettings,
     ShortItem,
 )
 from bot.packs.yamlsafe import (
@@ -36,15 +39,20 @@ from bot.packs.yamlsafe import (
     Path_,
     Positions,
     YamlLoadError,
+    collector_paused,
     load_yaml,
 )
-from bot.text import plain_quotes, shorten, squash_whitespace
+from bot.text import answer_form, normalize, plain_quotes, shorten, squash_whitespace
 
 MAX_ITEMS = 10_000
 """Most items one pack may hold."""
 
 MAX_ARTICLE_BYTES = 2 * 1024 * 1024
 """Largest article accepted (2 MiB of text)."""
+
+MAX_PASSAGE_SEARCHES = 100
+"""Closest-passage searches per pack. Past this many missing quotes the article is probably the
+wrong file, and each search of a long article takes milliseconds."""
 
 PACK_SUFFIXES = (".yaml", ".yml")
 
@@ -160,7 +168,9 @@ def validate_pack_file(path: Path, display_name: str | None = None) -> PackRepor
                     f"the file is {size:,} bytes; a pack may be at most {MAX_PACK_BYTES:,} bytes"
                 ),
             )
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            # At most one byte over the limit, whatever `stat` said (a pipe, a growing file).
+            data = stream.read(MAX_PACK_BYTES + 1)
     except OSError as exc:
         return _fatal(shown, YamlLoadError(f"cannot read the file: {exc.strerror}"))
     return validate_pack_bytes(data, shown, file_article_loader(path))
@@ -169,12 +179,13 @@ def validate_pack_file(path: Path, display_name: str | None = None) -> PackRepor
 def validate_pack_bytes(data: bytes, display_name: str, load_article: ArticleLoader) -> PackReport:
     """Validate a pack given as bytes (a file's content or an upload)."""
     report = PackReport(display_name)
-    try:
-        raw, positions = load_yaml(data)
-    except YamlLoadError as exc:
-        return _fatal(display_name, exc)
-    checker = _Checker(display_name, positions, report.problems)
-    report.pack = checker.check(raw, load_article)
+    with collector_paused():
+        try:
+            raw, positions = load_yaml(data)
+        except YamlLoadError as exc:
+            return _fatal(display_name, exc)
+        checker = _Checker(display_name, positions, report.problems)
+        report.pack = checker.check(raw, load_article)
     report.problems.sort(key=lambda p: (p.line, p.column, p.severity != "error"))
     if report.errors:
         report.pack = None
@@ -296,7 +307,35 @@ _DASHES = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": 
 def quote_form(text: str) -> str:
     """The form in which quotes are compared with the article: whitespace, typographic quotes,
     apostrophes and dashes do not count."""
-    return squash_whitespace(plain_quotes(text).translate(_DASHES))
+    text = plain_quotes(text)
+    return squash_whitespace(text if text.isascii() else text.translate(_DASHES))
+
+
+# The keys each type's own checks read: they are skipped when one of these had to be stood in.
+_TYPE_CHECK_READS: dict[str, frozenset[str]] = {
+    "choice": frozenset({"answer", "options", "distractors"}),
+    "truefalse": frozenset(),
+    "short": frozenset({"answers"}),
+    "number": frozenset({"answer", "tolerance"}),
+}
+
+_STAND_INS: dict[str, Any] = {
+    "id": "item",
+    "question": "?",
+    "explanation": "?",
+    "source": "?",
+    "difficulty": "easy",
+    "skill": "detail",
+    "answers": ["?"],
+}
+_ANSWER_STAND_INS: dict[str, Any] = {"choice": "?", "truefalse": True, "number": 0}
+
+
+def _stand_in(key: str, item_type: str) -> Any:
+    """A valid value for a required key whose own value is wrong (never shown to anyone)."""
+    if key == "answer":
+        return _ANSWER_STAND_INS.get(item_type)
+    return _STAND_INS.get(key)
 
 
 class _Checker:
@@ -304,6 +343,10 @@ class _Checker:
         self.file = file
         self.positions = positions
         self.problems = problems
+        self.reported: set[Path_] = set()
+        self.article: ArticleQuotes | None = None
+        self.passage_searches = 0
+        self.language = "en"
 
     # -- reporting
 
@@ -316,6 +359,7 @@ class _Checker:
         mark: Mark | None = None,
     ) -> None:
         at = mark or self.positions.get(path)
+        self.reported.add(path)
         self.problems.append(Problem(self.file, at.line, at.column, item, message, severity))
 
     # -- the whole pack
@@ -337,7 +381,12 @@ class _Checker:
             )
             return None
         header = self._validate_model(PackHeader, raw, (), "pack")
+        if isinstance(raw.get("language"), str):
+            self.language = raw["language"]
+        self._check_header_lengths(raw)
         article_text = self._load_article(raw, load_article)
+        if article_text is not None:
+            self.article = ArticleQuotes(article_text)
         items: list[Item] = []
         if isinstance(raw_items, list):
             seen: dict[str, int] = {}
@@ -345,12 +394,10 @@ class _Checker:
                 item = self._check_item(index, raw_item, seen)
                 if item is not None:
                     items.append(item)
+        self._check_yaml11_numbers(raw)
         if header is None:
             return None
         assert isinstance(header, PackHeader)
-        self._check_header_lengths(header)
-        if article_text is not None:
-            self._check_quotes(items, raw_items, article_text)
         if len(items) != len(header.items) or article_text is None:
             return None
         return Pack(
@@ -374,20 +421,27 @@ class _Checker:
             self.add(("article",), "pack", str(exc))
             return None
 
-    def _check_header_lengths(self, header: PackHeader) -> None:
-        if len(header.title) > limits.TITLE:
-            self.add(
-                ("title",),
-                "pack",
-                f"the title is {len(header.title)} characters; at most {limits.TITLE}",
-            )
-        if len(header.description) > limits.DESCRIPTION:
-            self.add(
-                ("description",),
-                "pack",
-                f"the description is {len(header.description)} characters; "
-                f"at most {limits.DESCRIPTION}",
-            )
+    def _check_header_lengths(self, raw: dict[str, Any]) -> None:
+        for key, limit in (("title", limits.TITLE), ("description", limits.DESCRIPTION)):
+            text = raw.get(key)
+            if isinstance(text, str) and len(text) > limit:
+                self.add(
+                    (key,), "pack", f"the {key} is {len(text):,} characters; at most {limit:,}"
+                )
+
+    def _check_yaml11_numbers(self, raw: dict[str, Any]) -> None:
+        """Numbers YAML 1.1 reads unlike they look (``030`` is octal 24) where a number is
+        accepted; where text is expected the type error already says so."""
+        for path in self.positions.yaml11_numbers:
+            mark = self.positions.get(path)
+            reading = mark.yaml11_number
+            if path not in self.reported and reading and reading.startswith("the octal"):
+                self.add(
+                    path,
+                    self._item_label(raw, path),
+                    f"YAML 1.1 reads {mark.raw} as {reading}; drop the leading zero "
+                    f"(or put it in quotes if you mean text)",
+                )
 
     # -- one item
 
@@ -433,7 +487,9 @@ class _Checker:
         model = ITEM_MODELS.get(kind) if isinstance(kind, str) else None
         if model is None:
             shown = kind if isinstance(kind, str) else repr(kind)
-            guess = difflib.get_close_matches(str(kind), ITEM_TYPES, n=1)
+            guess = difflib.get_close_matches(str(kind), ITEM_TYPES, n=1) or [
+                name for name in ITEM_TYPES if name in str(kind).lower()
+            ]
             hint = f" (did you mean {guess[0]!r}?)" if guess else ""
             self.add(
                 (*path, "type"),
@@ -441,23 +497,56 @@ class _Checker:
                 f"unknown item type {shown!r}{hint}; use one of: {', '.join(ITEM_TYPES)}",
             )
             return None
-        item = self._validate_model(model, raw_item, path, label)
+        item, stand_ins = self._validate_item(model, raw_item, path, label)
         if item is None:
             return None
-        if isinstance(item, ChoiceItem):
-            self._check_choice(item, raw_item, path, label)
-        elif isinstance(item, ShortItem):
-            self._check_short(item, path, label)
-        elif isinstance(item, NumberItem):
-            self._check_number(item, path, label)
+        # An item with errors in some keys is still checked on the keys that are sound, so
+        # that one run reports every mistake; checks that read a stand-in value are skipped.
+        if not stand_ins & _TYPE_CHECK_READS[item.type]:
+            if isinstance(item, ChoiceItem):
+                self._check_choice(item, path, label)
+            elif isinstance(item, ShortItem):
+                self._check_short(item, path, label)
+            elif isinstance(item, NumberItem):
+                self._check_number(item, raw_item, path, label)
         self._check_lengths(item, path, label)
-        return item  # type: ignore[return-value]
+        if "source" not in stand_ins:
+            self._check_quotes(item, path)
+        return None if stand_ins else item
 
-    def _check_choice(self, item: ChoiceItem, raw: dict[str, Any], path: Path_, label: str) -> None:
+    def _validate_item(
+        self, model: type[BaseModel], raw_item: dict[str, Any], path: Path_, label: str
+    ) -> tuple[Item | None, frozenset[str]]:
+        """The validated item and no stand-ins; or, when some keys are wrong (and reported), the
+        item with those keys dropped or replaced by harmless stand-ins, and the keys' names."""
+        try:
+            return model.model_validate(raw_item), frozenset()  # type: ignore[return-value]
+        except ValidationError as exc:
+            errors = exc.errors()
+        self._report(errors, model, raw_item, path, label)
+        if any(not err["loc"] for err in errors):
+            return None, frozenset()  # a rule about the item as a whole: nothing to repair
+        wrong = frozenset(str(err["loc"][0]) for err in errors)
+        repaired = {key: value for key, value in raw_item.items() if key not in wrong}
+        for key in wrong:
+            field = model.model_fields.get(key)
+            if field is not None and field.is_required():
+                stand_in = _stand_in(key, raw_item["type"])
+                if stand_in is None:
+                    return None, frozenset()
+                repaired[key] = stand_in
+        try:
+            return model.model_validate(repaired), wrong  # type: ignore[return-value]
+        except ValidationError:
+            return None, frozenset()
+
+    def _check_choice(self, item: ChoiceItem, path: Path_, label: str) -> None:
         texts = item.option_texts
         key = "options" if item.options is not None else "distractors"
         if len(texts) < 2:
-            self.add(path, label, f"a choice needs at least two options; it has {len(texts)}")
+            self.add(
+                (*path, key), label, f"a choice needs at least two options; it has {len(texts)}"
+            )
         if len(texts) > MAX_CHOICE_OPTIONS:
             self.add(
                 (*path, key),
@@ -489,10 +578,12 @@ class _Checker:
             self.add((*path, "answer"), label, "every option is marked correct")
         for option in item.feedback:
             if option not in texts:
+                guess = difflib.get_close_matches(option, texts, n=1, cutoff=0.6)
+                hint = f" (did you mean {guess[0]!r}?)" if guess else ""
                 self.add(
                     (*path, "feedback", option),
                     label,
-                    f"feedback for {option!r}, which is not one of the options",
+                    f"feedback for {option!r}, which is not one of the options{hint}",
                 )
         poll_problems = []
         if len(item.question) > limits.POLL_QUESTION:
@@ -526,56 +617,62 @@ class _Checker:
             seen.add(form)
 
     def _check_short(self, item: ShortItem, path: Path_, label: str) -> None:
+        # Compared as the grader compares them: case, punctuation and accents do not count.
         seen: set[str] = set()
         accepted = item.accepted
         for position, answer in enumerate(accepted):
             at = (*path, "answers", position)
-            form = _norm_option(answer.text)
+            form = answer_form(answer.text, self.language)
             if form in seen:
                 self.add(at, label, f"duplicate accepted answer {answer.text!r}")
             seen.add(form)
-            if answer.credit > 0 and not answer.text.replace("*", "").strip():
+            if answer.credit > 0 and not normalize(answer.text.replace("*", ""), self.language):
                 self.add(
                     at, label, f"{answer.text!r} with credit {answer.credit:g} accepts any answer"
                 )
         if not any(a.credit > 0 for a in accepted):
             self.add((*path, "answers"), label, "no accepted answer earns any credit")
 
-    def _check_number(self, item: NumberItem, path: Path_, label: str) -> None:
+    def _check_number(
+        self, item: NumberItem, raw_item: dict[str, Any], path: Path_, label: str
+    ) -> None:
         if item.absolute_tolerance >= abs(item.answer) > 0:
             self.add(
                 (*path, "tolerance"),
                 label,
-                f"a tolerance of {item.tolerance} accepts 0 for the answer {item.answer:g}",
+                f"a tolerance of {raw_item['tolerance']} accepts 0 for the answer "
+                f"{raw_item['answer']}",
                 severity="warning",
             )
 
     def _check_lengths(self, item: Item, path: Path_, label: str) -> None:
         """Each text must fit a message, and so must the feedback message that shows them all."""
-        texts: list[tuple[Path_, str]] = [
-            ((*path, "question"), item.question),
-            ((*path, "explanation"), item.explanation),
+        texts: list[tuple[Path_, str, str]] = [
+            ((*path, "question"), "question", item.question),
+            ((*path, "explanation"), "explanation", item.explanation),
         ]
-        texts += [((*path, "source"), s) for s in item.sources]
+        if isinstance(item.source, str):
+            texts.append(((*path, "source"), "source quote", item.source))
+        else:
+            texts += [((*path, "source", n), "source quote", s) for n, s in enumerate(item.source)]
         options: list[str] = []
         if isinstance(item, ChoiceItem):
             options = item.option_texts
-            texts += [((*path, "feedback", k), v) for k, v in item.feedback.items()]
+            texts += [((*path, "feedback", k), "feedback", v) for k, v in item.feedback.items()]
         elif isinstance(item, ShortItem):
-            texts += [((*path, "answers", i), a.text) for i, a in enumerate(item.accepted)]
-            texts += [
-                ((*path, "answers", i), a.feedback)
-                for i, a in enumerate(item.accepted)
-                if a.feedback
-            ]
+            for n, answer in enumerate(item.accepted):
+                texts.append(((*path, "answers", n), "answer", answer.text))
+                if answer.feedback:
+                    texts.append(((*path, "answers", n, "feedback"), "feedback", answer.feedback))
         room = limits.MESSAGE_TEXT - limits.MESSAGE_CHROME
-        for at, text in texts:
+        for at, name, text in texts:
             if len(text) > room:
                 self.add(
                     at,
                     label,
-                    f"{len(text):,} characters: more than a Telegram message "
-                    f"holds ({limits.MESSAGE_TEXT:,} with the bot's own text)",
+                    f"the {name} is {len(text):,} characters: more than a Telegram message holds "
+                    f"({limits.MESSAGE_TEXT:,}, with {limits.MESSAGE_CHROME} kept for the bot's "
+                    "own words)",
                 )
                 return
         feedback = 0
@@ -601,30 +698,31 @@ class _Checker:
 
     # -- quotes
 
-    def _check_quotes(self, items: list[Item], raw_items: Any, article: str) -> None:
-        article_form = quote_form(article)
-        raw_list = raw_items if isinstance(raw_items, list) else []
-        index_of = {
-            item_id: n
-            for n, raw in enumerate(raw_list)
-            if isinstance(raw, dict) and isinstance(item_id := raw.get("id"), str)
-        }
-        for item in items:
-            index = index_of.get(item.id)
-            if index is None:
+    def _check_quotes(self, item: Item, path: Path_) -> None:
+        if self.article is None:
+            return  # the article is missing or unreadable: reported once, on `article`
+        for position, source in enumerate(item.sources):
+            if self.article.contains(source):
                 continue
-            for position, source in enumerate(item.sources):
-                if quote_form(source) in article_form:
-                    continue
-                at: Path_ = ("items", index, "source")
-                if not isinstance(item.source, str):
-                    at = (*at, position)
-                self.add(
-                    at,
-                    item.id,
-                    "the source quote is not in the article; closest "
-                    f"passage: {closest_passage(source, article_form)}",
-                )
+            at: Path_ = (
+                (*path, "source") if isinstance(item.source, str) else (*path, "source", position)
+            )
+            self.add(
+                at,
+                item.id,
+                "the source quote is not in the article; closest "
+                f"passage: {self._closest_passage(source)}",
+            )
+
+    def _closest_passage(self, source: str) -> str:
+        self.passage_searches += 1
+        if self.passage_searches > MAX_PASSAGE_SEARCHES:
+            return (
+                f"not searched after {MAX_PASSAGE_SEARCHES} missing quotes "
+                "(is `article` the right file?)"
+            )
+        assert self.article is not None
+        return self.article.closest_passage(source)
 
     # -- pydantic
 
@@ -634,12 +732,22 @@ class _Checker:
         try:
             return model.model_validate(raw)
         except ValidationError as exc:
-            for loc, message in self._translate(exc.errors(), raw, path):
-                self.add((*path, *loc), label, message)
+            self._report(exc.errors(), model, raw, path, label)
             return None
 
+    def _report(
+        self,
+        errors: list[Any],
+        model: type[BaseModel],
+        raw: dict[str, Any],
+        path: Path_,
+        label: str,
+    ) -> None:
+        for loc, message in self._translate(errors, model, raw, path):
+            self.add((*path, *loc), label, message)
+
     def _translate(
-        self, errors: list[Any], raw: dict[str, Any], base: Path_
+        self, errors: list[Any], model: type[BaseModel], raw: dict[str, Any], base: Path_
     ) -> list[tuple[Path_, str]]:
         cleaned: list[tuple[Path_, dict[str, Any]]] = [
             (_clean_loc(err["loc"], raw, err["type"]), err) for err in errors
@@ -655,12 +763,22 @@ class _Checker:
             ):
                 continue
             kept.append((loc, err))
+        # A misspelt key is one mistake, not two: "unknown key 'skil' (did you mean 'skill'?)"
+        # stands for the "missing key 'skill'" it causes.
+        guesses = {
+            loc: _guess_key(model, loc) for loc, err in kept if err["type"] == "extra_forbidden"
+        }
+        explained = {(*loc[:-1], guess) for loc, guess in guesses.items() if guess}
         grouped: dict[Path_, list[dict[str, Any]]] = {}
         for loc, err in kept:
-            grouped.setdefault(loc, []).append(err)
+            if err["type"] != "missing" or loc not in explained:
+                grouped.setdefault(loc, []).append(err)
         out: list[tuple[Path_, str]] = []
         for loc, errs in grouped.items():
-            out.append((loc, self._message((*base, *loc), errs)))
+            if errs[0]["type"] == "extra_forbidden":
+                out.append((loc, _unknown_key(model, loc, guesses.get(loc))))
+            else:
+                out.append((loc, self._message((*base, *loc), errs)))
         return out
 
     def _message(self, loc: Path_, errs: list[dict[str, Any]]) -> str:
@@ -668,22 +786,23 @@ class _Checker:
         kind = err["type"]
         name = next((str(p) for p in reversed(loc) if isinstance(p, str)), "value")
         mark = self.positions.exact(loc)
-        if (
-            mark is not None
-            and mark.yaml11_boolean
-            and any(e["type"] in _TYPE_MISMATCH for e in errs)
-        ):
-            return (
-                f"YAML read {mark.raw!r} as the boolean {str(err['input']).lower()}; "
-                f'write "{mark.raw}" in quotes if you mean the word'
-            )
+        if mark is not None and any(e["type"] in _TYPE_MISMATCH for e in errs):
+            if mark.yaml11_boolean:
+                return (
+                    f"YAML read {mark.raw!r} as the boolean {str(err['input']).lower()}; "
+                    f'write "{mark.raw}" in quotes if you mean the word'
+                )
+            reading = mark.yaml11_number
+            if reading is not None and any(e["type"] == "string_type" for e in errs):
+                return (
+                    f"`{name}` must be text; YAML 1.1 reads {mark.raw} as {reading}: "
+                    "put it in quotes"
+                )
         if len(errs) > 1 and all(e["type"] in _TYPE_MISMATCH for e in errs):
             expected = _UNION_EXPECTATIONS.get(name, "a different kind of value")
             return f"`{name}` must be {expected}; got {_describe(err['input'])}"
         if kind == "missing":
             return f"missing key {loc[-1]!r}" if loc else "missing value"
-        if kind == "extra_forbidden":
-            return f"unknown key {loc[-1]!r}{self._did_you_mean(loc)}"
         if kind == "string_type":
             hint = "; put it in quotes" if isinstance(err["input"], int | float) else ""
             return f"`{name}` must be text, got {_describe(err['input'])}{hint}"
@@ -692,7 +811,12 @@ class _Checker:
         if kind in ("dict_type", "model_type", "model_attributes_type"):
             return f"`{name}` must be a mapping of keys, got {_describe(err['input'])}"
         if kind in ("bool_type", "bool_parsing"):
-            return f"`{name}` must be true or false, got {_describe(err['input'])}"
+            unquote = (
+                "; write it without quotes"
+                if str(err["input"]).lower() in ("true", "false")
+                else ""
+            )
+            return f"`{name}` must be true or false, got {_describe(err['input'])}{unquote}"
         if kind in ("int_type", "int_parsing", "int_from_float"):
             return f"`{name}` must be a whole number, got {_describe(err['input'])}"
         if kind in ("float_type", "float_parsing"):
@@ -720,19 +844,32 @@ class _Checker:
             return f"`{name}` is empty"
         return message
 
-    def _did_you_mean(self, loc: Path_) -> str:
-        key = str(loc[-1])
-        candidates: set[str] = set()
-        if len(loc) == 1:
-            candidates = set(PackHeader.model_fields)
-        elif loc[0] == "settings":
-            candidates = {"shuffle_options", "time_limit", "typo_tolerance", "on_typo"}
-        else:
-            for model in ITEM_MODELS.values():
-                candidates |= set(model.model_fields)
-            candidates |= {"shuffle_options", "text", "credit"}
-        guess = difflib.get_close_matches(key, sorted(candidates), n=1, cutoff=0.7)
-        return f" (did you mean {guess[0]!r}?)" if guess else ""
+
+def _keys_at(model: type[BaseModel], parent: Path_) -> dict[str, Any]:
+    """The keys allowed in the mapping at ``parent`` inside a value of ``model``."""
+    if model is PackHeader and parent[:1] == ("settings",):
+        return PackSettings.model_fields
+    if model is ShortItem and parent[:1] == ("answers",):
+        return AcceptedAnswer.model_fields
+    return model.model_fields
+
+
+def _guess_key(model: type[BaseModel], loc: Path_) -> str | None:
+    """The allowed key that an unknown key at ``loc`` is most likely a misspelling of."""
+    guess = difflib.get_close_matches(str(loc[-1]), sorted(_keys_at(model, loc[:-1])), 1, 0.7)
+    return guess[0] if guess else None
+
+
+def _unknown_key(model: type[BaseModel], loc: Path_, guess: str | None) -> str:
+    key = str(loc[-1])
+    if guess:
+        return f"unknown key {key!r} (did you mean {guess!r}?)"
+    kind = next((name for name, m in ITEM_MODELS.items() if m is model), None)
+    if kind is not None and len(loc) == 1:
+        users = [name for name, m in ITEM_MODELS.items() if key in m.model_fields]
+        if users:
+            return f"unknown key {key!r}: {kind} items do not use it (only {', '.join(users)})"
+    return f"unknown key {key!r}"
 
 
 def _clean_loc(loc: Sequence[str | int], raw: Any, kind: str) -> Path_:
@@ -746,7 +883,7 @@ def _clean_loc(loc: Sequence[str | int], raw: Any, kind: str) -> Path_:
         in_list = isinstance(data, list) and isinstance(segment, int) and segment < len(data)
         if in_dict or in_list:
             out.append(segment)
-            data = data[segment]  # type: ignore[index]
+            data = data[segment]
         elif last and kind == "missing" and isinstance(data, dict):
             out.append(segment)
     return tuple(out)
@@ -771,19 +908,52 @@ def _describe(value: Any) -> str:
 _WORD = re.compile(r"\S+")
 
 
-def closest_passage(source: str, article_form: str, width: int = 160) -> str:
-    """The article passage most like ``source``, quoted, with the similarity in percent."""
-    needle = quote_form(source)
-    if not needle:
-        return "(the quote is empty)"
-    alignment = fuzz.partial_ratio_alignment(needle, article_form)
-    if alignment is None:
-        return "(nothing similar)"
-    start, end = alignment.dest_start, alignment.dest_end
-    # Widen to whole words so the author can search for the passage.
-    while start > 0 and not article_form[start - 1].isspace():
-        start -= 1
-    while end < len(article_form) and not article_form[end].isspace():
-        end += 1
-    passage = shorten(article_form[start:end], width)
-    return f'"{passage}" ({alignment.score:.0f}% similar)'
+class ArticleQuotes:
+    """An article prepared for quote checks: its comparison form (:func:`quote_form`), and the
+    way back from a passage of that form to the article's own words."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.form = quote_form(text)
+        # Capitals do not count when looking for the closest passage (but do in a quote). A
+        # lower-casing that changes the length (rare, "İ") would misplace the passage.
+        lower = self.form.lower()
+        self._lower_form = lower if len(lower) == len(self.form) else self.form
+        self._word_starts: list[int] = []  # where each word starts in `form`...
+        self._word_origins: list[int] = []  # ...and in `text`
+
+    def contains(self, quote: str) -> bool:
+        return quote_form(quote) in self.form
+
+    def closest_passage(self, quote: str, width: int = 160) -> str:
+        """The passage most like ``quote`` in the article's own words (its typographic quotes
+        included), quoted, with the similarity in percent."""
+        needle = quote_form(quote)
+        if not needle:
+            return "(the quote is empty)"
+        alignment = fuzz.partial_ratio_alignment(needle.lower(), self._lower_form)
+        if alignment is None or alignment.score == 0:
+            return "(nothing similar)"
+        start, end = alignment.dest_start, alignment.dest_end
+        # Widen to whole words so the author can search for the passage.
+        while start > 0 and not self.form[start - 1].isspace():
+            start -= 1
+        while end < len(self.form) and not self.form[end].isspace():
+            end += 1
+        words = self.text[self._original(start) : self._original(end)]
+        passage = shorten(squash_whitespace(words), width)
+        return f'"{passage}" ({alignment.score:.0f}% similar)'
+
+    def _original(self, position: int) -> int:
+        if not self._word_starts:
+            # The form is the article's words joined by single spaces (see `quote_form`).
+            translated = plain_quotes(self.text).translate(_DASHES)
+            at = 0
+            for word in _WORD.finditer(translated):
+                self._word_starts.append(at)
+                self._word_origins.append(word.start())
+                at += word.end() - word.start() + 1
+        if not self._word_starts:
+            return 0
+        index = max(0, bisect.bisect_right(self._word_starts, position) - 1)
+        return self._word_origins[index] + position - self._word_starts[index]

@@ -2,22 +2,30 @@
 
 Packs are written by people and uploaded by strangers, so the loader:
 
-* accepts only the plain YAML that ``yaml.SafeLoader`` understands: any ``!!python/...`` or
-  other application tag is refused with a message naming the tag;
+* accepts only the plain YAML that ``yaml.safe_load`` understands (merge keys ``<<`` included):
+  any ``!!python/...`` or other application tag is refused with a message naming the tag;
 * refuses a file over :data:`MAX_PACK_BYTES` before reading it into the parser;
 * refuses a document whose alias-expanded size exceeds :data:`MAX_NODES` (a "billion laughs"
-  bomb) by measuring the node graph, which takes time linear in the file, not in the expansion;
-* refuses bytes that are not UTF-8 with the offset of the first bad byte.
+  bomb) by measuring the node graph, which takes time linear in the file, not in the expansion,
+  and a document nested deeper than :data:`MAX_DEPTH`;
+* refuses bytes that are not UTF-8, and characters YAML forbids, with their line and column.
 
 Every mapping key, sequence entry and scalar is recorded in a :class:`Positions` table keyed by
 its path (``("items", 3, "answer")``) so that validation messages can point at the key's own
 line and column.
+
+libyaml (``yaml.CSafeLoader``) parses when PyYAML was built with it, which makes a 10,000-item
+pack parse several times faster; the pure-Python ``SafeLoader`` gives the same values otherwise.
 """
 
 from __future__ import annotations
 
+import gc
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -28,23 +36,46 @@ MAX_PACK_BYTES = 8 * 1024 * 1024
 MAX_NODES = 1_000_000
 """Largest number of YAML values (after expanding aliases) a pack may contain."""
 
+MAX_DEPTH = 32
+"""Deepest nesting of lists and mappings accepted; a pack needs five levels."""
+
 Path_ = tuple[str | int, ...]
+
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Scalars that YAML 1.1 (and so PyYAML) turns into booleans although an author usually means
 # the word itself ("Yes", "No", "On", "Off").
 YAML11_BOOLEAN_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_MERGE = "tag:yaml.org,2002:merge"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+_AS_TEXT = frozenset({"tag:yaml.org,2002:str", _TIMESTAMP})
+
 _PLAIN_TAGS = frozenset(
     {
         "tag:yaml.org,2002:str",
-        "tag:yaml.org,2002:int",
-        "tag:yaml.org,2002:float",
-        "tag:yaml.org,2002:bool",
+        _INT,
+        _FLOAT,
+        _BOOL,
         "tag:yaml.org,2002:null",
         "tag:yaml.org,2002:seq",
         "tag:yaml.org,2002:map",
-        "tag:yaml.org,2002:timestamp",
+        _TIMESTAMP,
+        _MERGE,
     }
+)
+
+# YAML 1.1 numbers that do not mean what they look like: 017 is octal (15), 1:20 is base 60 (80).
+_OCTAL = re.compile(r"[-+]?0[0-7_]+")
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+
+# Characters YAML does not allow in a stream (PyYAML's Reader.NON_PRINTABLE).
+_NON_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
 
 
@@ -58,9 +89,10 @@ class YamlLoadError(Exception):
         self.column = column
 
 
-@dataclass(frozen=True)
-class Mark:
-    """Where a value starts in the file (1-based), and the raw text of a scalar."""
+class Mark(NamedTuple):
+    """Where a value starts in the file (1-based), and the raw text of a scalar.
+
+    A named tuple rather than a dataclass: a large pack records hundreds of thousands."""
 
     line: int
     column: int
@@ -71,10 +103,20 @@ class Mark:
     def yaml11_boolean(self) -> bool:
         """True when YAML 1.1 turned a word like ``yes`` or ``off`` into a boolean."""
         return (
-            self.tag == "tag:yaml.org,2002:bool"
-            and self.raw is not None
-            and self.raw.lower() in YAML11_BOOLEAN_WORDS
+            self.tag == _BOOL and self.raw is not None and self.raw.lower() in YAML11_BOOLEAN_WORDS
         )
+
+    @property
+    def yaml11_number(self) -> str | None:
+        """How YAML 1.1 surprisingly read a number (``'the octal number 15'``), else None."""
+        if self.raw is None or self.tag not in (_INT, _FLOAT):
+            return None
+        if self.tag == _INT and _OCTAL.fullmatch(self.raw) and self.raw.strip("+-0_"):
+            return f"the octal number {int(self.raw.replace('_', ''), 8)}"
+        if _SEXAGESIMAL.fullmatch(self.raw):
+            value = yaml.safe_load(self.raw)
+            return f"the base-60 number {value}"
+        return None
 
 
 @dataclass
@@ -83,6 +125,8 @@ class Positions:
 
     marks: dict[Path_, Mark] = field(default_factory=dict)
     duplicate_keys: list[tuple[Path_, Mark]] = field(default_factory=list)
+    yaml11_numbers: list[Path_] = field(default_factory=list)
+    """Where YAML 1.1 read a number unlike it looks (see :attr:`Mark.yaml11_number`)."""
 
     def get(self, path: Path_) -> Mark:
         for end in range(len(path), -1, -1):
@@ -95,8 +139,15 @@ class Positions:
         return self.marks.get(tuple(path))
 
 
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
 def decode_pack_bytes(data: bytes) -> str:
     """Decode UTF-8 (with or without a byte-order mark), or raise with the first bad offset."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise YamlLoadError("the file is UTF-16 text; save it as UTF-8")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -117,19 +168,48 @@ def load_yaml(data: bytes) -> tuple[Any, Positions]:
             f"the file is {len(data):,} bytes; a pack may be at most {MAX_PACK_BYTES:,} bytes"
         )
     text = decode_pack_bytes(data)
-    loader = yaml.SafeLoader(text)
+    bad = _NON_PRINTABLE.search(text)
+    if bad:
+        raise YamlLoadError(
+            f"the control character U+{ord(bad.group()):04X} is not allowed in YAML; remove it",
+            *_line_column(text, bad.start()),
+        )
+    with collector_paused():
+        return _parse(text)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a pack is parsed and validated.
+
+    A large pack makes hundreds of thousands of small acyclic objects (nodes, values,
+    positions, items); the collector, triggered every few hundred allocations, would rescan
+    them over and over and double the time a pack of 10,000 items takes. Reference counting
+    frees them as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _parse(text: str) -> tuple[Any, Positions]:
+    loader = _SafeLoader(text)
     try:
         try:
             node = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-            what = exc.problem or str(exc)
-            if exc.context:
-                what = f"{exc.context}, {what}"
-            raise YamlLoadError(f"YAML syntax error: {what}", line, column) from None
+            raise _syntax_error(exc, text) from None
         except yaml.YAMLError as exc:
             raise YamlLoadError(f"YAML error: {exc}") from None
+        except RecursionError:
+            raise YamlLoadError(
+                f"the document nests lists or mappings too deeply (a pack needs {MAX_DEPTH} "
+                "levels at most); refused"
+            ) from None
         if node is None:
             raise YamlLoadError("the file is empty")
         _check_graph(node)
@@ -140,54 +220,96 @@ def load_yaml(data: bytes) -> tuple[Any, Positions]:
     return value, positions
 
 
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str) -> YamlLoadError:
+    """A YAML syntax error in one sentence, at the problem's position."""
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    text_lines = text.splitlines()
+    if 0 < line <= len(text_lines) and "\t" in text_lines[line - 1][:column]:
+        return YamlLoadError(
+            "YAML syntax error: a tab character; YAML indents with spaces only", line, column
+        )
+    what = exc.problem or str(exc)
+    context = exc.context
+    if context and what.startswith("but "):
+        # "expected a single document in the stream, but found another document"
+        return YamlLoadError(f"YAML syntax error: {context}, {what}", line, column)
+    if context and exc.context_mark and exc.context_mark.line + 1 != line:
+        context = f"{context} that starts on line {exc.context_mark.line + 1}"
+    if context:
+        what = f"{what} ({context})"
+    return YamlLoadError(f"YAML syntax error: {what}", line, column)
+
+
 def _mark(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _check_graph(root: Node) -> None:
-    """Refuse unknown tags and documents whose alias-expanded size is too large.
+def _show_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org") else tag
 
-    The expanded size is computed over the node graph with memoisation, so a document with a
-    handful of nested aliases that would expand to billions of values is measured and refused
-    in microseconds instead of being expanded.
+
+def _check_graph(root: Node) -> None:
+    """Refuse unknown tags, deep nesting and documents whose alias-expanded size is too large.
+
+    The expanded size and depth are computed over the node graph with memoisation, so a
+    document with a handful of nested aliases that would expand to billions of values is
+    measured and refused in microseconds instead of being expanded.
     """
-    sizes: dict[int, int] = {}
+    _check_tag(root)
+    if isinstance(root, ScalarNode):
+        return
+    measured: dict[int, tuple[int, int]] = {}  # collection id -> (expanded size, depth)
     on_path: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
+    # (collection, its children): children is None until the collection is first entered.
+    stack: list[tuple[Node, list[Node] | None]] = [(root, None)]
     while stack:
-        node, children_done = stack.pop()
+        node, children = stack.pop()
         key = id(node)
-        if children_done:
+        if children is not None:
             on_path.discard(key)
-            children = _children(node)
-            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
-            if sizes[key] > MAX_NODES:
-                line, column = _mark(node)
+            size, height = 1, 1
+            for child in children:
+                if isinstance(child, ScalarNode):
+                    size += 1
+                else:
+                    child_size, child_height = measured[id(child)]
+                    size += child_size
+                    height = max(height, child_height + 1)
+            if size > MAX_NODES:
                 raise YamlLoadError(
                     f"the document expands to more than {MAX_NODES:,} values "
                     "(aliases that multiply, a 'billion laughs' file?); refused",
-                    line,
-                    column,
+                    *_mark(node),
                 )
+            if height > MAX_DEPTH:
+                raise YamlLoadError(
+                    f"the document nests lists or mappings more than {MAX_DEPTH} levels deep "
+                    "(counting what aliases stand for); refused",
+                    *_mark(node),
+                )
+            measured[key] = (size, height)
             continue
-        if key in sizes:
+        if key in measured:
             continue
         if key in on_path:
-            line, column = _mark(node)
-            raise YamlLoadError("a recursive alias refers to itself; refused", line, column)
-        if node.tag not in _PLAIN_TAGS:
-            line, column = _mark(node)
-            raise YamlLoadError(
-                f"the tag {node.tag!r} is not allowed: packs are plain YAML "
-                "(no Python or custom tags)",
-                line,
-                column,
-            )
+            raise YamlLoadError("a recursive alias refers to itself; refused", *_mark(node))
+        children = _children(node)
         on_path.add(key)
-        stack.append((node, True))
-        for child in _children(node):
-            if id(child) not in sizes:
-                stack.append((child, False))
+        stack.append((node, children))
+        for child in children:
+            _check_tag(child)
+            if not isinstance(child, ScalarNode) and id(child) not in measured:
+                stack.append((child, None))
+
+
+def _check_tag(node: Node) -> None:
+    if node.tag not in _PLAIN_TAGS:
+        raise YamlLoadError(
+            f"the tag {_show_tag(node.tag)} is not allowed: packs are plain YAML "
+            "(no Python or custom tags)",
+            *_mark(node),
+        )
 
 
 def _children(node: Node) -> list[Node]:
@@ -196,6 +318,27 @@ def _children(node: Node) -> list[Node]:
     if isinstance(node, MappingNode):
         return [part for pair in node.value for part in pair]
     return []
+
+
+def _pairs(node: MappingNode) -> tuple[list[tuple[Node, Node]], list[tuple[Node, Node]]]:
+    """A mapping's merged-in pairs (``<<: *defaults``, earliest source last so that it wins)
+    and its own pairs, which override them."""
+    merged: list[tuple[Node, Node]] = []
+    own: list[tuple[Node, Node]] = []
+    for key_node, value_node in node.value:
+        if key_node.tag != _MERGE:
+            own.append((key_node, value_node))
+            continue
+        sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+        for source in reversed(sources):
+            if not isinstance(source, MappingNode):
+                raise YamlLoadError(
+                    "`<<` merges mappings only: give it an alias of a mapping (`<<: *defaults`)",
+                    *_mark(source),
+                )
+            inherited, source_own = _pairs(source)
+            merged += inherited + source_own
+    return merged, own
 
 
 def _build(
@@ -209,12 +352,14 @@ def _build(
     position (a mapping value is reported on its key's line)."""
     line, column = at or _mark(node)
     if isinstance(node, ScalarNode):
-        positions.marks[path] = Mark(line, column, node.value, node.tag)
-        # Timestamps become dates in PyYAML; a pack never wants a date object, so keep the text
-        # and let validation complain about the type with the author's own spelling.
-        if node.tag == "tag:yaml.org,2002:timestamp":
+        mark = positions.marks[path] = Mark(line, column, node.value, node.tag)
+        # Timestamps become dates in PyYAML; a pack never wants a date object, so keep the
+        # author's own spelling as text.
+        if node.tag in _AS_TEXT:
             return node.value
-        return loader.construct_object(node, deep=True)
+        if mark.yaml11_number is not None:
+            positions.yaml11_numbers.append(path)
+        return loader.construct_object(node)
     positions.marks[path] = Mark(line, column)
     if isinstance(node, SequenceNode):
         return [
@@ -223,19 +368,22 @@ def _build(
         ]
     if isinstance(node, MappingNode):
         result: dict[str, Any] = {}
-        loader.flatten_mapping(node)
-        for key_node, value_node in node.value:
+        merged, own = _pairs(node)
+        own_keys: set[str] = set()
+        for position, (key_node, value_node) in enumerate(merged + own):
             kline, kcolumn = _mark(key_node)
             if not isinstance(key_node, ScalarNode):
                 raise YamlLoadError("a mapping key must be plain text", kline, kcolumn)
-            key = loader.construct_object(key_node, deep=True)
+            key = key_node.value if key_node.tag in _AS_TEXT else loader.construct_object(key_node)
             if not isinstance(key, str):
                 # `No:` or `2024:` as a key (per-option feedback): keep the author's own word.
                 key = str(key_node.value)
-            if key in result:
-                # Reported by validation with every other problem; the later value wins, as
-                # in PyYAML.
-                positions.duplicate_keys.append(((*path, key), Mark(kline, kcolumn)))
+            if position >= len(merged):
+                if key in own_keys:
+                    # Reported by validation with every other problem; the later value wins,
+                    # as in PyYAML. Keys merged in with `<<` may be overridden freely.
+                    positions.duplicate_keys.append(((*path, key), Mark(kline, kcolumn)))
+                own_keys.add(key)
             result[key] = _build(loader, value_node, (*path, key), positions, (kline, kcolumn))
         return result
     raise YamlLoadError(f"unsupported YAML node {type(node).__name__}", line, column)

@@ -1,11 +1,18 @@
 """The grader: marks every kind of answer and says why. Pure functions, no I/O, no Telegram.
 
 Typed answers are compared in a normal form (:func:`normalize`): Unicode NFKC, case folding,
-accents removed, typographic quotes made plain, punctuation dropped, whitespace squashed,
-``&`` read as "and", and leading articles dropped. Short answers are tried in the order the
-author listed them, exact (or wildcard) matches first, then near misses within the item's typo
-tolerance; the first match wins. Numbers accept "11,000", "11000", "11 000", "11k",
-"eleven thousand" and an optional unit.
+accents removed, typographic quotes made plain, punctuation dropped (``U.S.`` is ``US``),
+whitespace squashed, ``&`` read as "and", and leading articles dropped.
+
+Short answers are tried in the order the author listed them, in three passes; the first match
+wins:
+
+1. exact matches, and wildcard matches of answers that earn credit;
+2. near misses of answers that earn credit, within the item's typo tolerance (never in digits);
+3. wildcard matches of answers that earn nothing: catch-alls such as ``*`` with feedback, which
+   must not swallow a misspelt right answer.
+
+Numbers accept "11,000", "11000", "11 000", "11k", "eleven thousand" and an optional unit.
 """
 
 from __future__ import annotations
@@ -28,56 +35,7 @@ from bot.packs.model import (
     ShortItem,
     TrueFalseItem,
 )
-from bot.text import plain_quotes
-
-WILDCARD = "\ue000"  # stands for `*` while a pattern is normalised (a private-use character)
-
-_ARTICLES = {
-    "en": ("the", "a", "an"),
-    "fr": ("le", "la", "les", "l", "un", "une", "des"),
-    "de": ("der", "die", "das", "ein", "eine"),
-    "es": ("el", "la", "los", "las", "un", "una"),
-    "it": ("il", "lo", "la", "i", "gli", "le", "l", "un", "una", "uno"),
-    "pt": ("o", "a", "os", "as", "um", "uma"),
-}
-_AND = {"en": "and", "fr": "et", "de": "und", "es": "y", "it": "e", "pt": "e"}
-
-_DIGIT_GROUP = re.compile(r"(?<=\d)[,\u00a0\u202f\u2009'_](?=\d{3}(?!\d))")
-_APOSTROPHE_IN_WORD = re.compile(r"(?<=\w)'(?=\w)")
-_SPACES = re.compile(r"\s+")
-
-
-def _lang(language: str) -> str:
-    return language.split("-", 1)[0].lower()
-
-
-@lru_cache(maxsize=4096)
-def normalize(text: str, language: str = "en") -> str:
-    """The comparison form of a typed answer (see the module docstring)."""
-    lang = _lang(language)
-    text = unicodedata.normalize("NFKC", text)
-    text = plain_quotes(text).casefold()
-    text = "".join(
-        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
-    )
-    text = _DIGIT_GROUP.sub("", text)  # 11,000 -> 11000; 11 000 -> 11000
-    text = _APOSTROPHE_IN_WORD.sub("", text)  # ukraine's -> ukraines
-    text = text.replace("&", f" {_AND.get(lang, 'and')} ")
-    out = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if ch == "." and out and out[-1].isdigit():
-            out.append(ch)  # keep decimal points: 3.5 is not 35
-        elif category[0] in "PSZC" and category != "Co":
-            out.append(" ")
-        else:
-            out.append(ch)
-    words = _SPACES.sub(" ", "".join(out)).strip().split(" ")
-    words = [w.rstrip(".") or w for w in words]
-    articles = _ARTICLES.get(lang, ())
-    while len(words) > 1 and words[0] in articles:
-        words.pop(0)
-    return " ".join(w for w in words if w)
+from bot.text import WILDCARD, answer_form, normalize
 
 
 @dataclass(frozen=True)
@@ -143,7 +101,8 @@ def parse_choice(
     option's own text. ``order`` maps shown positions to authored indices."""
     texts = item.option_texts
     shown = order if order is not None else list(range(len(texts)))
-    if isinstance(item, TrueFalseItem):
+    if isinstance(item, TrueFalseItem) and not response.strip().isdecimal():
+        # Digits are positions as shown ("2" is the second button), words are answers.
         value = parse_truefalse(response)
         if value is not None:
             return frozenset({0 if value else 1})
@@ -151,10 +110,10 @@ def parse_choice(
     for index in shown:
         if form == normalize(texts[index], "xx"):
             return frozenset({index})
-    tokens = [t for t in re.split(r"[\s,;/]+|\band\b", response.strip().lower()) if t]
+    tokens = [t.strip("().:") for t in re.split(r"[\s,;/]+|\band\b", response.strip().lower())]
     picked: set[int] = set()
-    for token in tokens:
-        if token.isdigit() and 1 <= int(token) <= len(shown):
+    for token in filter(None, tokens):
+        if token.isdecimal() and 1 <= int(token) <= len(shown):
             picked.add(shown[int(token) - 1])
         elif len(token) == 1 and "a" <= token <= "z" and ord(token) - 97 < len(shown):
             picked.add(shown[ord(token) - 97])
@@ -186,12 +145,14 @@ def _pattern(form: str) -> re.Pattern[str] | None:
     return re.compile(".*".join(parts), re.DOTALL)
 
 
-def _answer_form(answer: AcceptedAnswer, language: str) -> str:
-    return normalize(answer.text.replace("*", WILDCARD), language)
+_ROMAN = re.compile(r"m{0,3}(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})")
 
 
-def _digits(text: str) -> list[str]:
-    return re.findall(r"\d+(?:\.\d+)?", text)
+def _numbers(form: str) -> list[str]:
+    """The numbers in a normal form: digits, and words that are Roman numerals (``iii``)."""
+    found = re.findall(r"\d+(?:\.\d+)?", form)
+    found += [w for w in form.split(" ") if w and not w.isdigit() and _ROMAN.fullmatch(w)]
+    return found
 
 
 def grade_short(
@@ -207,33 +168,46 @@ def grade_short(
     if not form:
         return Grade(False, 0.0, None, "Type your answer in words.", unreadable=True)
     accepted = item.accepted
-    forms = [_answer_form(a, language) for a in accepted]
-    # Pass 1: exact or wildcard matches, in the author's order.
-    for answer, answer_form in zip(accepted, forms, strict=True):
-        pattern = _pattern(answer_form)
-        hit = pattern.fullmatch(form) is not None if pattern else form == answer_form
+    forms = [answer_form(a.text, language) for a in accepted]
+    # Pass 1: exact matches, and wildcard matches that earn credit, in the author's order.
+    for answer, expected in zip(accepted, forms, strict=True):
+        pattern = _pattern(expected)
+        if pattern is None:
+            hit = form == expected
+        else:
+            hit = answer.credit > 0 and pattern.fullmatch(form) is not None
         if hit:
-            return Grade(answer.credit >= 1, answer.credit, answer.text, answer.feedback)
+            return _matched(answer)
     # Pass 2: near misses, in the author's order. Numbers in an answer must be exact: a typo
-    # tolerance never turns 1998 into 1999.
-    for answer, answer_form in zip(accepted, forms, strict=True):
-        if _pattern(answer_form) is not None or answer.credit <= 0:
+    # tolerance never turns 1998 into 1999, nor World War III into World War II.
+    for answer, expected in zip(accepted, forms, strict=True):
+        if _pattern(expected) is not None or answer.credit <= 0:
             continue
-        allowed = typo_allowance(answer_form, tolerance)
-        if allowed == 0 or _digits(form) != _digits(answer_form):
+        allowed = typo_allowance(expected, tolerance)
+        if allowed == 0 or _numbers(form) != _numbers(expected):
             continue
-        distance = OSA.distance(form, answer_form, score_cutoff=allowed)
+        distance = OSA.distance(form, expected, score_cutoff=allowed)
         if distance > allowed:
             continue
         if on_typo == "accept":
-            note = f"Check the spelling: {answer.text}."
+            stop = "" if answer.text.endswith((".", "!", "?")) else "."
+            note = f"Check the spelling: {answer.text}{stop}"
             if answer.feedback:
                 note = f"{answer.feedback}\n{note}"
             return Grade(answer.credit >= 1, answer.credit, answer.text, note, near_miss=True)
         if on_typo == "hint":
             return Grade(False, 0.0, None, "Close, but check the spelling.", near_miss=True)
         return Grade(False, 0.0, None, None, near_miss=True)
+    # Pass 3: catch-alls that earn nothing but say something ("*" with feedback).
+    for answer, expected in zip(accepted, forms, strict=True):
+        pattern = _pattern(expected)
+        if pattern is not None and answer.credit <= 0 and pattern.fullmatch(form) is not None:
+            return _matched(answer)
     return Grade(False, 0.0, None, None)
+
+
+def _matched(answer: AcceptedAnswer) -> Grade:
+    return Grade(answer.credit >= 1, answer.credit, answer.text, answer.feedback)
 
 
 # --------------------------------------------------------------------------- numbers
@@ -284,7 +258,7 @@ _SUFFIXES = {
 
 _NUMBER = re.compile(
     r"(?<![\w.])([-+\u2212]?)"
-    r"(\d{1,3}(?:[,\u00a0\u202f\u2009' _]\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)"
+    r"(\d{1,3}(?:[,\u00a0\u202f\u2009' _]\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?(?:e[-+]?\d+)?|\.\d+)"
     r"(?:\s*(k|thousands?|m|mn|millions?|bn|b|billion)\b)?",
     re.IGNORECASE,
 )
@@ -294,8 +268,11 @@ class NumberParseError(ValueError):
     """The response holds no number, or more than one."""
 
 
-def parse_number(response: str) -> float:
-    """Read one number from a typed response, or raise :class:`NumberParseError`."""
+def parse_number(response: str, unit: str | None = None) -> float:
+    """Read one number from a typed response, or raise :class:`NumberParseError`.
+
+    ``unit`` is the item's unit: when it is written like a multiplier ("m" for metres), "200 m"
+    means 200 of it, not 200 million."""
     text = unicodedata.normalize("NFKC", response).strip()
     matches = list(_NUMBER.finditer(text))
     if len(matches) > 1:
@@ -305,7 +282,7 @@ def parse_number(response: str) -> float:
         if re.fullmatch(r"\d+,\d{1,2}", digits):
             digits = digits.replace(",", ".")  # a decimal comma: 2,5
         value = float(re.sub(r"[,\u00a0\u202f\u2009' _]", "", digits))
-        if suffix:
+        if suffix and (unit is None or suffix.casefold() != unit.strip().casefold()):
             value *= _SUFFIXES[suffix.lower()]
         return -value if sign in ("-", "\u2212") else value
     words = _number_from_words(text)
@@ -318,8 +295,11 @@ def _number_from_words(text: str) -> float | None:
     words = re.findall(r"[a-z]+", text.lower().replace("-", " "))
     total = current = 0
     found = False
-    for word in words:
-        if word in _UNITS:
+    for position, word in enumerate(words):
+        following = words[position + 1] if position + 1 < len(words) else ""
+        if word in ("a", "an") and following in _SCALES and not found:
+            current, found = 1, True  # "a thousand", "a million"
+        elif word in _UNITS:
             current += _UNITS[word]
             found = True
         elif word == "hundred" and found:
@@ -344,7 +324,7 @@ def format_number(value: float) -> str:
 def grade_number(item: NumberItem, response: str) -> Grade:
     """Grade a typed number within the item's tolerance."""
     try:
-        value = parse_number(response)
+        value = parse_number(response, item.unit)
     except NumberParseError as exc:
         return Grade(False, 0.0, None, str(exc), unreadable=True)
     if not math.isfinite(value):
