@@ -1,0 +1,175 @@
+"""The quizbot command: run without a token, play through piped stdin, pack management."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from botkit import CONTENT, ROOT
+
+from bot.cli import main
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private database and content folder for each test (no .env, no token)."""
+    database = tmp_path / "quizbot.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{database}")
+    monkeypatch.setenv("QUIZBOT_CONTENT_DIR", str(CONTENT))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return database
+
+
+def test_run_without_a_token_says_how_to_get_one(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "TELEGRAM_BOT_TOKEN is not set" in err
+    assert "@BotFather" in err and "quizbot play" in err
+
+
+def test_invalid_settings_are_one_line(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QUIZBOT_ADMIN_IDS", "12,abc")
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("quizbot: error: invalid setting QUIZBOT_ADMIN_IDS")
+    assert err.count("\n") == 1
+
+
+def test_webhook_options_parse() -> None:
+    from bot.cli import build_parser
+
+    args = build_parser().parse_args(
+        [
+            "run",
+            "--webhook-url",
+            "https://example.org/tg",
+            "--port",
+            "8080",
+            "--secret-token",
+            "s3cret",
+            "--url-path",
+            "tg",
+        ]
+    )
+    assert (args.webhook_url, args.port, args.secret_token, args.url_path, args.listen) == (
+        "https://example.org/tg",
+        8080,
+        "s3cret",
+        "tg",
+        "0.0.0.0",
+    )
+
+
+def test_play_through_piped_stdin(env: Path) -> None:
+    """The first thing a new user can try: no token, answers piped in, same database."""
+    answers = "\n".join(["1", "2", "the third world war", "200", "skip", "quit"]) + "\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "play", "--name", "Ann"],
+        input=answers,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Biden approves ATACMS strikes deep into Russia: 34 questions" in out
+    assert "Question 1 of 34" in out and "Question 6 of 34" in out
+    assert out.count("Correct!") >= 2  # the short answer and the number
+    assert "Skipped." in out and "Why:" in out and "Article: “" in out
+    assert "Stopped: Biden approves ATACMS strikes deep into Russia" in out
+    assert "Leaderboard (Everyone · all time)" in out and "Ann (you)" in out
+    with sqlite3.connect(env) as db:
+        attempts = db.execute("select count(*) from attempts").fetchone()[0]
+        runs = db.execute("select kind, status from quiz_runs").fetchall()
+    assert attempts == 5
+    assert runs == [("terminal", "stopped")]
+
+
+def test_play_rereads_unreadable_answers(env: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "play", "--name", "Bo", "--pack", "atacms-2024"],
+        input="nine\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "type an option number from 1 to 4" in done.stdout
+    assert "Stopped" in done.stdout  # end of input stops the run cleanly
+
+
+def test_validate_exit_codes(env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pack", "validate"]) == 0
+    out = capsys.readouterr().out
+    assert "pack 'atacms-2024': 34 items; types: choice 14" in out
+    assert "all valid" in out
+    broken = ROOT / "tests" / "packs" / "broken" / "unknown-key.yaml"
+    assert main(["pack", "validate", str(broken)]) == 1
+    out = capsys.readouterr().out
+    assert f"{broken}:" in out and "unknown key" in out
+    assert main(["pack", "validate", str(tmp_path / "nope.yaml")]) == 2
+    with pytest.raises(SystemExit) as usage:
+        main(["pack", "validate", "--bogus"])
+    assert usage.value.code == 2
+
+
+def test_import_list_and_status(
+    env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["pack", "import"]) == 0
+    assert "atacms-2024: new pack, 34 items added" in capsys.readouterr().out
+    assert main(["pack", "import"]) == 0
+    assert "atacms-2024: unchanged (34 items)" in capsys.readouterr().out
+
+    # An edit: a copy of the pack without its last item, and one question reworded.
+    folder = tmp_path / "edited"
+    folder.mkdir()
+    text = (CONTENT / "atacms-2024.yaml").read_text(encoding="utf-8")
+    text = text.replace("../seeds/", f"{ROOT}/seeds/")
+    text = text[: text.rindex("  - id: article-purpose")]
+    text = text.replace("What decision by President Biden", "Which decision by President Biden")
+    (folder / "atacms-2024.yaml").write_text(text, encoding="utf-8")
+    assert main(["pack", "import", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "atacms-2024: 0 added, 1 updated, 1 retired, 32 unchanged" in out
+    assert "updated: main-decision" in out and "retired: article-purpose" in out
+
+    broken = ROOT / "tests" / "packs" / "broken" / "unknown-key.yaml"
+    assert main(["pack", "import", str(broken)]) == 1
+    assert "nothing imported" in capsys.readouterr().out
+
+    assert main(["pack", "list"]) == 0
+    assert "atacms-2024  active   33 items, 1 retired" in capsys.readouterr().out
+    assert main(["pack", "hide", "atacms-2024"]) == 0
+    assert main(["pack", "list"]) == 0
+    assert "hidden" in capsys.readouterr().out
+    assert main(["pack", "retire", "nope"]) == 1
+    assert "no pack 'nope'" in capsys.readouterr().err
+
+
+def test_db_upgrade_creates_the_schema(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade"]) == 0
+    assert "(head)" in capsys.readouterr().out
+    with sqlite3.connect(env) as db:
+        tables = {r[0] for r in db.execute("select name from sqlite_master where type='table'")}
+    assert {"users", "packs", "items", "quiz_runs", "attempts", "score_totals"} <= tables
+
+
+def test_console_script_is_installed() -> None:
+    script = shutil.which("quizbot", path=str(Path(sys.executable).parent))
+    assert script is not None
+    done = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "play" in done.stdout and "pack" in done.stdout
