@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botkit import ROOT, Clock, Harness, start_harness, user
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,6 +17,7 @@ from bot.quiz.grading import format_number
 from bot.store import make_sessionmaker
 from bot.store.models import Attempt, QuizRun
 from bot.telegram.offline import ApiCall
+from botkit import ROOT, Clock, Harness, start_harness, user
 
 GROUP = -1001
 HOST = user(201, "Hana")

@@ -8,7 +8,6 @@ import logging
 from typing import Any
 
 import pytest
-from botkit import ROOT, Clock, Harness, make_settings, start_harness, user
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,6 +19,7 @@ from bot.quiz.grading import format_number
 from bot.store.models import Attempt, QuizRun, User
 from bot.telegram.app import build_application
 from bot.telegram.offline import ApiCall, OfflineRequest
+from botkit import ROOT, Clock, Harness, make_settings, start_harness, user
 
 ANN = user(101, "Ann", "ann")
 BOB = user(102, "Bob")

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from botkit import CONTENT, ROOT
 
 from bot.cli import main
+from botkit import CONTENT, ROOT
 
 
 @pytest.fixture

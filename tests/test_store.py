@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from botkit import BACKENDS, CONTENT, ROOT, create_pg_database, drop_pg_database, pg_base_url
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,6 +28,7 @@ from bot.store.models import (
     QuizRun,
     ScoreTotal,
 )
+from botkit import BACKENDS, CONTENT, ROOT, create_pg_database, drop_pg_database, pg_base_url
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 ARTICLE = ROOT / "seeds" / "biden-atacms-2024.txt"
