@@ -173,6 +173,121 @@ def cmd_pack_status(args: argparse.Namespace) -> int:
     return with_store(work)
 
 
+# --------------------------------------------------------------------------- instructors
+
+
+def _telegram_id(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Telegram user id (a number)")
+    return int(text)
+
+
+async def _stored_pack(session: Any, slug: str) -> PackRow:
+    row = (
+        await session.execute(select(PackRow).where(PackRow.slug == slug.strip().lower()))
+    ).scalar_one_or_none()
+    if row is None:
+        raise CliError(f"no pack {slug!r} in the store (see quizbot pack list)")
+    return row  # type: ignore[no-any-return]
+
+
+def cmd_role(args: argparse.Namespace) -> int:
+    from bot.store import repo, roles
+    from bot.store.repo import utcnow
+
+    async def work(engine: Any, settings: Settings) -> int:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            if args.role_command == "list":
+                holders = await roles.holders(session)
+                print(f"instructors ({len(holders)}):" if holders else "no instructors")
+                for h in holders:
+                    handle = f" (@{h.username})" if h.username else ""
+                    by = f" by {h.granted_by}" if h.granted_by else " from the shell"
+                    when = h.granted_at.strftime("%Y-%m-%d %H:%M UTC")
+                    print(f"  {h.telegram_id or '-'}  {h.name}{handle}  granted {when}{by}")
+                admins = ", ".join(str(i) for i in sorted(settings.admin_ids)) or "none"
+                print(f"admins (QUIZBOT_ADMIN_IDS): {admins}")
+                return EXIT_OK
+            now = utcnow()
+            if args.role_command == "grant":
+                user_id = await roles.ensure_telegram_user(
+                    session, args.telegram_id, now, args.name
+                )
+                changed = await roles.grant(session, user_id, now)
+                outcome = "is now an instructor" if changed else "already is an instructor"
+            else:
+                found = await repo.user_id_for_telegram(session, args.telegram_id)
+                changed = found is not None and await roles.revoke(session, found)
+                outcome = "is no longer an instructor" if changed else "was not an instructor"
+        print(f"{args.telegram_id} {outcome}")
+        return EXIT_OK
+
+    return with_store(work)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import json
+
+    from bot.quiz import analysis
+    from bot.quiz.export import csv_text
+
+    found: list[analysis.Analysis] = []
+
+    async def work(engine: Any, settings: Settings) -> int:
+        async with make_sessionmaker(engine)() as session:
+            found.append(
+                await analysis.analyse_pack(session, await _stored_pack(session, args.slug))
+            )
+        return EXIT_OK
+
+    with_store(work)
+    result = found[0]
+    if args.format == "json":
+        print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    elif args.format == "csv":
+        sys.stdout.write(csv_text(analysis.csv_rows(result)))
+    else:
+        print("\n".join(analysis.table_lines(result)))
+    if args.chart:
+        if not result.students:
+            print("no chart: no student has finished a full run yet", file=sys.stderr)
+            return EXIT_OK
+        try:
+            Path(args.chart).write_bytes(analysis.chart_png(result))
+        except OSError as exc:
+            raise CliError(f"cannot write {args.chart}: {exc.strerror}") from None
+        print(f"chart written to {args.chart}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.quiz.export import Export, export_pack
+
+    found: list[Export] = []
+
+    async def work(engine: Any, settings: Settings) -> int:
+        async with make_sessionmaker(engine)() as session:
+            row = await _stored_pack(session, args.slug)
+            found.append(await export_pack(session, row.id, row.slug))
+        return EXIT_OK
+
+    with_store(work)
+    exported = found[0]
+    out = Path(args.out)
+    files = (
+        (exported.attempts_name, exported.attempts_csv, f"{exported.attempts} attempts"),
+        (exported.students_name, exported.students_csv, f"{exported.students} students"),
+    )
+    for name, data, what in files:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / name).write_bytes(data)
+        except OSError as exc:
+            raise CliError(f"cannot write {out / name}: {exc.strerror}") from None
+        print(f"{out / name}: {what}")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- run and play
 
 
@@ -283,6 +398,28 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = db_sub.add_parser("upgrade", help="apply the migrations (the bot also does)")
     upgrade.set_defaults(func=cmd_db_upgrade)
+
+    role = sub.add_parser("role", help="grant, revoke and list the instructor role")
+    role_sub = role.add_subparsers(dest="role_command", required=True, metavar="ACTION")
+    grant = role_sub.add_parser("grant", help="make a Telegram user an instructor")
+    grant.add_argument("telegram_id", type=_telegram_id, help="their Telegram user id")
+    grant.add_argument("--name", help="their name, until they first write to the bot")
+    grant.set_defaults(func=cmd_role)
+    revoke = role_sub.add_parser("revoke", help="take the instructor role away")
+    revoke.add_argument("telegram_id", type=_telegram_id, help="their Telegram user id")
+    revoke.set_defaults(func=cmd_role)
+    role_sub.add_parser("list", help="instructors and admins").set_defaults(func=cmd_role)
+
+    report = sub.add_parser("report", help="item analysis of a pack (facility, discrimination)")
+    report.add_argument("slug", help="the pack")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument("--chart", metavar="FILE.png", help="also draw the chart into this file")
+    report.set_defaults(func=cmd_report)
+
+    export = sub.add_parser("export", help="a pack's results as CSV: attempts and students")
+    export.add_argument("slug", help="the pack")
+    export.add_argument("--out", default=".", metavar="DIR", help="folder to write to (.)")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

@@ -190,7 +190,7 @@ class NumberItem(_ItemBase):
 
     type: Literal["number"]
     answer: float
-    tolerance: float | str = 0
+    tolerance: float | str = 0.0
     unit: Text | None = None
 
     @field_validator("answer", mode="before")

@@ -47,6 +47,22 @@ PRIVATE_COMMANDS = [
     ("settings", "Privacy: show or hide me on leaderboards"),
     ("help", "How this bot works"),
 ]
+INSTRUCTOR_COMMANDS = [
+    *PRIVATE_COMMANDS,
+    ("mypacks", "Instructor: your packs and their status"),
+    ("stats", "Instructor: item analysis of a pack: /stats pack"),
+    ("export", "Instructor: results as CSV: /export pack"),
+    ("hide", "Instructor: hide a pack from students: /hide pack"),
+    ("show", "Instructor: show a hidden pack again: /show pack"),
+    ("retire", "Instructor: retire a pack for good: /retire pack"),
+    ("instructor", "Instructor: how to publish a pack"),
+]
+"""The menu of instructors' private chats (set per chat, so students never see it)."""
+ADMIN_COMMANDS = [
+    *INSTRUCTOR_COMMANDS,
+    ("grant", "Admin: make someone an instructor: /grant user-id"),
+    ("revoke", "Admin: take the instructor role away: /revoke user-id"),
+]
 GROUP_COMMANDS = [
     ("quiz", "Open a game lobby: /quiz [pack]"),
     ("stop", "End the game now"),
@@ -179,8 +195,9 @@ async def startup(application: QuizApp) -> None:
     await application.bot.set_my_commands(
         [BotCommand(c, d) for c, d in GROUP_COMMANDS], scope=BotCommandScopeAllGroupChats()
     )
-    from bot.telegram import group
+    from bot.telegram import group, instructor
 
+    await instructor.set_menus(application)
     rearmed = await group.rearm_timers(application)
     log.info(
         "serving %d pack(s): %s%s",

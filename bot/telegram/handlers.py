@@ -57,7 +57,7 @@ Tap an option to answer, or type it. For typed questions, spelling slips are for
 numbers may be written as 11,000 or 11 000. After each answer you see why it is right, with
 the article's own words.
 
-In a group, /quiz opens a game for everyone."""
+In a group, /quiz opens a game for everyone. Instructors: /instructor."""
 
 
 def services(context: QuizContext) -> Services:
@@ -408,7 +408,7 @@ async def private_text(update: Update, context: QuizContext) -> None:
 async def private_other(update: Update, context: QuizContext) -> None:
     """Stickers, photos and other messages the bot does not expect."""
     message = update.effective_message
-    if message is not None and message.document is None:
+    if message is not None:
         await message.reply_text("I read text only: send /quiz to start, or /help.")
 
 
@@ -426,9 +426,9 @@ async def button(update: Update, context: QuizContext) -> None:
         return
     handler = _BUTTONS.get(action.kind)
     if handler is None:
-        from bot.telegram import group
+        from bot.telegram import group, instructor
 
-        handler = group.BUTTONS.get(action.kind)
+        handler = group.BUTTONS.get(action.kind) or instructor.BUTTONS.get(action.kind)
     if handler is None:
         await query.answer("This button is not valid.")
         return
@@ -663,7 +663,7 @@ async def on_error(update: object, context: QuizContext) -> None:
 
 def register(application: QuizApp) -> None:
     """Add every handler to the application."""
-    from bot.telegram import group
+    from bot.telegram import group, instructor
 
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
@@ -679,6 +679,7 @@ def register(application: QuizApp) -> None:
     application.add_handler(CommandHandler("leaderboard", leaderboard_command))
     application.add_handler(CommandHandler(["settings", "privacy"], settings_command))
     group.register(application)
+    instructor.register(application)  # its document handler must come before private_other
     application.add_handler(CallbackQueryHandler(button))
     application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, private_text))
     application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
