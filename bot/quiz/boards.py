@@ -77,22 +77,33 @@ class Boards:
     ) -> Board | str:
         """The board for a chat (``chat_id``) or the whole bot, optionally for one pack."""
         async with self.sessionmaker() as session, session.begin():
-            pack_id = None
-            pack_title = None
-            if query.slug:
-                pack = await self.catalog.by_slug(session, query.slug)
-                if pack is None or pack.status == "retired":
-                    return f"There is no quiz called {query.slug!r}. See /packs."
-                pack_id, pack_title = pack.id, pack.title
-            if query.period == "week":
-                await self.ensure_week_rolled(session)
-            scope = repo.scope_key(chat_id=chat_id, pack_id=pack_id)
-            top = await repo.top_standings(session, scope, query.period, limit)
-            mine = None
-            if viewer_id is not None:
-                mine = next((s for s in top if s.user_id == viewer_id), None)
-                if mine is None:
-                    mine = await repo.standing_of(session, scope, query.period, viewer_id)
+            return await self.board_in(session, viewer_id, chat_id, query, limit)
+
+    async def board_in(
+        self,
+        session: AsyncSession,
+        viewer_id: int | None,
+        chat_id: int | None,
+        query: BoardQuery,
+        limit: int = 10,
+    ) -> Board | str:
+        """:meth:`board` in the caller's transaction."""
+        pack_id = None
+        pack_title = None
+        if query.slug:
+            pack = await self.catalog.by_slug(session, query.slug)
+            if pack is None or pack.status == "retired":
+                return f"There is no quiz called {query.slug!r}. See /packs."
+            pack_id, pack_title = pack.id, pack.title
+        if query.period == "week":
+            await self.ensure_week_rolled(session)
+        scope = repo.scope_key(chat_id=chat_id, pack_id=pack_id)
+        top = await repo.top_standings(session, scope, query.period, limit)
+        mine = None
+        if viewer_id is not None:
+            mine = next((s for s in top if s.user_id == viewer_id), None)
+            if mine is None:
+                mine = await repo.standing_of(session, scope, query.period, viewer_id)
         where = "This chat" if chat_id is not None else "Everyone"
         when = "last 7 days" if query.period == "week" else "all time"
         what = f" · {pack_title}" if pack_title else ""

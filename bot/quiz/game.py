@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.packs import limits
 from bot.packs.model import ChoiceItem, TrueFalseItem
+from bot.quiz import review
 from bot.quiz.catalog import CachedPack, Catalog
 from bot.quiz.grading import Grade, grade_choice, grade_typed
 from bot.quiz.service import POINT, Player, Question, QuizService, option_texts
@@ -493,9 +494,10 @@ class GameService:
         await session.flush()
         pack = await self.catalog.by_id(session, run.pack_id)
         assert pack is not None
-        return Finished(
-            run.id, pack, await self.standings(session, run.id), len(run.item_order), stopped
-        )
+        standings = await self.standings(session, run.id)
+        for standing in standings:  # every player's misses come back in their /review
+            await review.schedule_run(session, run.id, standing.user_id, now)
+        return Finished(run.id, pack, standings, len(run.item_order), stopped)
 
     async def standings(self, session: AsyncSession, run_id: int) -> list[Standing]:
         """Players by points, then by total answer time (faster first)."""

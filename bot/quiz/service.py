@@ -30,6 +30,7 @@ from bot.packs.model import (
     TrueFalseItem,
     time_limit,
 )
+from bot.quiz import review
 from bot.quiz.catalog import CachedItem, CachedPack, Catalog
 from bot.quiz.grading import Grade, format_number, grade_choice, grade_typed, parse_choice
 from bot.store import repo
@@ -235,6 +236,7 @@ class QuizService:
                     QuizRun.user_id == user_id,
                     QuizRun.pack_id == pack_id,
                     QuizRun.kind == kind,
+                    QuizRun.mode == "full",
                     QuizRun.status == "active",
                 )
                 .order_by(QuizRun.id.desc())
@@ -281,6 +283,7 @@ class QuizService:
                     QuizRun.user_id == user_id,
                     QuizRun.pack_id == pack.id,
                     QuizRun.kind == kind,
+                    QuizRun.mode == mode,
                     QuizRun.status == "active",
                 )
                 .values(status="stopped", finished_at=now, updated_at=now)
@@ -561,6 +564,7 @@ class QuizService:
             run.status = "finished"
             run.finished_at = now
             await session.flush()
+            await review.schedule_run(session, run.id, user_id, now)
             finished = await self._summary(session, run)
         return Answered(feedback, finished)
 
@@ -601,6 +605,7 @@ class QuizService:
             run.finished_at = now
             run.updated_at = now
             await session.flush()
+            await review.schedule_run(session, run.id, user_id, now)
             return await self._summary(session, run)
 
     async def _latest_run(self, session: AsyncSession, user_id: int, kind: RunKind) -> int | None:

@@ -41,6 +41,7 @@ PRIVATE_COMMANDS = [
     ("packs", "The published quizzes"),
     ("read", "Read the article: /read [pack]"),
     ("skip", "Skip the current question"),
+    ("review", "Re-ask the questions you missed, when due"),
     ("stop", "Stop the current quiz"),
     ("score", "Your scores per quiz"),
     ("leaderboard", "Rankings: /leaderboard [week|all] [pack]"),

@@ -25,6 +25,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.quiz import review
 from bot.quiz.boards import parse_board_args
 from bot.quiz.service import (
     Answered,
@@ -50,6 +51,7 @@ Read an article, then check how well you understood it.
 /quiz — start or continue a quiz (/quiz <i>pack</i> for a given one)
 /read — read the article the quiz is about
 /skip — skip the current question (/stop ends the quiz)
+/review — the questions you missed, when they are due again (spaced repetition)
 /score — your scores, /leaderboard — the rankings (<i>week</i> or <i>all</i>, and a pack)
 /settings — show or hide your name on leaderboards
 
@@ -296,6 +298,38 @@ async def skip_command(update: Update, context: QuizContext) -> None:
         await reply(update, render.esc(text))
 
 
+async def review_command(update: Update, context: QuizContext) -> None:
+    """Re-ask the items that spaced repetition says are due (``/review [pack]``)."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    svc = services(context)
+    player = player_of(user)
+    slugs = [context.args[0].lower()] if context.args else None
+    async with svc.sessionmaker() as session, session.begin():
+        user_id = await svc.quiz.user_id(session, player)
+        due = await review.due_items(session, user_id, svc.clock(), slugs)
+    if not due.by_pack:
+        if due.next_due is None:
+            await reply(update, "Nothing to review yet. Answer some questions first: /quiz")
+        else:
+            wait = render.duration((due.next_due - svc.clock()).total_seconds())
+            await reply(update, f"Nothing to review right now. The next review is due in {wait}.")
+        return
+    slug, item_ids = max(due.by_pack.items(), key=lambda entry: len(entry[1]))
+    question = await svc.quiz.start_run(player, slug, chat.id, mode="review", item_ids=item_ids)
+    if question is None:
+        await reply(update, "Those questions are no longer in the quiz.")
+        return
+    count = f"{question.total} question{'s are' if question.total != 1 else ' is'} due"
+    await reply(
+        update,
+        f"🔁 <b>{render.esc(question.pack.title)}</b>: {count} for review. Review runs are "
+        "practice: they do not change the leaderboard.",
+    )
+    await send_question(context, chat.id, question)
+
+
 async def stop_command(update: Update, context: QuizContext) -> None:
     """Stop the user's current quiz and show the score so far."""
     user, chat = update.effective_user, update.effective_chat
@@ -343,10 +377,10 @@ async def send_board(
 ) -> None:
     svc = services(context)
     viewer_id = None
-    if user is not None:
-        async with svc.sessionmaker() as session, session.begin():
+    async with svc.sessionmaker() as session, session.begin():  # one transaction, not two
+        if user is not None:
             viewer_id = await svc.quiz.user_id(session, player_of(user))
-    board = await svc.boards.board(viewer_id, chat_id if in_group else None, query)
+        board = await svc.boards.board_in(session, viewer_id, chat_id if in_group else None, query)
     if isinstance(board, str):
         await reply(update, render.esc(board))
         return
@@ -675,6 +709,7 @@ def register(application: QuizApp) -> None:
     application.add_handler(CommandHandler("stop", group.stop_command, filters=GROUPS))
     application.add_handler(CommandHandler("read", read_command))
     application.add_handler(CommandHandler("skip", skip_command, filters=PRIVATE))
+    application.add_handler(CommandHandler("review", review_command, filters=PRIVATE))
     application.add_handler(CommandHandler("score", score_command))
     application.add_handler(CommandHandler("leaderboard", leaderboard_command))
     application.add_handler(CommandHandler(["settings", "privacy"], settings_command))

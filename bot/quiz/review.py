@@ -1,0 +1,124 @@
+"""Spaced repetition: every item a player answers gets an FSRS card that says when to ask it
+again; ``/review`` re-asks the items that are due.
+
+Cards are scheduled when a run ends (finished or stopped), from that run's attempts, so the
+answer path stays one short transaction. A wrong or skipped answer rates the card *Again*
+(due again within the hour), a right one *Good* (due again after days, then weeks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fsrs import Card, Rating, Scheduler
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store import repo
+from bot.store.models import Attempt, ItemRow, PackRow, ReviewCard
+
+SCHEDULER = Scheduler(
+    learning_steps=(timedelta(minutes=30),),
+    relearning_steps=(timedelta(minutes=30),),
+    enable_fuzzing=False,
+)
+"""A missed item comes back after half an hour; a known one after days, then weeks."""
+
+
+async def schedule_run(session: AsyncSession, run_id: int, user_id: int, now: datetime) -> int:
+    """Rate every item the player answered in ``run_id`` and store the cards; returns how many
+    were scheduled. Idempotent per run: a card already reviewed at or after ``now`` is left."""
+    results = (
+        await session.execute(
+            select(Attempt.item_id, Attempt.correct, Attempt.answered_at).where(
+                Attempt.run_id == run_id, Attempt.user_id == user_id
+            )
+        )
+    ).all()
+    if not results:
+        return 0
+    existing = {
+        card.item_id: card
+        for card in (
+            await session.execute(
+                select(ReviewCard).where(
+                    ReviewCard.user_id == user_id,
+                    ReviewCard.item_id.in_([r.item_id for r in results]),
+                )
+            )
+        ).scalars()
+    }
+    rows = []
+    for item_id, correct, answered_at in results:
+        stored = existing.get(item_id)
+        if stored is not None and stored.updated_at >= answered_at:
+            continue  # this answer was already counted
+        card = Card.from_dict(stored.state) if stored is not None else Card()  # type: ignore[arg-type]
+        card, _ = SCHEDULER.review_card(card, Rating.Good if correct else Rating.Again, answered_at)
+        rows.append(
+            {
+                "user_id": user_id,
+                "item_id": item_id,
+                "state": card.to_dict(),
+                "due_at": card.due,
+                "reviews": (stored.reviews if stored else 0) + 1,
+                "lapses": (stored.lapses if stored else 0) + (0 if correct else 1),
+                "updated_at": answered_at,
+            }
+        )
+    if rows:
+        stmt = repo.dialect_insert(session, ReviewCard).values(rows)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["user_id", "item_id"],
+            set_={
+                "state": stmt.excluded.state,
+                "due_at": stmt.excluded.due_at,
+                "reviews": stmt.excluded.reviews,
+                "lapses": stmt.excluded.lapses,
+                "updated_at": stmt.excluded.updated_at,
+            },
+        )
+        await session.execute(stmt)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class DueItems:
+    """What a player has to review: per pack, the items due now, and the next due time."""
+
+    by_pack: dict[str, list[int]]
+    next_due: datetime | None
+
+
+async def due_items(
+    session: AsyncSession, user_id: int, now: datetime, slugs: Sequence[str] | None = None
+) -> DueItems:
+    """Items whose card is due, of live items in packs students can see, oldest due first."""
+    rows = (
+        await session.execute(
+            select(PackRow.slug, ReviewCard.item_id)
+            .join(ItemRow, ItemRow.id == ReviewCard.item_id)
+            .join(PackRow, PackRow.id == ItemRow.pack_id)
+            .where(
+                ReviewCard.user_id == user_id,
+                ReviewCard.due_at <= now,
+                ItemRow.retired.is_(False),
+                PackRow.status == "active",
+            )
+            .order_by(ReviewCard.due_at, ItemRow.position)
+        )
+    ).all()
+    by_pack: dict[str, list[int]] = {}
+    for slug, item_id in rows:
+        if slugs is None or slug in slugs:
+            by_pack.setdefault(slug, []).append(item_id)
+    next_due = (
+        await session.execute(
+            select(func.min(ReviewCard.due_at)).where(
+                ReviewCard.user_id == user_id, ReviewCard.due_at > now
+            )
+        )
+    ).scalar()
+    return DueItems(by_pack, next_due)
