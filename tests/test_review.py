@@ -61,7 +61,7 @@ async def test_missed_items_come_back_in_review(bot: Harness, engine: AsyncEngin
     bot.clock.advance(seconds=31 * 60)
     calls = await bot.text(ANN, "/review")
     assert "2 questions are due" in calls[0].params["text"]
-    run, first, question = question_ids(bot)
+    _run, first, question = question_ids(bot)
     assert "Review 1 of 2" in question.params["text"]
     assert first == missed[0]
     calls = await answer_correctly(bot, ANN)
