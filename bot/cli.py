@@ -352,6 +352,44 @@ def cmd_play(args: argparse.Namespace) -> int:
     return with_store(work)
 
 
+# --------------------------------------------------------------------------- bench
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bot import bench
+
+    sizes: dict[str, Any] = {
+        "database_url": args.database_url,
+        "parts": tuple(args.only or bench.PARTS),
+    }
+    if args.users is not None:
+        sizes["users"] = args.users
+    if args.answers_per_user is not None:
+        sizes["answers_per_user"] = args.answers_per_user
+    options = bench.BenchOptions.quick_sizes(**sizes) if args.quick else bench.BenchOptions(**sizes)
+    json_path = Path(args.json)
+    try:
+        results = bench.run(options, json_path, _progress)
+    except (bench.BenchError, StoreError) as exc:
+        raise CliError(str(exc)) from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise CliError(describe_error(exc, args.database_url)) from None
+    print(bench.table(results))
+    print(f"\nfigures written to {json_path}")
+    return EXIT_OK
+
+
+def _progress(line: str) -> None:
+    print(f"bench: {line}", file=sys.stderr)
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -420,6 +458,42 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("slug", help="the pack")
     export.add_argument("--out", default=".", metavar="DIR", help="folder to write to (.)")
     export.set_defaults(func=cmd_export)
+
+    bench = sub.add_parser(
+        "bench",
+        help="measure answer throughput, leaderboard latency, pack import and memory",
+        description="Measure the bot against its own ceiling on a fresh SQLite file (and on "
+        "PostgreSQL with --database-url); prints a table and writes the figures as JSON.",
+    )
+    bench.add_argument(
+        "--users", type=_positive, metavar="N", help="simulated users (1000; --quick: 20)"
+    )
+    bench.add_argument(
+        "--answers-per-user",
+        type=_positive,
+        metavar="N",
+        help="items each user answers, from the first (5; the article pack has 34)",
+    )
+    bench.add_argument("--quick", action="store_true", help="small sizes: a smoke test (CI)")
+    bench.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="a PostgreSQL server to measure too; scratch databases are created and dropped "
+        "there (DATABASE_URL is never used)",
+    )
+    bench.add_argument(
+        "--json",
+        default="bench-results.json",
+        metavar="PATH",
+        help="where to write the figures (bench-results.json)",
+    )
+    bench.add_argument(
+        "--only",
+        action="append",
+        choices=("throughput", "leaderboard", "import"),
+        help="run only this part (repeatable)",
+    )
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

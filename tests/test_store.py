@@ -14,6 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.packs import validate_pack_file
@@ -153,9 +154,50 @@ async def test_sqlite_pragmas(tmp_path: Path) -> None:
             fk = (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar()
             journal = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
             timeout = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar()
-        assert (fk, journal, timeout) == (1, "wal", 10_000)
+        # SQLite's own lock wait would block the event loop: the engine waits instead.
+        assert (fk, journal, timeout) == (1, "wal", 0)
     finally:
         await engine.dispose()
+
+
+async def test_sqlite_lock_wait_leaves_the_event_loop_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that finds the database locked by another connection waits without blocking
+    the event loop, goes on once the lock is free, and gives up after the busy timeout."""
+    path = tmp_path / "w.db"
+    holder = create_engine(f"sqlite+aiosqlite:///{path}")
+    waiter = create_engine(f"sqlite+aiosqlite:///{path}")
+    await migrate.upgrade(holder)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    async def write(name: str) -> None:
+        async with make_sessionmaker(waiter)() as session, session.begin():
+            await repo.upsert_local_user(session, name, NOW)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        async with holder.connect() as locked:
+            await locked.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE: the write lock
+            blocked = asyncio.create_task(write("ann"))
+            await asyncio.sleep(0.2)
+            assert not blocked.done() and ticks >= 10
+            await locked.commit()
+            await asyncio.wait_for(blocked, 5)
+            monkeypatch.setattr("bot.store.engine.SQLITE_BUSY_TIMEOUT_MS", 100)
+            await locked.exec_driver_sql("SELECT 1")
+            with pytest.raises(OperationalError, match="locked"):
+                await write("bob")
+    finally:
+        ticker.cancel()
+        await holder.dispose()
+        await waiter.dispose()
 
 
 # --------------------------------------------------------------------------- engine errors

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.packs.model import (
@@ -173,6 +173,16 @@ def correct_answer_text(item: Item) -> str:
 
 def _closed(message: str = "This question is closed.") -> Refused:
     return Refused("closed", message)
+
+
+# Built once: the answer path runs these on every tap, and building a statement anew took
+# 0.05-0.1 ms each time (quizbot bench).
+_RUN_FOR_UPDATE = select(QuizRun).where(QuizRun.id == bindparam("run_id")).with_for_update()
+_SET_MESSAGE = (
+    update(QuizRun)
+    .where(QuizRun.id == bindparam("run_id"))
+    .values(message_id=bindparam("message_id"))
+)
 
 
 class QuizService:
@@ -355,9 +365,7 @@ class QuizService:
     async def _owned_run(
         self, session: AsyncSession, run_id: int, user_id: int
     ) -> QuizRun | Refused:
-        run = (
-            await session.execute(select(QuizRun).where(QuizRun.id == run_id).with_for_update())
-        ).scalar_one_or_none()
+        run = (await session.execute(_RUN_FOR_UPDATE, {"run_id": run_id})).scalar_one_or_none()
         if run is None or run.kind == "group":
             return Refused("invalid", "This button is not valid any more.")
         if run.user_id != user_id:
@@ -383,9 +391,7 @@ class QuizService:
     async def set_message(self, run_id: int, message_id: int | None) -> None:
         """Remember which message shows the current question (to edit it after a restart)."""
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                update(QuizRun).where(QuizRun.id == run_id).values(message_id=message_id)
-            )
+            await session.execute(_SET_MESSAGE, {"run_id": run_id, "message_id": message_id})
 
     async def resume(self, player: Player, run_id: int) -> Question | Refused:
         """Continue an unfinished run: the current question again, or the next one when the
@@ -460,13 +466,16 @@ class QuizService:
         async with self.sessionmaker() as session, session.begin():
             user_id = await self.user_id(session, player)
             if run_id is None:
-                found = await self._latest_run(session, user_id, kind)
-                if found is None:
+                # The player's own active run of this kind: found and locked in one query.
+                latest = await self._latest_run_locked(session, user_id, kind)
+                if latest is None:
                     return Refused("no_run", "No quiz is running.")
-                run_id = found
-            run = await self._owned_run(session, run_id, user_id)
-            if isinstance(run, Refused):
-                return run
+                run = latest
+            else:
+                owned = await self._owned_run(session, run_id, user_id)
+                if isinstance(owned, Refused):
+                    return owned
+                run = owned
             if run.phase != "asking":
                 return Refused("already", "You have already answered this question.")
             question = await self.question_of(session, run)
@@ -619,6 +628,25 @@ class QuizService:
                 )
                 .order_by(QuizRun.updated_at.desc(), QuizRun.id.desc())
                 .limit(1)
+            )
+        ).scalar_one_or_none()
+
+    async def _latest_run_locked(
+        self, session: AsyncSession, user_id: int, kind: RunKind
+    ) -> QuizRun | None:
+        """The run :meth:`_latest_run` names, loaded and locked as :meth:`_owned_run` does
+        (one query instead of two on the typed-answer path)."""
+        return (
+            await session.execute(
+                select(QuizRun)
+                .where(
+                    QuizRun.user_id == user_id,
+                    QuizRun.status == "active",
+                    QuizRun.kind == kind,
+                )
+                .order_by(QuizRun.updated_at.desc(), QuizRun.id.desc())
+                .limit(1)
+                .with_for_update()
             )
         ).scalar_one_or_none()
 

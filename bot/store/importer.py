@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.packs import PackReport, find_pack_files, validate_pack_file
@@ -98,6 +98,16 @@ async def _plan(
         plan.added = [item.id for item in pack.items]
         return plan, None, {}
     plan.owner_id = row.owner_id
+    if row.content_hash == pack.content_hash and row.article_hash == pack.article_hash:
+        # Unchanged, unless items were retired by hand: a count, not every item row.
+        live = (
+            await session.execute(
+                select(func.count()).where(ItemRow.pack_id == row.id, ItemRow.retired.is_(False))
+            )
+        ).scalar_one()
+        if live == len(pack.items):
+            plan.unchanged = len(pack.items)
+            return plan, row, {}
     existing: dict[str, tuple[int, str, bool, int]] = {
         key: (item_id, content_hash, retired, position)
         for item_id, key, content_hash, retired, position in (
@@ -112,11 +122,6 @@ async def _plan(
             )
         ).all()
     }
-    if row.content_hash == pack.content_hash and row.article_hash == pack.article_hash:
-        live = sum(1 for _, _, retired, _ in existing.values() if not retired)
-        if live == len(pack.items):
-            plan.unchanged = len(pack.items)
-            return plan, row, existing
     header = _header(pack)
     plan.header_changed = any(
         getattr(row, k) != v for k, v in header.items() if k != "content_hash"

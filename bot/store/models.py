@@ -231,6 +231,8 @@ class ScoreTotal(Base):
             "reached_at",
             "user_id",
         ),
+        # Counting the players ahead of a caller (their rank) reads this narrower index.
+        Index("ix_score_totals_points", "scope", "period", "points"),
     )
 
     scope: Mapped[str] = mapped_column(String(48), primary_key=True)

@@ -9,9 +9,22 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, func, literal, select, tuple_, update
+from sqlalchemy import (
+    Boolean,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.store.models import (
     Attempt,
@@ -22,6 +35,7 @@ from bot.store.models import (
     ScoreTotal,
     TotalsState,
     User,
+    UtcDateTime,
 )
 
 WEEK_DAYS = 7
@@ -42,6 +56,19 @@ def dialect_insert(session: AsyncSession, table: Any) -> Any:
 # --------------------------------------------------------------------------- users and chats
 
 
+# The upserts on the answer path are text statements: SQLAlchemy 2.0 never caches the
+# dialects' INSERT ... ON CONFLICT constructs (their Insert classes set inherit_cache = False),
+# so building them with sqlite.insert()/postgresql.insert() compiled them anew on every answer.
+# The SQL is the same on SQLite and PostgreSQL; datetimes keep their UtcDateTime processing.
+_UPSERT_TELEGRAM_USER = text(
+    "INSERT INTO users (telegram_id, name, username, hidden, active, created_at, last_seen_at) "
+    "VALUES (:telegram_id, :name, :username, false, true, :now, :now) "
+    "ON CONFLICT (telegram_id) DO UPDATE SET name = excluded.name, "
+    "username = excluded.username, active = true, last_seen_at = excluded.last_seen_at "
+    "RETURNING id"
+).bindparams(bindparam("now", type_=UtcDateTime()))
+
+
 async def upsert_telegram_user(
     session: AsyncSession,
     telegram_id: int,
@@ -51,25 +78,8 @@ async def upsert_telegram_user(
 ) -> int:
     """Create or refresh a Telegram user; returns the user's id. A user who comes back after
     blocking the bot is active again."""
-    stmt = dialect_insert(session, User).values(
-        telegram_id=telegram_id,
-        name=name[:128],
-        username=username,
-        hidden=False,
-        active=True,
-        created_at=now,
-        last_seen_at=now,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[User.telegram_id],
-        set_={
-            "name": stmt.excluded.name,
-            "username": stmt.excluded.username,
-            "active": True,
-            "last_seen_at": stmt.excluded.last_seen_at,
-        },
-    ).returning(User.id)
-    return int((await session.execute(stmt)).scalar_one())
+    params = {"telegram_id": telegram_id, "name": name[:128], "username": username, "now": now}
+    return int((await session.execute(_UPSERT_TELEGRAM_USER, params)).scalar_one())
 
 
 async def upsert_local_user(session: AsyncSession, local_name: str, now: datetime) -> int:
@@ -156,29 +166,46 @@ def scope_key(chat_id: int | None = None, pack_id: int | None = None) -> str:
     return "g"
 
 
+_INSERT_ATTEMPT = text(
+    "INSERT INTO attempts (run_id, item_id, user_id, chat_id, pack_id, response, correct, "
+    "score, answered_at, latency_ms) VALUES (:run_id, :item_id, :user_id, :chat_id, :pack_id, "
+    ":response, :correct, :score, :answered_at, :latency_ms) "
+    "ON CONFLICT (run_id, item_id, user_id) DO NOTHING RETURNING id"
+).bindparams(bindparam("correct", type_=Boolean()), bindparam("answered_at", type_=UtcDateTime()))
+
+_ADD_TO_TOTALS = text(
+    "INSERT INTO score_totals (scope, period, user_id, points, answered, correct, seconds_ms, "
+    "reached_at) VALUES (:scope, :period, :user_id, :points, :answered, :correct, "
+    ":seconds_ms, :reached_at) "
+    "ON CONFLICT (scope, period, user_id) DO UPDATE SET "
+    "points = score_totals.points + excluded.points, "
+    "answered = score_totals.answered + excluded.answered, "
+    "correct = score_totals.correct + excluded.correct, "
+    "seconds_ms = score_totals.seconds_ms + excluded.seconds_ms, "
+    # "Earlier" in the ranking means: reached the current score earlier.
+    "reached_at = CASE WHEN excluded.points > 0 THEN excluded.reached_at "
+    "ELSE score_totals.reached_at END"
+).bindparams(bindparam("reached_at", type_=UtcDateTime()))
+
+
 async def record_attempt(session: AsyncSession, attempt: NewAttempt, counts: bool = True) -> bool:
     """Store an attempt exactly once per (run, item, user) and, when it ``counts`` (not a
     practice run), add it to every score total, in the caller's transaction. Returns False,
     changing nothing, when it was already recorded (a double tap, a retried update, a
     concurrent duplicate)."""
-    stmt = (
-        dialect_insert(session, Attempt)
-        .values(
-            run_id=attempt.run_id,
-            item_id=attempt.item_id,
-            user_id=attempt.user_id,
-            chat_id=attempt.chat_id,
-            pack_id=attempt.pack_id,
-            response=attempt.response,
-            correct=attempt.correct,
-            score=attempt.score,
-            answered_at=attempt.answered_at,
-            latency_ms=attempt.latency_ms,
-        )
-        .on_conflict_do_nothing(index_elements=["run_id", "item_id", "user_id"])
-        .returning(Attempt.id)
-    )
-    if (await session.execute(stmt)).scalar_one_or_none() is None:
+    params = {
+        "run_id": attempt.run_id,
+        "item_id": attempt.item_id,
+        "user_id": attempt.user_id,
+        "chat_id": attempt.chat_id,
+        "pack_id": attempt.pack_id,
+        "response": attempt.response,
+        "correct": attempt.correct,
+        "score": attempt.score,
+        "answered_at": attempt.answered_at,
+        "latency_ms": attempt.latency_ms,
+    }
+    if (await session.execute(_INSERT_ATTEMPT, params)).scalar_one_or_none() is None:
         return False
     if counts:
         await add_to_totals(session, [attempt])
@@ -186,7 +213,7 @@ async def record_attempt(session: AsyncSession, attempt: NewAttempt, counts: boo
 
 
 async def add_to_totals(session: AsyncSession, attempts: Sequence[NewAttempt]) -> None:
-    """Add attempts to the all-time and seven-day totals of every scope, in one statement.
+    """Add attempts to the all-time and seven-day totals of every scope (one executemany).
 
     Rows are written in a fixed (scope, period, user) order so that concurrent transactions
     on PostgreSQL lock them in the same order and cannot deadlock.
@@ -217,23 +244,7 @@ async def add_to_totals(session: AsyncSession, attempts: Sequence[NewAttempt]) -
                         row["reached_at"] = max(row["reached_at"], attempt.answered_at)
     if not rows:
         return
-    stmt = dialect_insert(session, ScoreTotal).values([rows[k] for k in sorted(rows)])
-    table = ScoreTotal.__table__
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["scope", "period", "user_id"],
-        set_={
-            "points": table.c.points + stmt.excluded.points,
-            "answered": table.c.answered + stmt.excluded.answered,
-            "correct": table.c.correct + stmt.excluded.correct,
-            "seconds_ms": table.c.seconds_ms + stmt.excluded.seconds_ms,
-            # "Earlier" in the ranking means: reached the current score earlier.
-            "reached_at": case(
-                (stmt.excluded.points > 0, stmt.excluded.reached_at),
-                else_=table.c.reached_at,
-            ),
-        },
-    )
-    await session.execute(stmt)
+    await session.execute(_ADD_TO_TOTALS, [rows[k] for k in sorted(rows)])
 
 
 # --------------------------------------------------------------------------- leaderboards
@@ -296,48 +307,60 @@ async def count_players(session: AsyncSession, scope: str, period: str) -> int:
     )
 
 
+def _standing_statement() -> Select[Any]:
+    """One player's totals, name and the two counts that give their rank (built once)."""
+    mine, other = ScoreTotal, aliased(ScoreTotal)
+    same_board = and_(other.scope == mine.scope, other.period == mine.period)
+    more_points = select(func.count()).where(same_board, other.points > mine.points)
+    tied_ahead = select(func.count()).where(
+        same_board,
+        other.points == mine.points,
+        tuple_(other.seconds_ms, other.reached_at, other.user_id)
+        < tuple_(mine.seconds_ms, mine.reached_at, mine.user_id),
+    )
+    return (
+        select(
+            mine.points,
+            mine.correct,
+            mine.answered,
+            mine.seconds_ms,
+            User.name,
+            User.hidden,
+            more_points.scalar_subquery(),
+            tied_ahead.scalar_subquery(),
+        )
+        .join(User, User.id == mine.user_id)
+        .where(
+            mine.scope == bindparam("scope"),
+            mine.period == bindparam("period"),
+            mine.user_id == bindparam("user_id"),
+        )
+    )
+
+
+_STANDING = _standing_statement()
+
+
 async def standing_of(
     session: AsyncSession, scope: str, period: str, user_id: int
 ) -> Standing | None:
-    """One player's row and rank: 1 + the number of players ranked ahead (two index range
-    counts: more points; same points and fewer seconds, earlier, or a lower id)."""
-    stmt = (
-        select(ScoreTotal, User.name, User.hidden)
-        .join(User, User.id == ScoreTotal.user_id)
-        .where(
-            ScoreTotal.scope == scope,
-            ScoreTotal.period == period,
-            ScoreTotal.user_id == user_id,
-        )
-    )
-    found = (await session.execute(stmt)).first()
+    """One player's row and rank: 1 + the number of players ranked ahead. One statement:
+    the row, and two index range counts correlated with it (more points; same points and
+    fewer seconds, earlier, or a lower id)."""
+    params = {"scope": scope, "period": period, "user_id": user_id}
+    found = (await session.execute(_STANDING, params)).first()
     if found is None:
         return None
-    row: ScoreTotal = found[0]
-    same_scope = and_(ScoreTotal.scope == scope, ScoreTotal.period == period)
-    ahead = select(func.count()).where(same_scope, ScoreTotal.points > row.points)
-    tied_ahead = select(func.count()).where(
-        same_scope,
-        ScoreTotal.points == row.points,
-        tuple_(ScoreTotal.seconds_ms, ScoreTotal.reached_at, ScoreTotal.user_id)
-        < tuple_(
-            literal(row.seconds_ms, ScoreTotal.seconds_ms.type),
-            literal(row.reached_at, ScoreTotal.reached_at.type),
-            literal(row.user_id, ScoreTotal.user_id.type),
-        ),
-    )
-    counts = (
-        await session.execute(select(ahead.scalar_subquery(), tied_ahead.scalar_subquery()))
-    ).one()
+    points, correct, answered, seconds_ms, name, hidden, ahead, tied_ahead = found
     return Standing(
-        rank=1 + counts[0] + counts[1],
+        rank=1 + ahead + tied_ahead,
         user_id=user_id,
-        name=found[1],
-        hidden=found[2],
-        points=row.points,
-        correct=row.correct,
-        answered=row.answered,
-        seconds_ms=row.seconds_ms,
+        name=name,
+        hidden=hidden,
+        points=points,
+        correct=correct,
+        answered=answered,
+        seconds_ms=seconds_ms,
     )
 
 

@@ -1,0 +1,1231 @@
+"""``quizbot bench``: answer throughput, leaderboard latency, pack import speed and memory.
+
+Every figure is produced by the code paths users hit: real ``Update`` JSON goes through the
+``Application`` that :func:`~bot.telegram.app.build_application` builds, with the offline Bot
+API (:class:`~bot.telegram.offline.OfflineRequest`) in place of the network, on a fresh
+store. Each ratio is measured within one run, because shared machines are noisy:
+
+* **Answer throughput.** Simulated users play the article pack from its first item. One
+  *answer* is everything between two questions: the gesture (tap an option; tap each option
+  of a multi-select item, then Submit; or type a short or numeric answer) and the tap on
+  Next that brings the next question. Updates are fed through ``Application.update_queue``,
+  as polling and webhooks do, one wave per step of every user (a user never taps Next before
+  the bot has answered). The **ceiling** is the same Application, built the same way and fed
+  the same updates, with a bare handler in front that makes the Bot API calls each update
+  makes on the real path (answer the callback and edit the message, or drop the keyboard and
+  send a message) without the engine or the database. Both run sequentially
+  (``concurrent_updates=False``) and with the bot's default concurrency.
+* **Leaderboard latency.** A store is seeded in bulk (not through the handlers) with users,
+  group games and attempts spread over chats, packs and 60 days; the totals are computed
+  from the seeded attempts and the seven-day window is set as ``repo.roll_week`` leaves it.
+  Then ``/leaderboard`` and ``/leaderboard week`` are sent in group chats (the chat's board)
+  and in private chats (the global board) by seeded users, and each ``process_update`` is
+  timed. The raw figure is the indexed top-10 SELECT on ``score_totals`` for the same scopes.
+* **Pack import.** A generated pack of 10,000 items is validated and imported with the same
+  function as ``quizbot pack import``, then imported again unchanged.
+* **Memory.** The throughput runs in a child process (the bot process), which reports its
+  peak resident set size when they are done; seeding the leaderboard store happens elsewhere.
+
+``--quick`` uses small sizes, for CI: it checks that every figure is produced, not a speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import platform
+import random
+import re
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import ApplicationHandlerStop, TypeHandler
+
+from bot.packs import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseItem, validate_pack_file
+from bot.quiz.grading import format_number
+from bot.settings import PROJECT_ROOT, Settings
+from bot.store import create_engine, make_sessionmaker, migrate, repo
+from bot.store.engine import parse_url
+from bot.store.importer import import_files, import_pack
+from bot.store.models import Attempt, QuizRun, ScoreTotal, User
+from bot.telegram.app import QuizApp, QuizContext, build_application, services_of, startup
+from bot.telegram.offline import OfflineRequest, UpdateFactory
+
+PARTS = ("throughput", "leaderboard", "import")
+CONTENT_DIR = PROJECT_ROOT / "content"
+ARTICLE_PACK = "atacms-2024"
+ARTICLE = PROJECT_ROOT / "seeds" / "biden-atacms-2024.txt"
+MB = 1024 * 1024
+
+
+class BenchError(Exception):
+    """The benchmark could not produce a figure (a wrong result is an error, not a figure)."""
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """Sizes of every part; :meth:`quick_sizes` gives the CI smoke test's."""
+
+    users: int = 1000
+    answers_per_user: int = 5
+    """The first items of the article pack: two choice, two short, one numeric item."""
+    database_url: str | None = None
+    """A PostgreSQL server to measure as well; scratch databases are created on it."""
+    parts: tuple[str, ...] = PARTS
+    seed_users: int = 100_000
+    seed_attempts: int = 2_000_000
+    seed_chats: int = 50
+    seed_packs: int = 5
+    board_requests: int = 400
+    import_items: int = 10_000
+    quick: bool = False
+
+    @classmethod
+    def quick_sizes(cls, **overrides: Any) -> BenchOptions:
+        sizes: dict[str, Any] = {
+            "users": 20,
+            "seed_users": 500,
+            "seed_attempts": 10_000,
+            "board_requests": 40,
+            "import_items": 200,
+            "quick": True,
+        }
+        sizes.update(overrides)
+        return cls(**sizes)
+
+
+def bench_settings(database_url: str) -> Settings:
+    """The bot's settings for a bench store, independent of the environment."""
+    return Settings.model_validate(
+        {
+            "TELEGRAM_BOT_TOKEN": "123456:BENCH",
+            "DATABASE_URL": database_url,
+            "QUIZBOT_CONTENT_DIR": str(CONTENT_DIR),
+        }
+    )
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """The nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size. On Linux, ``VmHWM`` of /proc/self/status:
+    ``ru_maxrss`` would not do, as the kernel carries the parent's high-water mark into a
+    child across fork and exec (the child measured after the leaderboard seeding reported
+    the parent's 600 MB). Elsewhere ``ru_maxrss`` (KiB on Linux and BSD, bytes on macOS)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (MB if sys.platform == "darwin" else 1024), 1)
+
+
+# --------------------------------------------------------------------------- scratch stores
+
+
+async def _pg_admin(server_url: str, statement: str) -> None:
+    engine = create_async_engine(parse_url(server_url), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def scratch_store(backend: str, server_url: str | None, folder: Path) -> AsyncIterator[str]:
+    """A fresh, empty store: a new SQLite file, or a new database on the PostgreSQL server
+    (dropped afterwards). The database the URL names is only used to connect."""
+    if backend == "sqlite":
+        path = folder / f"bench-{uuid.uuid4().hex[:8]}.db"
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    assert server_url is not None
+    name = f"quizbot_bench_{uuid.uuid4().hex[:10]}"
+    await _pg_admin(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield parse_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _pg_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def backends(options: BenchOptions) -> list[tuple[str, str | None]]:
+    found: list[tuple[str, str | None]] = [("sqlite", None)]
+    if options.database_url:
+        if parse_url(options.database_url).get_backend_name() != "postgresql":
+            raise BenchError("--database-url must name a PostgreSQL server (postgresql://...)")
+        found.append(("postgresql", options.database_url))
+    return found
+
+
+# --------------------------------------------------------------------------- throughput
+
+QUESTION_TEXT = (
+    "<b>Question 2 of 34</b>\n"
+    "What decision by President Biden is this article mainly about?\n\n"
+    "A. Letting Ukraine strike deep inside Russia with U.S. long-range missiles\n"
+    "B. Sending U.S. troops to fight alongside Ukraine's forces\n"
+    "C. Halting U.S. military aid to Ukraine before Trump takes office\n"
+    "D. Asking NATO to negotiate a ceasefire with Russia"
+)
+FEEDBACK_TEXT = (
+    "✅ <b>Correct!</b>\n"
+    "The article opens with Biden's decision to allow Ukraine to use U.S.-supplied long-range "
+    "missiles for strikes deep into Russian territory, calling it a significant policy shift.\n"
+    "📖 <i>“President Biden’s decision to allow Ukraine to use U.S.-supplied long-range "
+    "missiles for strikes deep into Russian territory represents a significant policy shift”</i>"
+)
+OPTIONS_KEYBOARD = InlineKeyboardMarkup(
+    [
+        [InlineKeyboardButton(letter, callback_data=f"a:1:1:{n}") for n, letter in enumerate("AB")],
+        [InlineKeyboardButton(letter, callback_data=f"a:1:1:{n}") for n, letter in enumerate("CD")],
+        [InlineKeyboardButton("Skip", callback_data="k:1:1")],
+    ]
+)
+NEXT_KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("Next ▶", callback_data="n:1:1")]])
+
+
+async def ceiling_handler(update: Update, context: QuizContext) -> None:
+    """The ceiling: each update's Bot API calls on the real path, without engine or store."""
+    bot = context.bot
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        chat_id, message_id = query.message.chat.id, query.message.message_id
+        if (query.data or "").startswith("n:"):  # Next: drop the keyboard, ask anew
+            await query.answer()
+            await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+            await bot.send_message(
+                chat_id, QUESTION_TEXT, parse_mode=ParseMode.HTML, reply_markup=OPTIONS_KEYBOARD
+            )
+        else:  # an option, a toggle or Submit: the verdict replaces the question
+            await query.answer("✅ Correct!")
+            await query.edit_message_text(
+                FEEDBACK_TEXT, parse_mode=ParseMode.HTML, reply_markup=NEXT_KEYBOARD
+            )
+    elif update.message is not None:  # a typed answer: drop the keyboard, reply
+        chat_id = update.message.chat.id
+        await bot.edit_message_reply_markup(chat_id, 1, reply_markup=None)
+        await bot.send_message(
+            chat_id,
+            FEEDBACK_TEXT,
+            parse_mode=ParseMode.HTML,
+            reply_markup=NEXT_KEYBOARD,
+            reply_to_message_id=update.message.message_id,
+        )
+    raise ApplicationHandlerStop
+
+
+@dataclass(frozen=True)
+class PlayedRun:
+    """A simulated user's run: who, which run, and the items it asks in order."""
+
+    user: dict[str, Any]
+    run_id: int
+    items: tuple[tuple[int, Item], ...]
+
+
+def answer_updates(
+    factory: UpdateFactory, run: PlayedRun, answers: int, seed: int
+) -> Iterator[dict[str, Any]]:
+    """The updates one user sends to answer ``answers`` items: gesture(s), then Next. About
+    two answers in three are right; the same seed gives the same updates."""
+    rng = random.Random(seed)
+    user, run_id = run.user, run.run_id
+    for position, (item_id, item) in enumerate(run.items[:answers], start=1):
+        right = rng.random() < 0.67
+        if isinstance(item, ChoiceItem | TrueFalseItem):
+            correct = sorted(item.correct_indices)
+            wrong = [i for i in range(len(item.option_texts)) if i not in correct]
+            if isinstance(item, ChoiceItem) and item.multiple:
+                for option in correct if right else wrong[:1]:
+                    yield factory.callback(user, f"t:{run_id}:{item_id}:{option}")
+                yield factory.callback(user, f"s:{run_id}:{item_id}")
+            else:
+                option = correct[0] if right else rng.choice(wrong)
+                yield factory.callback(user, f"a:{run_id}:{item_id}:{option}")
+        elif isinstance(item, ShortItem):
+            yield factory.message(user, item.model_answer if right else "no idea, sorry")
+        else:
+            assert isinstance(item, NumberItem)
+            value = item.answer if right else item.answer + max(1000.0, abs(item.answer) * 10)
+            yield factory.message(user, format_number(value))
+        if position < len(run.items):
+            yield factory.callback(user, f"n:{run_id}:{position}")
+
+
+async def drive(
+    application: QuizApp, streams: Sequence[Iterator[dict[str, Any]]]
+) -> tuple[int, float]:
+    """Feed every user's updates through the update queue, one wave per step, and return
+    (updates, seconds): the time from parsing each wave's JSON until the bot is done with it."""
+    queue, bot = application.update_queue, application.bot
+    pending = list(streams)
+    updates, seconds = 0, 0.0
+    while pending:
+        wave: list[dict[str, Any]] = []
+        still: list[Iterator[dict[str, Any]]] = []
+        for stream in pending:
+            data = next(stream, None)
+            if data is not None:
+                wave.append(data)
+                still.append(stream)
+        pending = still
+        if not wave:
+            break
+        started = time.perf_counter()
+        for data in wave:
+            queue.put_nowait(Update.de_json(data, bot))
+        await queue.join()
+        seconds += time.perf_counter() - started
+        updates += len(wave)
+    return updates, seconds
+
+
+async def start_runs(application: QuizApp, users: list[dict[str, Any]]) -> list[PlayedRun]:
+    """Each user sends ``/quiz <article pack>``; returns their runs, read back from the store."""
+    factory = UpdateFactory()
+    await drive(application, [iter([factory.message(u, f"/quiz {ARTICLE_PACK}")]) for u in users])
+    services = services_of(application)
+    by_telegram = {u["id"]: u for u in users}
+    async with services.sessionmaker() as session:
+        pack = await services.catalog.by_slug(session, ARTICLE_PACK)
+        if pack is None:
+            raise BenchError(f"the article pack {ARTICLE_PACK!r} was not imported")
+        rows = (
+            await session.execute(
+                select(User.telegram_id, QuizRun.id, QuizRun.item_order)
+                .join(User, User.id == QuizRun.user_id)
+                .where(QuizRun.status == "active", User.telegram_id.in_(list(by_telegram)))
+            )
+        ).all()
+    runs = [
+        PlayedRun(by_telegram[tid], run_id, tuple((int(i), pack.by_id[int(i)].item) for i in order))
+        for tid, run_id, order in rows
+    ]
+    if len(runs) != len(users):
+        raise BenchError(f"{len(runs)} of {len(users)} users could start a run")
+    return sorted(runs, key=lambda r: r.user["id"])
+
+
+async def count_attempts(application: QuizApp, runs: Sequence[PlayedRun]) -> int:
+    services = services_of(application)
+    async with services.sessionmaker() as session:
+        return int(
+            (
+                await session.execute(
+                    select(func.count()).where(Attempt.run_id.in_([r.run_id for r in runs]))
+                )
+            ).scalar_one()
+        )
+
+
+async def measure_mode(
+    url: str, engine: AsyncEngine, users: int, answers: int, concurrent: bool, first_id: int
+) -> dict[str, Any]:
+    """One throughput pass (sequential or concurrent): the ceiling, then the real bot."""
+    settings = bench_settings(url)
+    real = build_application(
+        settings,
+        request=OfflineRequest(record=False),
+        engine=engine,
+        rng=random.Random(7),
+        rate_limiter=None,
+        concurrent_updates=concurrent,
+    )
+    await real.initialize()
+    await startup(real)
+    await real.start()
+    try:
+        people = [UpdateFactory.user(first_id + n, f"Bench {n}") for n in range(users)]
+        runs = await start_runs(real, people)
+        answers = min(answers, min(len(r.items) for r in runs))
+
+        ceiling = build_application(
+            settings,
+            request=OfflineRequest(record=False),
+            engine=engine,
+            rate_limiter=None,
+            concurrent_updates=concurrent,
+        )
+        ceiling.add_handler(TypeHandler(Update, ceiling_handler), group=-1)
+        await ceiling.initialize()
+        await ceiling.start()
+        try:
+            factory = UpdateFactory()
+            ceiling_updates, ceiling_seconds = await drive(
+                ceiling, [answer_updates(factory, r, answers, n) for n, r in enumerate(runs)]
+            )
+        finally:
+            await ceiling.stop()
+            await ceiling.shutdown()
+
+        factory = UpdateFactory()
+        updates, seconds = await drive(
+            real, [answer_updates(factory, r, answers, n) for n, r in enumerate(runs)]
+        )
+        recorded = await count_attempts(real, runs)
+    finally:
+        await real.stop()
+        await real.shutdown()
+    expected = users * answers
+    if recorded != expected or updates != ceiling_updates:
+        raise BenchError(
+            f"the bot recorded {recorded} of {expected} answers "
+            f"({updates} updates, the ceiling had {ceiling_updates}): see the log above"
+        )
+    rate = expected / seconds
+    ceiling_rate = expected / ceiling_seconds
+    return {
+        "concurrent_updates": real.update_processor.max_concurrent_updates,
+        "users": users,
+        "answers": expected,
+        "updates": updates,
+        "seconds": round(seconds, 3),
+        "answers_per_s": round(rate, 1),
+        "updates_per_s": round(updates / seconds, 1),
+        "ceiling_seconds": round(ceiling_seconds, 3),
+        "ceiling_answers_per_s": round(ceiling_rate, 1),
+        "ratio": round(rate / ceiling_rate, 3),
+    }
+
+
+async def throughput(url: str, users: int, answers: int) -> dict[str, Any]:
+    """Both throughput passes on a fresh store, in this (the bot's) process."""
+    engine = create_engine(url)
+    try:
+        sequential = await measure_mode(url, engine, users, answers, False, 10_000_000)
+        concurrent = await measure_mode(url, engine, users, answers, True, 20_000_000)
+    finally:
+        await engine.dispose()
+    return {"sequential": sequential, "concurrent": concurrent, "peak_rss_mb": peak_rss_mb()}
+
+
+def throughput_in_child(url: str, users: int, answers: int) -> dict[str, Any]:
+    """Run :func:`throughput` in a fresh interpreter, so that its peak memory is the bot's
+    alone (not the leaderboard seeding's)."""
+    config = json.dumps({"url": url, "users": users, "answers": answers})
+    done = subprocess.run([sys.executable, "-m", "bot.bench", config], stdout=subprocess.PIPE)
+    if done.returncode != 0:
+        raise BenchError(f"the throughput process failed with status {done.returncode}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+# --------------------------------------------------------------------------- leaderboard
+
+
+@dataclass(frozen=True)
+class SeedPlan:
+    """What the leaderboard store holds: users in chats playing group games of the packs."""
+
+    users: int
+    attempts: int
+    chats: int
+    packs: int
+    games_per_user: int = 2
+    players_per_game: int = 40
+    days: int = 60
+    first_telegram_id: int = 500_000_000
+
+    @property
+    def items_per_game(self) -> int:
+        return max(1, self.attempts // (self.users * self.games_per_user))
+
+    def chat_id(self, number: int) -> int:
+        return -1_001_000_000_000 - number
+
+    def chat_of(self, user_number: int) -> int:
+        return self.chat_id(user_number % self.chats)
+
+
+@dataclass(frozen=True)
+class Game:
+    run_id: int
+    chat_id: int
+    pack_id: int
+    item_ids: tuple[int, ...]
+    started_at: datetime
+    players: tuple[int, ...]
+    """User ids (= user number + 1)."""
+
+
+def plan_games(
+    plan: SeedPlan, pack_items: dict[int, list[int]], now: datetime, rng: random.Random
+) -> list[Game]:
+    games: list[Game] = []
+    pack_ids = sorted(pack_items)
+    for chat in range(plan.chats):
+        members = list(range(chat + 1, plan.users + 1, plan.chats))
+        for _ in range(plan.games_per_user):
+            rng.shuffle(members)
+            for first in range(0, len(members), plan.players_per_game):
+                pack_id = rng.choice(pack_ids)
+                items = pack_items[pack_id]
+                count = min(plan.items_per_game, len(items))
+                offset = rng.randrange(len(items) - count + 1)
+                started = now - timedelta(seconds=rng.uniform(3600, plan.days * 86400))
+                games.append(
+                    Game(
+                        run_id=len(games) + 1,
+                        chat_id=plan.chat_id(chat),
+                        pack_id=pack_id,
+                        item_ids=tuple(items[offset : offset + count]),
+                        started_at=started,
+                        players=tuple(members[first : first + plan.players_per_game]),
+                    )
+                )
+    return games
+
+
+def attempt_rows(games: Sequence[Game], rng: random.Random) -> Iterator[tuple[Any, ...]]:
+    """(id, run, item, user, chat, pack, response, correct, score, answered_at, latency)."""
+    number = 0
+    for game in games:
+        for k, item_id in enumerate(game.item_ids):
+            asked = game.started_at + timedelta(seconds=40 * k)
+            for user_id in game.players:
+                number += 1
+                draw = rng.random()
+                score = 1000 if draw < 0.6 else 500 if draw < 0.65 else 0
+                latency = rng.randrange(1500, 30_000)
+                yield (
+                    number,
+                    game.run_id,
+                    item_id,
+                    user_id,
+                    game.chat_id,
+                    game.pack_id,
+                    '["seeded"]',
+                    score == 1000,
+                    score,
+                    asked + timedelta(milliseconds=latency),
+                    latency,
+                )
+
+
+TOTALS_SCOPES = {
+    # scope expression, grouping, filter
+    "g": ("'g'", "user_id", "1 = 1"),
+    "p": ("'p:' || pack_id", "pack_id, user_id", "1 = 1"),
+    "c": ("'c:' || chat_id", "chat_id, user_id", "chat_id IS NOT NULL"),
+    "cp": (
+        "'cp:' || chat_id || ':' || pack_id",
+        "chat_id, pack_id, user_id",
+        "chat_id IS NOT NULL",
+    ),
+}
+
+
+def totals_statements(placeholder: str) -> list[str]:
+    """INSERT ... SELECT ... GROUP BY for every scope; ``placeholder`` is the lower bound of
+    ``answered_at`` (epoch for all-time, the window's first day for the week)."""
+    statements = []
+    for scope, grouping, where in TOTALS_SCOPES.values():
+        for period in ("all", "week"):
+            statements.append(
+                "INSERT INTO score_totals "
+                "(scope, period, user_id, points, answered, correct, seconds_ms, reached_at) "
+                f"SELECT {scope}, '{period}', user_id, SUM(score), COUNT(*), "
+                "SUM(CASE WHEN correct THEN 1 ELSE 0 END), SUM(latency_ms), "
+                "COALESCE(MAX(CASE WHEN score > 0 THEN answered_at END), MIN(answered_at)) "
+                f"FROM attempts WHERE {where} AND answered_at >= {placeholder} "
+                f"GROUP BY {grouping}"
+            )
+    return statements
+
+
+def _sqlite_time(value: datetime) -> str:
+    """How SQLAlchemy stores a UTC datetime in SQLite (naive, with microseconds)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def user_rows(plan: SeedPlan, now: datetime, rng: random.Random) -> list[tuple[Any, ...]]:
+    """(id, telegram_id, name, username, hidden, active, created_at, last_seen_at)."""
+    return [
+        (
+            n + 1,
+            plan.first_telegram_id + n,
+            f"Player {n}",
+            None,
+            rng.random() < 0.02,
+            True,
+            now - timedelta(days=plan.days),
+            now,
+        )
+        for n in range(plan.users)
+    ]
+
+
+def run_rows(games: Sequence[Game], now: datetime) -> list[tuple[Any, ...]]:
+    return [
+        (
+            g.run_id,
+            "group",
+            "full",
+            g.chat_id,
+            None,
+            g.pack_id,
+            "finished",
+            json.dumps(list(g.item_ids)),
+            "{}",
+            len(g.item_ids) - 1,
+            "answered",
+            "[]",
+            "{}",
+            g.started_at,
+            g.started_at,
+            g.started_at,
+            min(now, g.started_at + timedelta(seconds=40 * len(g.item_ids))),
+            0,
+            0,
+            0,
+        )
+        for g in games
+    ]
+
+
+USER_COLUMNS = (
+    "id",
+    "telegram_id",
+    "name",
+    "username",
+    "hidden",
+    "active",
+    "created_at",
+    "last_seen_at",
+)
+RUN_COLUMNS = (
+    "id",
+    "kind",
+    "mode",
+    "chat_id",
+    "user_id",
+    "pack_id",
+    "status",
+    "item_order",
+    "option_orders",
+    "position",
+    "phase",
+    "selected",
+    "options",
+    "started_at",
+    "updated_at",
+    "asked_at",
+    "finished_at",
+    "score",
+    "correct",
+    "answered",
+)
+ATTEMPT_COLUMNS = (
+    "id",
+    "run_id",
+    "item_id",
+    "user_id",
+    "chat_id",
+    "pack_id",
+    "response",
+    "correct",
+    "score",
+    "answered_at",
+    "latency_ms",
+)
+
+
+def _insert_sql(table: str, columns: Sequence[str], mark: Any) -> str:
+    values = ", ".join(mark(n) for n in range(1, len(columns) + 1))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+
+
+def seed_sqlite(
+    path: str,
+    plan: SeedPlan,
+    games: Sequence[Game],
+    now: datetime,
+    since_week: datetime,
+    rng: random.Random,
+) -> None:
+    """The bulk path for SQLite: one transaction of executemany, then INSERT ... SELECT."""
+
+    def stamped(rows: Iterator[tuple[Any, ...]] | list[tuple[Any, ...]]) -> Iterator[Any]:
+        for row in rows:
+            yield tuple(_sqlite_time(v) if isinstance(v, datetime) else v for v in row)
+
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA synchronous=OFF")
+        connection.execute("PRAGMA cache_size=-262144")
+        connection.execute("BEGIN")
+        connection.executemany(
+            _insert_sql("users", USER_COLUMNS, lambda n: "?"), stamped(user_rows(plan, now, rng))
+        )
+        connection.executemany(
+            "INSERT INTO chats (id, type, title, created_at) VALUES (?, 'supergroup', ?, ?)",
+            [
+                (plan.chat_id(c), f"Class {c}", _sqlite_time(now - timedelta(days=plan.days)))
+                for c in range(plan.chats)
+            ],
+        )
+        connection.executemany(
+            _insert_sql("quiz_runs", RUN_COLUMNS, lambda n: "?"), stamped(run_rows(games, now))
+        )
+        connection.executemany(
+            _insert_sql("attempts", ATTEMPT_COLUMNS, lambda n: "?"),
+            stamped(attempt_rows(games, rng)),
+        )
+        for statement in totals_statements("?"):
+            bound = since_week if "'week'" in statement else datetime(1970, 1, 1, tzinfo=UTC)
+            connection.execute(statement, (_sqlite_time(bound),))
+        connection.execute(
+            "INSERT INTO totals_state (id, week_rolled_through) VALUES (1, ?)",
+            ((since_week.date() - timedelta(days=1)).isoformat(),),
+        )
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
+async def seed_postgres(
+    engine: AsyncEngine,
+    plan: SeedPlan,
+    games: Sequence[Game],
+    now: datetime,
+    since_week: datetime,
+    rng: random.Random,
+) -> None:
+    """The bulk path for PostgreSQL, on the engine's asyncpg connection: COPY, INSERT ...
+    SELECT, then VACUUM ANALYZE (what autovacuum soon does to a store that grew for weeks)."""
+    async with engine.connect() as connection:
+        pg: Any = (await connection.get_raw_connection()).driver_connection
+        async with pg.transaction():
+            await pg.copy_records_to_table(
+                "users", records=user_rows(plan, now, rng), columns=USER_COLUMNS
+            )
+            await pg.executemany(
+                "INSERT INTO chats (id, type, title, created_at) VALUES ($1, 'supergroup', $2, $3)",
+                [
+                    (plan.chat_id(c), f"Class {c}", now - timedelta(days=plan.days))
+                    for c in range(plan.chats)
+                ],
+            )
+            await pg.copy_records_to_table(
+                "quiz_runs", records=run_rows(games, now), columns=RUN_COLUMNS
+            )
+            rows = attempt_rows(games, rng)
+            while chunk := [row for _, row in zip(range(200_000), rows, strict=False)]:
+                await pg.copy_records_to_table("attempts", records=chunk, columns=ATTEMPT_COLUMNS)
+            for statement in totals_statements("$1"):
+                bound = since_week if "'week'" in statement else datetime(1970, 1, 1, tzinfo=UTC)
+                await pg.execute(statement, bound)
+            await pg.execute(
+                "INSERT INTO totals_state (id, week_rolled_through) VALUES (1, $1)",
+                since_week.date() - timedelta(days=1),
+            )
+            for table in ("users", "quiz_runs", "attempts"):
+                await pg.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))"
+                )
+        await pg.execute("VACUUM ANALYZE")
+
+
+async def seed_store(
+    engine: AsyncEngine, url: str, plan: SeedPlan, rng: random.Random
+) -> dict[str, Any]:
+    """Fill a migrated, empty store: packs through the importer (the article pack and
+    copies of it), everything else through the bulk path."""
+    started = time.perf_counter()
+    report = validate_pack_file(CONTENT_DIR / f"{ARTICLE_PACK}.yaml")
+    if report.pack is None:
+        raise BenchError(f"the article pack does not validate: {report.problems[:1]}")
+    now = repo.utcnow()
+    sessionmaker = make_sessionmaker(engine)
+    async with sessionmaker() as session, session.begin():
+        for n in range(plan.packs):
+            slug = ARTICLE_PACK if n == 0 else f"{ARTICLE_PACK}-copy-{n}"
+            await import_pack(session, report.pack.model_copy(update={"slug": slug}), now)
+    async with sessionmaker() as session:
+        pack_items: dict[int, list[int]] = {}
+        for item_id, pack_id in await session.execute(
+            text("SELECT id, pack_id FROM items ORDER BY pack_id, position")
+        ):
+            pack_items.setdefault(pack_id, []).append(item_id)
+    games = plan_games(plan, pack_items, now, rng)
+    since_week = datetime.combine(repo.window_start(now.date()), datetime.min.time(), UTC)
+    if engine.dialect.name == "sqlite":
+        database = parse_url(url).database
+        assert database is not None
+        await asyncio.to_thread(seed_sqlite, database, plan, games, now, since_week, rng)
+    else:
+        await seed_postgres(engine, plan, games, now, since_week, rng)
+    async with sessionmaker() as session:
+        attempts = (await session.execute(select(func.count()).select_from(Attempt))).scalar_one()
+        totals = (await session.execute(select(func.count()).select_from(ScoreTotal))).scalar_one()
+    expected = plan.users * plan.games_per_user * plan.items_per_game
+    if attempts != expected:
+        raise BenchError(f"seeded {attempts} attempts, expected {expected}")
+    return {
+        "users": plan.users,
+        "attempts": attempts,
+        "chats": plan.chats,
+        "packs": plan.packs,
+        "games": len(games),
+        "score_totals_rows": totals,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+@dataclass(frozen=True)
+class BoardRequest:
+    kind: str
+    """``chat`` (sent in a group: that chat's board) or ``global`` (in a private chat)."""
+    period: str
+    chat_id: int
+    user_number: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}/{self.period}"
+
+    @property
+    def scope(self) -> str:
+        return repo.scope_key(chat_id=self.chat_id if self.kind == "chat" else None)
+
+
+def board_requests(plan: SeedPlan, count: int, rng: random.Random) -> list[BoardRequest]:
+    kinds = [("chat", "all"), ("chat", "week"), ("global", "all"), ("global", "week")]
+    requests = []
+    for n in range(count):
+        kind, period = kinds[n % len(kinds)]
+        user_number = rng.randrange(plan.users)
+        chat_id = plan.chat_of(user_number) if kind == "chat" else plan.first_telegram_id
+        requests.append(BoardRequest(kind, period, chat_id, user_number))
+    return requests
+
+
+async def time_board_requests(
+    application: QuizApp, api: OfflineRequest, plan: SeedPlan, requests: Sequence[BoardRequest]
+) -> list[float]:
+    """Milliseconds per ``/leaderboard`` update, from its JSON to the sent board; each must
+    have sent the board it asked for."""
+    factory, bot = UpdateFactory(), application.bot
+    timings = []
+    for request in requests:
+        telegram_id = plan.first_telegram_id + request.user_number
+        who = UpdateFactory.user(telegram_id, f"Player {request.user_number}")
+        command = "/leaderboard" if request.period == "all" else "/leaderboard week"
+        chat_id = request.chat_id if request.kind == "chat" else telegram_id
+        data = factory.message(who, command, chat_id=chat_id)
+        api.clear()
+        started = time.perf_counter()
+        await application.process_update(Update.de_json(data, bot))
+        timings.append((time.perf_counter() - started) * 1000)
+        title = "This chat" if request.kind == "chat" else "Everyone"
+        sent = [str(c.params.get("text", "")) for c in api.sent("sendMessage")]
+        if len(sent) != 1 or title not in sent[0]:
+            raise BenchError(f"{command} ({request.label}) did not send its board: {sent}")
+    return timings
+
+
+RAW_TOP = (
+    select(
+        ScoreTotal.user_id,
+        ScoreTotal.points,
+        ScoreTotal.correct,
+        ScoreTotal.answered,
+        ScoreTotal.seconds_ms,
+    )
+    .where(ScoreTotal.scope == bindparam("scope"), ScoreTotal.period == bindparam("period"))
+    .order_by(
+        ScoreTotal.points.desc(),
+        ScoreTotal.seconds_ms,
+        ScoreTotal.reached_at,
+        ScoreTotal.user_id,
+    )
+    .limit(10)
+)
+
+
+async def time_raw_top(engine: AsyncEngine, requests: Sequence[BoardRequest]) -> list[float]:
+    """Milliseconds per raw top-10 query: one statement through the engine on an open
+    connection (the driver round trip, no ORM, no bot)."""
+    timings = []
+    async with engine.connect() as connection:
+        for request in requests:
+            started = time.perf_counter()
+            (
+                await connection.execute(
+                    RAW_TOP, {"scope": request.scope, "period": request.period}
+                )
+            ).all()
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def latency_figures(timings: Sequence[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(percentile(timings, 50), 3),
+        "p95_ms": round(percentile(timings, 95), 3),
+    }
+
+
+async def leaderboard(url: str, options: BenchOptions) -> dict[str, Any]:
+    rng = random.Random(11)
+    plan = SeedPlan(
+        options.seed_users, options.seed_attempts, options.seed_chats, options.seed_packs
+    )
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine)
+        seeded = await seed_store(engine, url, plan, rng)
+        # Recorded, so that every request can be checked (a few microseconds per call).
+        api = OfflineRequest()
+        application = build_application(
+            bench_settings(url),
+            request=api,
+            engine=engine,
+            rate_limiter=None,
+            concurrent_updates=False,
+        )
+        await application.initialize()
+        await startup(application)
+        try:
+            warm_up = board_requests(plan, min(40, options.board_requests), rng)
+            await time_board_requests(application, api, plan, warm_up)
+            await time_raw_top(engine, warm_up)
+            requests = board_requests(plan, options.board_requests, rng)
+            full = await time_board_requests(application, api, plan, requests)
+            raw = await time_raw_top(engine, requests)
+        finally:
+            await application.shutdown()
+    finally:
+        await engine.dispose()
+    kinds: dict[str, Any] = {}
+    for label in sorted({r.label for r in requests}):
+        picked = [n for n, r in enumerate(requests) if r.label == label]
+        kinds[label] = {
+            "full": latency_figures([full[n] for n in picked]),
+            "raw": latency_figures([raw[n] for n in picked]),
+        }
+    overall_full, overall_raw = latency_figures(full), latency_figures(raw)
+    return {
+        "seed": seeded,
+        "requests": len(requests),
+        "full": overall_full,
+        "raw": overall_raw,
+        "ratio_p95": round(overall_full["p95_ms"] / overall_raw["p95_ms"], 2),
+        "by_kind": kinds,
+    }
+
+
+# --------------------------------------------------------------------------- pack import
+
+
+def write_generated_pack(folder: Path, items: int) -> Path:
+    """A valid pack of ``items`` items of every type, quoting the article verbatim."""
+    article = ARTICLE.read_text(encoding="utf-8")
+    (folder / "article.txt").write_text(article, encoding="utf-8")
+    sentences = [
+        s.strip()
+        for s in re.split(r"(?<=[.!?])\s+", article)
+        if 30 <= len(s.strip()) <= 200 and "\n" not in s.strip()
+    ]
+    q = json.dumps
+    lines = [
+        "pack: bench-generated",
+        "title: A generated pack for quizbot bench",
+        "description: Ten thousand items quoting the article, to time validation and import.",
+        "article: article.txt",
+        "items:",
+    ]
+    for n in range(items):
+        source = sentences[n % len(sentences)]
+        head = [
+            f"  - id: item-{n:05d}",
+            f"    question: {q(f'Question {n}: what does the article say here?')}",
+            f"    explanation: {q(f'Explanation {n}: the article says so.')}",
+            f"    source: {q(source)}",
+            "    difficulty: medium",
+            "    skill: detail",
+        ]
+        kind = n % 4
+        if kind == 0:
+            body = [
+                "    type: choice",
+                f"    answer: {q(f'Answer {n}')}",
+                f"    distractors: [{q(f'Wrong {n} A')}, {q(f'Wrong {n} B')}, {q(f'Wrong {n} C')}]",
+            ]
+        elif kind == 1:
+            body = ["    type: truefalse", f"    answer: {'true' if n % 8 == 1 else 'false'}"]
+        elif kind == 2:
+            body = ["    type: short", f"    answers: [{q(f'word {n}')}, {q(f'words {n}')}]"]
+        else:
+            body = ["    type: number", f"    answer: {n}", "    tolerance: 0"]
+        lines += head + body
+    path = folder / "bench-generated.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+async def pack_import(url: str, folder: Path, items: int) -> dict[str, Any]:
+    path = write_generated_pack(folder, items)
+    started = time.perf_counter()
+    report = validate_pack_file(path)
+    validate_seconds = time.perf_counter() - started
+    if not report.ok:
+        raise BenchError(f"the generated pack does not validate: {report.errors[:3]}")
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine)
+        sessionmaker = make_sessionmaker(engine)
+        started = time.perf_counter()
+        first = await import_files(sessionmaker, [path], repo.utcnow())
+        import_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        again = await import_files(sessionmaker, [path], repo.utcnow())
+        reimport_seconds = time.perf_counter() - started
+    finally:
+        await engine.dispose()
+    if not (first.ok and first.plans[0].new_pack and len(first.plans[0].added) == items):
+        raise BenchError(f"the first import did not add {items} items")
+    if not again.ok or again.plans[0].changes_anything:
+        raise BenchError("the unchanged re-import changed something")
+    return {
+        "items": items,
+        "bytes": path.stat().st_size,
+        "validate_seconds": round(validate_seconds, 3),
+        "import_seconds": round(import_seconds, 3),
+        "reimport_seconds": round(reimport_seconds, 3),
+    }
+
+
+# --------------------------------------------------------------------------- the whole run
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = None
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = round(pages / 1024**3, 1)
+    except (ValueError, OSError):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": memory,
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+async def postgres_version(server_url: str) -> str:
+    engine = create_async_engine(parse_url(server_url))
+    try:
+        async with engine.connect() as connection:
+            return str((await connection.execute(text("SHOW server_version"))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class Results:
+    """Everything measured, as written to the JSON file."""
+
+    options: BenchOptions
+    started_at: datetime = field(default_factory=repo.utcnow)
+    machine: dict[str, Any] = field(default_factory=machine)
+    throughput: dict[str, Any] = field(default_factory=dict)
+    leaderboard: dict[str, Any] = field(default_factory=dict)
+    pack_import: dict[str, Any] = field(default_factory=dict)
+
+    def targets(self) -> list[dict[str, Any]]:
+        """The issue's targets, each with the measured value and whether it is met; none for
+        a quick run, whose sizes are too small to judge them."""
+        found: list[dict[str, Any]] = []
+        if self.options.quick:
+            return found
+
+        def add(figure: str, backend: str, value: float, target: str, met: bool) -> None:
+            found.append(
+                {"figure": figure, "backend": backend, "value": value, "target": target, "met": met}
+            )
+
+        for backend, t in self.throughput.items():
+            if backend == "sqlite":
+                ratio = t["sequential"]["ratio"]
+                add("answers/s ÷ ceiling, sequential", backend, ratio, ">= 0.5", ratio >= 0.5)
+            peak = t["peak_rss_mb"]
+            add("peak memory of the bot (MB)", backend, peak, "< 150", peak < 150)
+        for backend, b in self.leaderboard.items():
+            p95, raw = b["full"]["p95_ms"], b["raw"]["p95_ms"]
+            add("leaderboard p95 (ms)", backend, p95, "< 10", p95 < 10)
+            add("leaderboard p95 ÷ raw p95", backend, b["ratio_p95"], "<= 3", p95 <= 3 * raw)
+        for backend, i in self.pack_import.items():
+            seconds, again = i["import_seconds"], i["reimport_seconds"]
+            add(f"import of {i['items']:,} items (s)", backend, seconds, "< 3", seconds < 3)
+            add("unchanged re-import (s)", backend, again, "< 1", again < 1)
+        return found
+
+    def as_json(self) -> dict[str, Any]:
+        o = self.options
+        return {
+            "date": self.started_at.date().isoformat(),
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "machine": self.machine,
+            "options": {
+                "quick": o.quick,
+                "users": o.users,
+                "answers_per_user": o.answers_per_user,
+                "seed_users": o.seed_users,
+                "seed_attempts": o.seed_attempts,
+                "seed_chats": o.seed_chats,
+                "seed_packs": o.seed_packs,
+                "board_requests": o.board_requests,
+                "import_items": o.import_items,
+                "parts": list(o.parts),
+            },
+            "throughput": self.throughput,
+            "leaderboard": self.leaderboard,
+            "import": self.pack_import,
+            "targets": self.targets(),
+        }
+
+
+def _rate(mode: str, key: str, figures: dict[str, Any]) -> str:
+    value = figures[mode][key]
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.2f}"
+
+
+def _ratio(mode: str, figures: dict[str, Any]) -> str:
+    return f"{figures[mode]['ratio']:.0%}"
+
+
+def table(results: Results) -> str:
+    """The figures as a plain-text table (one column per backend), then the targets."""
+    m = results.machine
+    heading = (
+        f"quizbot bench, {results.started_at:%Y-%m-%d}: {m['cpu']}, {m['cores']} cores, "
+        f"{m['memory_gib']} GiB; Python {m['python']}, SQLite {m['sqlite']}"
+        + (f", PostgreSQL {m['postgresql'].split()[0]}" if "postgresql" in m else "")
+    )
+    names = sorted(
+        {*results.throughput, *results.leaderboard, *results.pack_import},
+        key=lambda b: b != "sqlite",
+    )
+    rows: list[tuple[str, ...]] = [("figure", *names)]
+
+    def row(label: str, section: dict[str, Any], pick: Callable[[Any], str]) -> None:
+        if section:
+            rows.append((label, *(pick(section[n]) if n in section else "-" for n in names)))
+
+    t, b, i = results.throughput, results.leaderboard, results.pack_import
+    for mode in ("sequential", "concurrent"):
+        row(f"answers/s, {mode}", t, partial(_rate, mode, "answers_per_s"))
+        row(f"ceiling answers/s, {mode}", t, partial(_rate, mode, "ceiling_answers_per_s"))
+        row(f"answers/s ÷ ceiling, {mode}", t, partial(_ratio, mode))
+    row("peak memory of the bot (MB)", t, lambda x: f"{x['peak_rss_mb']:.0f}")
+    row("/leaderboard p50 (ms)", b, lambda x: f"{x['full']['p50_ms']:.2f}")
+    row("/leaderboard p95 (ms)", b, lambda x: f"{x['full']['p95_ms']:.2f}")
+    row("raw top-10 query p50 (ms)", b, lambda x: f"{x['raw']['p50_ms']:.3f}")
+    row("raw top-10 query p95 (ms)", b, lambda x: f"{x['raw']['p95_ms']:.3f}")
+    row("/leaderboard p95 ÷ raw p95", b, lambda x: f"{x['ratio_p95']:.0f}×")
+    row("seeding the store (s)", b, lambda x: f"{x['seed']['seconds']:.1f}")
+    row("validate the generated pack (s)", i, lambda x: f"{x['validate_seconds']:.2f}")
+    row("import: validate + write (s)", i, lambda x: f"{x['import_seconds']:.2f}")
+    row("unchanged re-import (s)", i, lambda x: f"{x['reimport_seconds']:.2f}")
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    lines = [heading, ""]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(3, "  ".join("-" * w for w in widths))
+    targets = results.targets()
+    if targets:
+        lines.append("")
+    for target in targets:
+        mark = "met" if target["met"] else "NOT MET"
+        lines.append(
+            f"{mark:8} {target['figure']}, {target['backend']}: {target['value']} "
+            f"(target {target['target']})"
+        )
+    if results.options.quick:
+        lines += ["", "(quick run: the sizes are too small to judge the targets)"]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+Progress = Callable[[str], None]
+
+
+async def run_parts(
+    options: BenchOptions, results: Results, folder: Path, progress: Progress
+) -> None:
+    for backend, server in backends(options):
+        if server is not None:
+            results.machine["postgresql"] = await postgres_version(server)
+        if "throughput" in options.parts:
+            progress(f"answer throughput on {backend} (in a child process: the bot)")
+            async with scratch_store(backend, server, folder) as url:
+                results.throughput[backend] = await asyncio.to_thread(
+                    throughput_in_child, url, options.users, options.answers_per_user
+                )
+        if "leaderboard" in options.parts:
+            progress(f"leaderboard latency on {backend} (seeding the store first)")
+            async with scratch_store(backend, server, folder) as url:
+                results.leaderboard[backend] = await leaderboard(url, options)
+        if "import" in options.parts:
+            progress(f"pack import on {backend}")
+            async with scratch_store(backend, server, folder) as url:
+                results.pack_import[backend] = await pack_import(url, folder, options.import_items)
+
+
+def run(options: BenchOptions, json_path: Path, progress: Progress) -> Results:
+    """Run the benchmark and write the JSON; returns the results (see :func:`table`)."""
+    results = Results(options)
+    with tempfile.TemporaryDirectory(prefix="quizbot-bench-") as folder:
+        asyncio.run(run_parts(options, results, Path(folder), progress))
+    json_path.write_text(json.dumps(results.as_json(), indent=2) + "\n", encoding="utf-8")
+    return results
+
+
+def _child() -> None:
+    """``python -m bot.bench <config>``: the throughput process (see throughput_in_child)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    config = json.loads(sys.argv[1])
+    result = asyncio.run(throughput(config["url"], config["users"], config["answers"]))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    _child()

@@ -1,0 +1,71 @@
+"""``quizbot bench --quick``: the CI smoke test. It checks that every figure is produced and
+written, never how fast anything is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.cli import main
+from botkit import pg_base_url
+
+
+def positive(figures: dict[str, Any], *keys: str) -> None:
+    for key in keys:
+        assert figures[key] > 0, key
+
+
+def test_quick_bench_produces_every_figure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bench-results.json"
+    server = pg_base_url()
+    argv = ["bench", "--quick", "--json", str(out)]
+    if server is not None:
+        argv += ["--database-url", server]
+
+    assert main(argv) == 0
+
+    results = json.loads(out.read_text(encoding="utf-8"))
+    backends = ["sqlite"] + (["postgresql"] if server is not None else [])
+    assert results["options"]["quick"] is True
+    assert results["targets"] == []  # a quick run judges no speed
+    assert results["machine"]["cores"] >= 1
+    for backend in backends:
+        throughput = results["throughput"][backend]
+        for mode in ("sequential", "concurrent"):
+            figures = throughput[mode]
+            assert figures["answers"] == figures["users"] * results["options"]["answers_per_user"]
+            assert figures["updates"] >= 2 * figures["answers"]  # each answer, then Next
+            positive(figures, "answers_per_s", "ceiling_answers_per_s", "ratio")
+        assert throughput["sequential"]["concurrent_updates"] == 1
+        assert throughput["concurrent"]["concurrent_updates"] > 1
+        positive(throughput, "peak_rss_mb")
+
+        board = results["leaderboard"][backend]
+        assert board["seed"]["attempts"] == results["options"]["seed_attempts"]
+        assert board["requests"] == results["options"]["board_requests"]
+        positive(board["full"], "p50_ms", "p95_ms")
+        positive(board["raw"], "p50_ms", "p95_ms")
+        assert set(board["by_kind"]) == {"chat/all", "chat/week", "global/all", "global/week"}
+
+        imported = results["import"][backend]
+        assert imported["items"] == results["options"]["import_items"]
+        positive(imported, "validate_seconds", "import_seconds", "reimport_seconds")
+
+    table = capsys.readouterr().out
+    assert "answers/s ÷ ceiling, sequential" in table
+    assert "/leaderboard p95 (ms)" in table
+    assert "unchanged re-import (s)" in table
+
+
+def test_bench_refuses_a_database_url_that_is_not_postgresql(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    status = main(["bench", "--quick", "--json", str(tmp_path / "b.json"), "--database-url", url])
+    assert status == 1
+    assert "must name a PostgreSQL server" in capsys.readouterr().err
