@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import random
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Boolean, Table, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.packs.model import (
@@ -34,7 +35,7 @@ from bot.quiz import review
 from bot.quiz.catalog import CachedItem, CachedPack, Catalog
 from bot.quiz.grading import Grade, format_number, grade_choice, grade_typed, parse_choice
 from bot.store import repo
-from bot.store.models import Attempt, QuizRun
+from bot.store.models import Attempt, QuizRun, UtcDateTime
 
 POINT = 1000
 """Scores are stored in thousandths of a point."""
@@ -175,13 +176,107 @@ def _closed(message: str = "This question is closed.") -> Refused:
     return Refused("closed", message)
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """What never changes once a run has started: who, where, and the order of its items and
+    options. Cached per process, so the answer path reads no run row."""
+
+    run_id: int
+    kind: str
+    mode: str
+    user_id: int | None
+    chat_id: int | None
+    pack_id: int
+    item_order: tuple[int, ...]
+    option_orders: dict[int, tuple[int, ...]]
+    positions: dict[int, int]
+
+    @classmethod
+    def of(cls, run: Any) -> RunPlan:
+        order = tuple(int(i) for i in run.item_order)
+        return cls(
+            run_id=run.id,
+            kind=run.kind,
+            mode=run.mode,
+            user_id=run.user_id,
+            chat_id=run.chat_id,
+            pack_id=run.pack_id,
+            item_order=order,
+            option_orders={int(k): tuple(int(i) for i in v) for k, v in run.option_orders.items()},
+            positions={item_id: n for n, item_id in enumerate(order)},
+        )
+
+
+_PLAN_CACHE_SIZE = 50_000
+
 # Built once: the answer path runs these on every tap, and building a statement anew took
 # 0.05-0.1 ms each time (quizbot bench).
+_RUNS = cast(Table, QuizRun.__table__)
 _RUN_FOR_UPDATE = select(QuizRun).where(QuizRun.id == bindparam("run_id")).with_for_update()
-_SET_MESSAGE = (
-    update(QuizRun)
-    .where(QuizRun.id == bindparam("run_id"))
-    .values(message_id=bindparam("message_id"))
+_PLAN = select(
+    _RUNS.c.id,
+    _RUNS.c.kind,
+    _RUNS.c.mode,
+    _RUNS.c.user_id,
+    _RUNS.c.chat_id,
+    _RUNS.c.pack_id,
+    _RUNS.c.item_order,
+    _RUNS.c.option_orders,
+).where(_RUNS.c.id == bindparam("b_run"))
+_STATE = select(_RUNS.c.status, _RUNS.c.phase, _RUNS.c.position, _RUNS.c.selected).where(
+    _RUNS.c.id == bindparam("b_run")
+)
+_LATEST = (
+    select(_RUNS.c.id, _RUNS.c.phase, _RUNS.c.position)
+    .where(
+        _RUNS.c.user_id == bindparam("b_user"),
+        _RUNS.c.status == "active",
+        _RUNS.c.kind == bindparam("b_kind"),
+    )
+    .order_by(_RUNS.c.updated_at.desc(), _RUNS.c.id.desc())
+    .limit(1)
+)
+_LAST = bindparam("b_last", type_=Boolean())
+_NOW = bindparam("b_now", type_=UtcDateTime())
+# Answering claims the item: only one answer can move the run from asking to answered.
+_CLAIM_ANSWER = (
+    update(_RUNS)
+    .where(
+        _RUNS.c.id == bindparam("b_run"),
+        _RUNS.c.status == "active",
+        _RUNS.c.phase == "asking",
+        _RUNS.c.position == bindparam("b_position"),
+    )
+    .values(
+        phase="answered",
+        selected=[],
+        answered=_RUNS.c.answered + 1,
+        correct=_RUNS.c.correct + bindparam("b_correct"),
+        score=_RUNS.c.score + bindparam("b_score"),
+        updated_at=_NOW,
+        status=case((_LAST, "finished"), else_=_RUNS.c.status),
+        finished_at=case((_LAST, _NOW), else_=_RUNS.c.finished_at),
+    )
+    .returning(_RUNS.c.asked_at)
+)
+# Next claims the move: a second tap on the same button finds the run already moved on.
+_CLAIM_NEXT = (
+    update(_RUNS)
+    .where(
+        _RUNS.c.id == bindparam("b_run"),
+        _RUNS.c.status == "active",
+        _RUNS.c.phase == "answered",
+        _RUNS.c.position == bindparam("b_from"),
+    )
+    .values(
+        position=_RUNS.c.position + 1,
+        phase="asking",
+        selected=[],
+        message_id=None,
+        asked_at=_NOW,
+        updated_at=_NOW,
+    )
+    .returning(_RUNS.c.position)
 )
 
 
@@ -200,6 +295,71 @@ class QuizService:
         self.clock = clock
         self.rng = rng or random.Random()
         self._user_ids: dict[str, tuple[int, str]] = {}
+        self._plans: OrderedDict[int, RunPlan] = OrderedDict()
+
+    async def plan(self, session: AsyncSession, run_id: int) -> RunPlan | None:
+        """A run's plan, from the cache or (once) from the database."""
+        plan = self._plans.get(run_id)
+        if plan is None:
+            row = (await session.execute(_PLAN, {"b_run": run_id})).first()
+            if row is None:
+                return None
+            plan = self._remember(RunPlan.of(row))
+        return plan
+
+    def _remember(self, plan: RunPlan) -> RunPlan:
+        self._plans[plan.run_id] = plan
+        if len(self._plans) > _PLAN_CACHE_SIZE:
+            self._plans.popitem(last=False)
+        return plan
+
+    async def question_at(
+        self,
+        session: AsyncSession,
+        plan: RunPlan,
+        position: int,
+        selected: frozenset[int] = frozenset(),
+    ) -> Question | None:
+        """The question at ``position`` of a run, built from its plan and the catalog."""
+        if not 0 <= position < len(plan.item_order):
+            return None
+        item_id = plan.item_order[position]
+        cached = await self.catalog.item(session, item_id)
+        pack = await self.catalog.by_id(session, plan.pack_id)
+        if cached is None or pack is None:
+            return None
+        return Question(
+            run_id=plan.run_id,
+            item_id=item_id,
+            number=position + 1,
+            total=len(plan.item_order),
+            pack=pack,
+            item=cached.item,
+            order=plan.option_orders.get(item_id, ()),
+            selected=selected,
+            mode=plan.mode,
+        )
+
+    @staticmethod
+    def _refuse_owner(plan: RunPlan | None, user_id: int) -> Refused | None:
+        if plan is None or plan.kind == "group":
+            return Refused("invalid", "This button is not valid any more.")
+        if plan.user_id != user_id:
+            return Refused("not_yours", "This quiz belongs to someone else.")
+        return None
+
+    async def _why_not(
+        self, session: AsyncSession, run_id: int, moving_on: bool = False
+    ) -> Refused:
+        """Why a claim on a run failed: it ended, the item was answered, or it is not current."""
+        state = (await session.execute(_STATE, {"b_run": run_id})).first()
+        if state is None or state.status != "active":
+            return _closed("This quiz has ended.")
+        if moving_on:
+            return _closed("You have already moved on.")
+        if state.phase != "asking":
+            return Refused("already", "You have already answered this question.")
+        return _closed()
 
     # ------------------------------------------------------------------ players
 
@@ -327,6 +487,7 @@ class QuizService:
             )
             session.add(run)
             await session.flush()
+            self._remember(RunPlan.of(run))
             return await self.question_of(session, run)
 
     def option_order(self, pack: CachedPack, cached: CachedItem) -> list[int]:
@@ -388,11 +549,6 @@ class QuizService:
             return Refused("already", "You have already answered this question.")
         return run, user_id
 
-    async def set_message(self, run_id: int, message_id: int | None) -> None:
-        """Remember which message shows the current question (to edit it after a restart)."""
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(_SET_MESSAGE, {"run_id": run_id, "message_id": message_id})
-
     async def resume(self, player: Player, run_id: int) -> Question | Refused:
         """Continue an unfinished run: the current question again, or the next one when the
         current one was answered before the break. The answer clock restarts."""
@@ -435,18 +591,26 @@ class QuizService:
         """Answer a choice or true/false item: one option, or (``None``) submit the toggled
         selection of a multi-select item."""
         async with self.sessionmaker() as session, session.begin():
-            found = await self._current(session, run_id, item_id, player)
-            if isinstance(found, Refused):
-                return found
-            run, user_id = found
-            question = await self.question_of(session, run)
-            if question is None or question.typed:
+            user_id = await self.user_id(session, player)
+            plan = await self.plan(session, run_id)
+            refused = self._refuse_owner(plan, user_id)
+            if refused is not None:
+                return refused
+            assert plan is not None
+            position = plan.positions.get(item_id)
+            question = await self.question_at(
+                session, plan, position if position is not None else -1
+            )
+            if question is None:
+                return _closed()
+            if question.typed:
                 return Refused("invalid", "This button is not valid any more.")
             if option is None:
                 if not question.multiple:
                     return Refused("invalid", "This button is not valid any more.")
-                picked = question.selected
-                if not picked:
+                state = (await session.execute(_STATE, {"b_run": run_id})).one()
+                picked = frozenset(int(i) for i in state.selected or [])
+                if state.status == "active" and state.phase == "asking" and not picked:
                     return Refused("invalid", "Select at least one option, then Submit.")
             else:
                 if option not in question.order or question.multiple:
@@ -456,7 +620,7 @@ class QuizService:
             texts = option_texts(question.item)
             response = json.dumps([texts[i] for i in sorted(picked)], ensure_ascii=False)
             shown = "; ".join(texts[i] for i in sorted(picked))
-            return await self._record(session, run, user_id, question, grade, response, shown)
+            return await self._record(session, plan, user_id, question, grade, response, shown)
 
     async def answer_text(
         self, player: Player, text: str, run_id: int | None = None, kind: RunKind = "private"
@@ -465,20 +629,11 @@ class QuizService:
         the player's most recently used active run of ``kind``."""
         async with self.sessionmaker() as session, session.begin():
             user_id = await self.user_id(session, player)
-            if run_id is None:
-                # The player's own active run of this kind: found and locked in one query.
-                latest = await self._latest_run_locked(session, user_id, kind)
-                if latest is None:
-                    return Refused("no_run", "No quiz is running.")
-                run = latest
-            else:
-                owned = await self._owned_run(session, run_id, user_id)
-                if isinstance(owned, Refused):
-                    return owned
-                run = owned
-            if run.phase != "asking":
-                return Refused("already", "You have already answered this question.")
-            question = await self.question_of(session, run)
+            found = await self._current_state(session, user_id, run_id, kind)
+            if isinstance(found, Refused):
+                return found
+            plan, position = found
+            question = await self.question_at(session, plan, position)
             if question is None:
                 return _closed("This quiz has ended.")
             if question.typed:
@@ -499,8 +654,34 @@ class QuizService:
                 texts = option_texts(question.item)
                 response = json.dumps([texts[i] for i in sorted(picked)], ensure_ascii=False)
             return await self._record(
-                session, run, user_id, question, grade, response, text.strip()
+                session, plan, user_id, question, grade, response, text.strip()
             )
+
+    async def _current_state(
+        self, session: AsyncSession, user_id: int, run_id: int | None, kind: RunKind
+    ) -> tuple[RunPlan, int] | Refused:
+        """The plan and position of a run waiting for an answer: ``run_id``, or the player's
+        most recently used active run of ``kind``."""
+        if run_id is None:
+            latest = (await session.execute(_LATEST, {"b_user": user_id, "b_kind": kind})).first()
+            if latest is None:
+                return Refused("no_run", "No quiz is running.")
+            run_id, phase, position = latest.id, latest.phase, latest.position
+        else:
+            state = (await session.execute(_STATE, {"b_run": run_id})).first()
+            if state is None:
+                return Refused("invalid", "This button is not valid any more.")
+            if state.status != "active":
+                return _closed("This quiz has ended.")
+            phase, position = state.phase, state.position
+        plan = await self.plan(session, run_id)
+        refused = self._refuse_owner(plan, user_id)
+        if refused is not None:
+            return refused
+        if phase != "asking":
+            return Refused("already", "You have already answered this question.")
+        assert plan is not None
+        return plan, position
 
     async def skip(
         self, player: Player, run_id: int | None = None, item_id: int | None = None
@@ -510,32 +691,24 @@ class QuizService:
         its answer is shown."""
         async with self.sessionmaker() as session, session.begin():
             user_id = await self.user_id(session, player)
-            if run_id is None:
-                found = await self._latest_run(session, user_id, "private")
-                if found is None:
-                    return Refused("no_run", "No quiz is running.")
-                run_id = found
-            if item_id is not None:
-                current = await self._current(session, run_id, item_id, player)
-                if isinstance(current, Refused):
-                    return current
-            run = await self._owned_run(session, run_id, user_id)
-            if isinstance(run, Refused):
-                return run
-            if run.phase != "asking":
-                return Refused("already", "You have already answered this question.")
-            question = await self.question_of(session, run)
+            found = await self._current_state(session, user_id, run_id, "private")
+            if isinstance(found, Refused):
+                return found
+            plan, position = found
+            if item_id is not None and plan.positions.get(item_id) != position:
+                return _closed()
+            question = await self.question_at(session, plan, position)
             if question is None:
                 return _closed("This quiz has ended.")
             grade = Grade(False, 0.0, None, None)
             return await self._record(
-                session, run, user_id, question, grade, None, "", skipped=True
+                session, plan, user_id, question, grade, None, "", skipped=True
             )
 
     async def _record(
         self,
         session: AsyncSession,
-        run: QuizRun,
+        plan: RunPlan,
         user_id: int,
         question: Question,
         grade: Grade,
@@ -543,15 +716,35 @@ class QuizService:
         shown: str,
         skipped: bool = False,
     ) -> AnswerOutcome:
+        """Claim the item (it must still be the one asked), then record the attempt and its
+        totals: three statements in the caller's transaction."""
         now = self.clock()
-        latency = int((now - run.asked_at).total_seconds() * 1000) if run.asked_at else 0
         score = round(grade.score * POINT)
+        position = question.number - 1
+        last = position + 1 >= len(plan.item_order)
+        claimed = (
+            await session.execute(
+                _CLAIM_ANSWER,
+                {
+                    "b_run": plan.run_id,
+                    "b_position": position,
+                    "b_correct": int(grade.correct),
+                    "b_score": score,
+                    "b_now": now,
+                    "b_last": last,
+                },
+            )
+        ).first()
+        if claimed is None:
+            return await self._why_not(session, plan.run_id)
+        asked_at = claimed.asked_at
+        latency = int((now - asked_at).total_seconds() * 1000) if asked_at else 0
         attempt = repo.NewAttempt(
-            run_id=run.id,
+            run_id=plan.run_id,
             item_id=question.item_id,
             user_id=user_id,
-            chat_id=run.chat_id,
-            pack_id=run.pack_id,
+            chat_id=plan.chat_id,
+            pack_id=plan.pack_id,
             response=response,
             correct=grade.correct,
             score=score,
@@ -559,21 +752,13 @@ class QuizService:
             answered_at=now,
         )
         # Review runs are practice: stored for the player's history, not for rankings.
-        if not await repo.record_attempt(session, attempt, counts=run.mode == "full"):
-            return Refused("already", "You have already answered this question.")
-        run.phase = "answered"
-        run.selected = []
-        run.answered += 1
-        run.correct += int(grade.correct)
-        run.score += score
-        run.updated_at = now
+        await repo.record_attempt(session, attempt, counts=plan.mode == "full")
         feedback = Feedback(question, grade, shown, skipped)
         finished = None
-        if run.position + 1 >= len(run.item_order):
-            run.status = "finished"
-            run.finished_at = now
-            await session.flush()
-            await review.schedule_run(session, run.id, user_id, now)
+        if last:
+            await review.schedule_run(session, plan.run_id, user_id, now)
+            run = await session.get(QuizRun, plan.run_id)
+            assert run is not None
             finished = await self._summary(session, run)
         return Answered(feedback, finished)
 
@@ -582,18 +767,21 @@ class QuizService:
         the item just answered, so a second tap on the same button does nothing."""
         async with self.sessionmaker() as session, session.begin():
             user_id = await self.user_id(session, player)
-            run = await self._owned_run(session, run_id, user_id)
-            if isinstance(run, Refused):
-                return run
-            if run.position + 1 != position or run.phase != "answered":
-                return _closed("You have already moved on.")
-            run.position += 1
-            run.phase = "asking"
-            run.asked_at = self.clock()
-            run.message_id = None
-            run.updated_at = run.asked_at
-            await session.flush()
-            return await self.question_of(session, run) or _closed("This quiz has ended.")
+            plan = await self.plan(session, run_id)
+            refused = self._refuse_owner(plan, user_id)
+            if refused is not None:
+                return refused
+            assert plan is not None
+            moved = (
+                await session.execute(
+                    _CLAIM_NEXT, {"b_run": run_id, "b_from": position - 1, "b_now": self.clock()}
+                )
+            ).first()
+            if moved is None:
+                return await self._why_not(session, run_id, moving_on=True)
+            return await self.question_at(session, plan, moved.position) or _closed(
+                "This quiz has ended."
+            )
 
     async def stop(self, player: Player, run_id: int | None = None) -> RunSummary | None:
         """Stop the player's run (``run_id``, or their latest active private run)."""
@@ -628,25 +816,6 @@ class QuizService:
                 )
                 .order_by(QuizRun.updated_at.desc(), QuizRun.id.desc())
                 .limit(1)
-            )
-        ).scalar_one_or_none()
-
-    async def _latest_run_locked(
-        self, session: AsyncSession, user_id: int, kind: RunKind
-    ) -> QuizRun | None:
-        """The run :meth:`_latest_run` names, loaded and locked as :meth:`_owned_run` does
-        (one query instead of two on the typed-answer path)."""
-        return (
-            await session.execute(
-                select(QuizRun)
-                .where(
-                    QuizRun.user_id == user_id,
-                    QuizRun.status == "active",
-                    QuizRun.kind == kind,
-                )
-                .order_by(QuizRun.updated_at.desc(), QuizRun.id.desc())
-                .limit(1)
-                .with_for_update()
             )
         ).scalar_one_or_none()
 

@@ -82,14 +82,14 @@ async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
 
 
 async def send_question(context: QuizContext, chat_id: int, question: Question) -> None:
-    """Send a question as a new message and remember its id for later edits."""
-    message = await context.bot.send_message(
+    """Send a question as a new message. Its id is not stored: a button press names its own
+    message, a typed answer gets a reply, and a resumed run sends its question again."""
+    await context.bot.send_message(
         chat_id,
         render.question_text(question),
         parse_mode=ParseMode.HTML,
         reply_markup=render.question_keyboard(question),
     )
-    await services(context).quiz.set_message(question.run_id, message.message_id)
 
 
 async def send_summary(context: QuizContext, chat_id: int, summary: RunSummary) -> None:
@@ -108,22 +108,13 @@ async def show_feedback(
     message_id: int | None,
     typed_reply_to: int | None = None,
 ) -> None:
-    """Edit the question message into the verdict (choices, skips), or reply to a typed
-    answer; then the Next button, or the end-of-run summary."""
+    """Edit the question message (``message_id``, from a button press) into the verdict, or
+    reply to a typed answer (``typed_reply_to``), or else send the verdict; then the Next
+    button, or the end-of-run summary."""
     feedback: Feedback = outcome.feedback
     question = feedback.question
     markup = None if outcome.finished else render.next_keyboard(question)
-    if typed_reply_to is not None:
-        if message_id is not None:
-            await _drop_keyboard(context, chat_id, message_id)
-        await context.bot.send_message(
-            chat_id,
-            render.feedback_text(feedback, with_question=False),
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            reply_to_message_id=typed_reply_to,
-        )
-    elif message_id is not None:
+    if message_id is not None:
         await context.bot.edit_message_text(
             render.feedback_text(feedback),
             chat_id=chat_id,
@@ -134,9 +125,10 @@ async def show_feedback(
     else:
         await context.bot.send_message(
             chat_id,
-            render.feedback_text(feedback),
+            render.feedback_text(feedback, with_question=typed_reply_to is None),
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
+            reply_to_message_id=typed_reply_to,
         )
     if outcome.finished is not None:
         await send_summary(context, chat_id, outcome.finished)
@@ -288,7 +280,7 @@ async def skip_command(update: Update, context: QuizContext) -> None:
         return
     outcome = await services(context).quiz.skip(player_of(user))
     if isinstance(outcome, Answered):
-        await show_feedback(context, chat.id, outcome, outcome.feedback.question.message_id)
+        await show_feedback(context, chat.id, outcome, None)
     elif isinstance(outcome, Refused):
         text = outcome.message
         if outcome.reason == "already":
@@ -424,13 +416,7 @@ async def private_text(update: Update, context: QuizContext) -> None:
         return
     outcome = await services(context).quiz.answer_text(player_of(user), message.text)
     if isinstance(outcome, Answered):
-        question = outcome.feedback.question
-        if question.typed:
-            await show_feedback(
-                context, chat.id, outcome, question.message_id, typed_reply_to=message.message_id
-            )
-        else:
-            await show_feedback(context, chat.id, outcome, question.message_id)
+        await show_feedback(context, chat.id, outcome, None, typed_reply_to=message.message_id)
     elif isinstance(outcome, Unreadable):
         await message.reply_text(render.esc(outcome.hint), parse_mode=ParseMode.HTML)
     elif outcome.reason == "already":
