@@ -50,6 +50,8 @@ def test_quick_bench_produces_every_figure(
         assert board["requests"] == results["options"]["board_requests"]
         positive(board["full"], "p50_ms", "p95_ms")
         positive(board["raw"], "p50_ms", "p95_ms")
+        positive(board["board"], "p50_ms", "p95_ms")
+        positive(board["raw_board"], "p50_ms", "p95_ms")
         assert set(board["by_kind"]) == {"chat/all", "chat/week", "global/all", "global/week"}
 
         imported = results["import"][backend]

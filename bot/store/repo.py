@@ -338,7 +338,8 @@ def _standing_statement() -> Select[Any]:
     )
 
 
-_STANDING = _standing_statement()
+STANDING = _standing_statement()
+"""A player's row and rank (parameters: scope, period, user_id); quizbot bench times it."""
 
 
 async def standing_of(
@@ -348,7 +349,7 @@ async def standing_of(
     the row, and two index range counts correlated with it (more points; same points and
     fewer seconds, earlier, or a lower id)."""
     params = {"scope": scope, "period": period, "user_id": user_id}
-    found = (await session.execute(_STANDING, params)).first()
+    found = (await session.execute(STANDING, params)).first()
     if found is None:
         return None
     points, correct, answered, seconds_ms, name, hidden, ahead, tied_ahead = found
