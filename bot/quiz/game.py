@@ -150,26 +150,17 @@ class GameService:
             if pack is None:
                 return f"There is no quiz called {slug!r}. See /packs."
             host_id = await self.quiz.user_id(session, host)
-            orders = {str(i.id): self.quiz.option_order(pack, i) for i in pack.items}
-            run = QuizRun(
+            run = self.quiz.new_run(
+                pack,
+                pack.items,
                 kind="group",
                 mode="full",
                 chat_id=chat_id,
                 user_id=host_id,
-                pack_id=pack.id,
                 status="lobby",
-                item_order=[i.id for i in pack.items],
-                option_orders=orders,
-                position=0,
-                phase="asking",
-                selected=[],
+                now=now,
                 options={"speed_bonus": speed_bonus},
                 deadline_at=now + LOBBY_IDLE,
-                score=0,
-                correct=0,
-                answered=0,
-                started_at=now,
-                updated_at=now,
             )
             session.add(run)
             await session.flush()

@@ -464,33 +464,61 @@ class QuizService:
                 items = [i for i in items if i.id in wanted]
                 if not items:
                     return None
-            orders = {str(i.id): self.option_order(pack, i) for i in items}
-            run = QuizRun(
+            run = self.new_run(
+                pack,
+                items,
                 kind=kind,
                 mode=mode,
                 chat_id=chat_id,
                 user_id=user_id,
-                pack_id=pack.id,
                 status="active",
-                item_order=[i.id for i in items],
-                option_orders=orders,
-                position=0,
-                phase="asking",
-                selected=[],
-                options={},
+                now=now,
                 asked_at=now,
-                score=0,
-                correct=0,
-                answered=0,
-                started_at=now,
-                updated_at=now,
             )
             session.add(run)
             await session.flush()
             self._remember(RunPlan.of(run))
             return await self.question_of(session, run)
 
-    def option_order(self, pack: CachedPack, cached: CachedItem) -> list[int]:
+    def new_run(
+        self,
+        pack: CachedPack,
+        items: Sequence[CachedItem],
+        *,
+        kind: RunKind,
+        mode: str,
+        chat_id: int | None,
+        user_id: int,
+        status: str,
+        now: datetime,
+        asked_at: datetime | None = None,
+        options: dict[str, Any] | None = None,
+        deadline_at: datetime | None = None,
+    ) -> QuizRun:
+        """A new run over ``items``, its option orders shuffled once and for all."""
+        return QuizRun(
+            kind=kind,
+            mode=mode,
+            chat_id=chat_id,
+            user_id=user_id,
+            pack_id=pack.id,
+            status=status,
+            item_order=[i.id for i in items],
+            option_orders={str(i.id): self._option_order(pack, i) for i in items},
+            position=0,
+            phase="asking",
+            selected=[],
+            options=options or {},
+            asked_at=asked_at,
+            deadline_at=deadline_at,
+            score=0,
+            correct=0,
+            answered=0,
+            started_at=now,
+            updated_at=now,
+        )
+
+    def _option_order(self, pack: CachedPack, cached: CachedItem) -> list[int]:
         item = cached.item
         if isinstance(item, ChoiceItem):
             order = list(range(len(item.option_texts)))
