@@ -49,7 +49,6 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         default=512 * 1024, ge=1024, le=20 * 1024 * 1024, alias="QUIZBOT_UPLOAD_MAX_BYTES"
     )
-    log_level: str = Field(default="INFO", alias="QUIZBOT_LOG_LEVEL")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -379,9 +379,6 @@ class QuizService:
         self._user_ids[player.cache_key] = (user_id, fingerprint)
         return user_id
 
-    def forget_user(self, player: Player) -> None:
-        self._user_ids.pop(player.cache_key, None)
-
     # ------------------------------------------------------------------ packs
 
     async def visible_packs(self, session: AsyncSession) -> list[CachedPack]:
@@ -846,14 +843,6 @@ class QuizService:
                 .limit(1)
             )
         ).scalar_one_or_none()
-
-    async def current_run(self, player: Player, kind: RunKind = "private") -> Question | None:
-        """The question of the player's most recently used active run, if any."""
-        async with self.sessionmaker() as session, session.begin():
-            user_id = await self.user_id(session, player)
-            run_id = await self._latest_run(session, user_id, kind)
-            run = await session.get(QuizRun, run_id) if run_id is not None else None
-            return await self.question_of(session, run) if run is not None else None
 
     async def summary(self, player: Player, run_id: int) -> RunSummary | Refused:
         async with self.sessionmaker() as session, session.begin():

@@ -665,7 +665,7 @@ async def on_error(update: object, context: QuizContext) -> None:
     log.error("update %s failed", update_id, exc_info=error)
     if not isinstance(update, Update):
         return
-    if isinstance(error, DB_ERRORS):
+    if is_outage(error):
         text = (
             "⚠️ The quiz store is unavailable right now, so nothing was saved. "
             "Please try again in a minute."
