@@ -72,7 +72,10 @@ class _ItemBase(_Model):
     source: Text | Annotated[list[Text], Field(min_length=1)]
     difficulty: Difficulty
     skill: Skill
-    tags: list[Annotated[str, Field(strict=True, pattern=r"^[a-z0-9][a-z0-9-]*$")]] = []
+    # default_factory, not a literal: pydantic deep-copies a mutable default for every item.
+    tags: list[Annotated[str, Field(strict=True, pattern=r"^[a-z0-9][a-z0-9-]*$")]] = Field(
+        default_factory=list
+    )
     time_limit: TimeLimit | None = None
 
     @property
@@ -88,7 +91,7 @@ class ChoiceItem(_ItemBase):
     answer: Text | Annotated[list[Text], Field(min_length=1)]
     distractors: list[Text] | None = None
     options: list[Text] | None = None
-    feedback: dict[str, Text] = {}
+    feedback: dict[str, Text] = Field(default_factory=dict)
     shuffle: StrictBool | None = None
 
     @model_validator(mode="after")
