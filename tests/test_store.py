@@ -56,6 +56,31 @@ def tf_item(item_id: str, answer: str = "true", question: str = "Is it so?") -> 
     )
 
 
+def a_run(
+    kind: str, user_id: int, pack_id: int, item_ids: list[int | None], chat_id: int | None = None
+) -> QuizRun:
+    """An active run at its first item, as the engine would start it."""
+    return QuizRun(
+        kind=kind,
+        mode="full",
+        chat_id=chat_id,
+        user_id=user_id,
+        pack_id=pack_id,
+        status="active",
+        item_order=item_ids,
+        option_orders={},
+        position=0,
+        phase="asking",
+        selected=[],
+        options={},
+        score=0,
+        correct=0,
+        answered=0,
+        started_at=NOW,
+        updated_at=NOW,
+    )
+
+
 # --------------------------------------------------------------------------- migrations
 
 
@@ -314,24 +339,7 @@ async def test_import_edit_updates_adds_retires_and_keeps_history(
         user_id = await repo.upsert_local_user(session, "ann", NOW)
         pack_id = (await session.execute(select(PackRow.id))).scalar_one()
         item_c = (await session.execute(select(ItemRow.id).where(ItemRow.key == "c"))).scalar()
-        run = QuizRun(
-            kind="terminal",
-            mode="full",
-            user_id=user_id,
-            pack_id=pack_id,
-            status="active",
-            item_order=[item_c],
-            option_orders={},
-            position=0,
-            phase="asking",
-            selected=[],
-            options={},
-            score=0,
-            correct=0,
-            answered=0,
-            started_at=NOW,
-            updated_at=NOW,
-        )
+        run = a_run("terminal", user_id, pack_id, [item_c])
         session.add(run)
         await session.flush()
         assert item_c is not None
@@ -399,25 +407,7 @@ async def _setup_run(engine: AsyncEngine, users: int, chat_id: int | None = -100
         user_ids, run_ids = [], []
         for n in range(users):
             uid = await repo.upsert_telegram_user(session, 10_000 + n, f"user{n}", None, NOW)
-            run = QuizRun(
-                kind="private",
-                mode="full",
-                chat_id=chat_id,
-                user_id=uid,
-                pack_id=pack_id,
-                status="active",
-                item_order=item_ids,
-                option_orders={},
-                position=0,
-                phase="asking",
-                selected=[],
-                options={},
-                score=0,
-                correct=0,
-                answered=0,
-                started_at=NOW,
-                updated_at=NOW,
-            )
+            run = a_run("private", uid, pack_id, item_ids, chat_id)
             session.add(run)
             await session.flush()
             user_ids.append(uid)
