@@ -3,6 +3,7 @@
 These models are both the schema the validator checks a YAML file against and the immutable
 domain objects the quiz engine serves. Field-level rules live here; rules that need the whole
 pack or the article (duplicate ids, quotes, Telegram limits) live in :mod:`bot.packs.validate`.
+A change to these models must bump :data:`bot.packs.source.FORMAT_VERSION`.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 ``validate_pack_file`` and ``validate_pack_bytes`` never raise on bad input: every problem, from
 a YAML syntax error to a quote that is not in the article, becomes a :class:`Problem`. A pack
 with no error (warnings allowed) also yields the validated :class:`~bot.packs.model.Pack`.
+A change to the rules must bump :data:`bot.packs.source.FORMAT_VERSION`.
 """
 
 from __future__ import annotations

@@ -3,6 +3,14 @@
 Items are matched on their id: a changed item is updated, a new one added, a removed one
 retired (never deleted: attempts keep pointing at it), and one that comes back is restored.
 An unchanged pack is recognised by its content hash and causes no write at all.
+
+Pack files are recognised even before that, by the fingerprint of their source
+(:mod:`bot.packs.source`). A pack row keeps the fingerprint of the file it was last imported
+from, if that file validated without a single problem. A file with the same fingerprint would
+give the same pack, so :func:`import_files` reports it unchanged without parsing or validating
+it. Any write from another source (a Telegram upload, a file with warnings) clears the
+fingerprint, and the importer is the only writer of items. So a pack row with a fingerprint
+always holds exactly what that file gives.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.packs import PackReport, find_pack_files, validate_pack_file
 from bot.packs.model import Pack, item_body, item_hash
+from bot.packs.source import PackSource, read_pack_source, validate_source
 from bot.store.models import ItemRow, PackRow
 
 
@@ -143,13 +152,30 @@ async def _plan(
 
 
 async def import_pack(
-    session: AsyncSession, pack: Pack, now: datetime, owner_id: int | None = None
+    session: AsyncSession,
+    pack: Pack,
+    now: datetime,
+    owner_id: int | None = None,
+    source_hash: str | None = None,
 ) -> ImportPlan:
-    """Publish ``pack`` in the caller's transaction and return what changed."""
+    """Publish ``pack`` in the caller's transaction and return what changed.
+
+    ``source_hash`` is the certified fingerprint of the file the pack was read from (see
+    :func:`import_files`). Any write stores it, or clears the old one when it is None, as for an
+    upload. An unchanged pack keeps its fingerprint: it still holds what that file gives. The
+    only exception is a new fingerprint for an unchanged pack (an edit that changes nothing, or
+    a new :data:`~bot.packs.source.FORMAT_VERSION`), which is stored without touching anything
+    else, not even ``updated_at``.
+    """
     plan, row, existing = await _plan(session, pack)
     if not plan.changes_anything:
+        if row is not None and source_hash is not None and row.source_hash != source_hash:
+            await session.execute(
+                update(PackRow).where(PackRow.id == row.id).values(source_hash=source_hash)
+            )
+            await session.refresh(row)
         return plan
-    header = _header(pack)
+    header = {**_header(pack), "source_hash": source_hash}
     if row is None:
         pack_id = (
             await session.execute(
@@ -218,15 +244,41 @@ async def import_pack(
 
 @dataclass
 class FolderImport:
-    """The outcome of importing pack files: one validation report and plan per file."""
+    """The outcome of importing pack files: a validation report per validated file and a plan
+    per imported pack, in the order of the files."""
 
     reports: list[PackReport] = field(default_factory=list)
     plans: list[ImportPlan] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Files recognised by their fingerprint as unchanged: not parsed, not validated (so they
+    have no report), reported unchanged in ``plans``."""
 
     @property
     def ok(self) -> bool:
         return not self.missing and all(r.ok for r in self.reports)
+
+
+async def _known_sources(
+    sessionmaker: async_sessionmaker[AsyncSession], sources: Sequence[PackSource]
+) -> dict[str, tuple[str, int | None, int]]:
+    """Packs whose fingerprint is one of ``sources``': fingerprint -> (slug, owner, live items)."""
+    fingerprints = sorted({s.fingerprint for s in sources})
+    if not fingerprints:
+        return {}
+    live = (
+        select(func.count())
+        .where(ItemRow.pack_id == PackRow.id, ItemRow.retired.is_(False))
+        .correlate(PackRow)
+        .scalar_subquery()
+    )
+    async with sessionmaker() as session:
+        rows = await session.execute(
+            select(PackRow.source_hash, PackRow.slug, PackRow.owner_id, live).where(
+                PackRow.source_hash.in_(fingerprints)
+            )
+        )
+        return {fp: (slug, owner, count) for fp, slug, owner, count in rows if fp is not None}
 
 
 async def import_files(
@@ -240,18 +292,46 @@ async def import_files(
     With ``all_or_nothing`` (``quizbot pack import``) one broken pack means nothing is
     imported, and everything else goes in one transaction. Without it (the bot's start-up),
     each valid pack is imported and broken ones are skipped.
+
+    A file whose source fingerprint is stored with a pack is that pack, unchanged: it is
+    reported unchanged without being parsed or validated. Any other file takes the normal path.
+    That includes a file whose fingerprint cannot be computed, such as one whose article is
+    missing. Its report is the one ``validate_pack_file`` gives.
     """
     files, missing = find_pack_files(paths)
     outcome = FolderImport(missing=missing)
-    outcome.reports = [validate_pack_file(path) for path in files]
-    packs = [r.pack for r in outcome.reports if r.ok and r.pack is not None]
+    sources = [read_pack_source(path) for path in files]
+    known = await _known_sources(sessionmaker, [s for s in sources if s is not None])
+    # In the order of the files: a plan already known, or a pack to import and its fingerprint.
+    steps: list[ImportPlan | tuple[Pack, str | None]] = []
+    for path, source in zip(files, sources, strict=True):
+        if source is not None and source.fingerprint in known:
+            slug, owner_id, live = known[source.fingerprint]
+            outcome.skipped.append(str(path))
+            steps.append(ImportPlan(slug, unchanged=live, owner_id=owner_id))
+            continue
+        if source is None:
+            report, certified = validate_pack_file(path), None
+        else:
+            report, ok = validate_source(source)
+            certified = source.fingerprint if ok else None
+        outcome.reports.append(report)
+        if report.ok and report.pack is not None:
+            steps.append((report.pack, certified))
     if all_or_nothing and not outcome.ok:
         return outcome
-    slugs = [p.slug for p in packs]
+    slugs = [s.slug if isinstance(s, ImportPlan) else s[0].slug for s in steps]
     if len(set(slugs)) != len(slugs):
         duplicated = sorted({s for s in slugs if slugs.count(s) > 1})
         raise ValueError(f"two files define the same pack slug: {', '.join(duplicated)}")
+    if all(isinstance(s, ImportPlan) for s in steps):
+        outcome.plans = [s for s in steps if isinstance(s, ImportPlan)]
+        return outcome
     async with sessionmaker() as session, session.begin():
-        for pack in packs:
-            outcome.plans.append(await import_pack(session, pack, now))
+        for step in steps:
+            if isinstance(step, ImportPlan):
+                outcome.plans.append(step)
+            else:
+                pack, source_hash = step
+                outcome.plans.append(await import_pack(session, pack, now, source_hash=source_hash))
     return outcome

@@ -110,6 +110,9 @@ class PackRow(Base):
     article_text: Mapped[str] = mapped_column(Text)
     article_hash: Mapped[str] = mapped_column(String(64))
     content_hash: Mapped[str] = mapped_column(String(64))
+    source_hash: Mapped[str | None] = mapped_column(String(64))
+    """The fingerprint of the pack file this row holds, unparsed (``bot.packs.source``); NULL
+    when the pack came from elsewhere (an upload) or its file had warnings."""
     settings: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(16), default="active")
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
