@@ -147,10 +147,18 @@ class NewAttempt:
     answered_at: datetime
 
 
+def is_group_chat(chat_id: int | None) -> bool:
+    """Telegram gives groups, supergroups and channels negative ids; a private chat's id is
+    its user's (positive)."""
+    return chat_id is not None and chat_id < 0
+
+
 def scopes_for(chat_id: int | None, pack_id: int) -> list[str]:
-    """Every leaderboard an attempt counts towards."""
+    """Every leaderboard an attempt counts towards. Only group chats have a board of their
+    own: ``/leaderboard`` in a private chat shows everyone's, so no private chat's totals are
+    kept (they were half the rows an answer wrote)."""
     scopes = ["g", f"p:{pack_id}"]
-    if chat_id is not None:
+    if is_group_chat(chat_id):
         scopes += [f"c:{chat_id}", f"cp:{chat_id}:{pack_id}"]
     return scopes
 
