@@ -467,6 +467,22 @@ async def test_concurrent_attempts_are_stored_exactly_once(engine: AsyncEngine) 
                 assert (total.answered, total.points, total.seconds_ms) == (count, points, ms)
 
 
+async def test_a_private_chat_keeps_no_board_of_its_own(engine: AsyncEngine) -> None:
+    """Only group chats (negative ids) have chat boards; /leaderboard in a private chat shows
+    everyone's, so a private answer adds to the global and pack totals only."""
+    sessionmaker, pack_id, items, users, runs = await _setup_run(engine, users=1)
+    private_chat = 4242
+    async with sessionmaker() as session, session.begin():
+        await repo.upsert_chat(session, private_chat, "private", None, NOW)
+        attempt = repo.NewAttempt(
+            runs[0], items[0], users[0], private_chat, pack_id, None, True, 1000, 5, NOW
+        )
+        assert await repo.record_attempt(session, attempt)
+        scopes = (await session.execute(select(ScoreTotal.scope).distinct())).scalars().all()
+    assert sorted(scopes) == sorted(["g", f"p:{pack_id}"])
+    assert repo.scopes_for(-100, pack_id) == ["g", f"p:{pack_id}", "c:-100", f"cp:-100:{pack_id}"]
+
+
 async def test_practice_attempts_do_not_count(engine: AsyncEngine) -> None:
     sessionmaker, pack_id, items, users, runs = await _setup_run(engine, users=1)
     async with sessionmaker() as session, session.begin():
