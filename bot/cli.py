@@ -347,7 +347,10 @@ def cmd_play(args: argparse.Namespace) -> int:
         catalog = Catalog()
         quiz = QuizService(sessionmaker, catalog)
         boards = Boards(sessionmaker, catalog, utcnow)
-        return await play(quiz, boards, args.name, args.pack, stdio())
+        try:
+            return await play(quiz, boards, args.name, args.pack, stdio())
+        finally:
+            quiz.close()
 
     return with_store(work)
 

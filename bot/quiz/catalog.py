@@ -105,6 +105,13 @@ class Catalog:
             return cached
         return await self._load(session, row)
 
+    def cached_pack(self, pack_id: int) -> CachedPack | None:
+        """The pack if it is cached (no database, no freshness check)."""
+        return self._packs.get(pack_id)
+
+    def cached_item(self, item_id: int) -> CachedItem | None:
+        return self._items.get(item_id)
+
     async def by_slug(self, session: AsyncSession, slug: str) -> CachedPack | None:
         """The current version of a pack (one light query to check it is still current)."""
         row = (

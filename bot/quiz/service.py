@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 import random
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, cast
+from functools import partial
+from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import Boolean, Table, bindparam, case, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.packs.model import (
     ChoiceItem,
@@ -35,7 +36,10 @@ from bot.quiz import review
 from bot.quiz.catalog import CachedItem, CachedPack, Catalog
 from bot.quiz.grading import Grade, format_number, grade_choice, grade_typed, parse_choice
 from bot.store import repo
+from bot.store.direct import Direct, NeedSession, SessionTx, Tx, tx_of
 from bot.store.models import Attempt, QuizRun, UtcDateTime
+
+T = TypeVar("T")
 
 POINT = 1000
 """Scores are stored in thousandths of a point."""
@@ -296,12 +300,37 @@ class QuizService:
         self.rng = rng or random.Random()
         self._user_ids: dict[str, tuple[int, str]] = {}
         self._plans: OrderedDict[int, RunPlan] = OrderedDict()
+        engine = sessionmaker.kw.get("bind")
+        self.direct = Direct(engine) if isinstance(engine, AsyncEngine) else None
 
-    async def plan(self, session: AsyncSession, run_id: int) -> RunPlan | None:
+    def close(self) -> None:
+        """Close the connection the answer path keeps (disposing the engine does too)."""
+        if self.direct is not None:
+            self.direct.close()
+
+    async def _answer_path(self, player: Player, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run ``work`` in one transaction on the driver (:mod:`bot.store.direct`); when it
+        needs the ORM (the last item of a run, a pack not cached yet), it raises
+        :class:`NeedSession` and runs again from the start on a session."""
+        try:
+            if self.direct is not None:
+                try:
+                    async with self.direct.transaction() as tx:
+                        return await work(tx)
+                except NeedSession:
+                    pass
+            async with self.sessionmaker() as session, session.begin():
+                return await work(SessionTx(session))
+        except BaseException:
+            # A user row created in a transaction that rolled back does not exist: forget it.
+            self._user_ids.pop(player.cache_key, None)
+            raise
+
+    async def plan(self, executor: AsyncSession | Tx, run_id: int) -> RunPlan | None:
         """A run's plan, from the cache or (once) from the database."""
         plan = self._plans.get(run_id)
         if plan is None:
-            row = (await session.execute(_PLAN, {"b_run": run_id})).first()
+            row = await tx_of(executor).first(_PLAN, {"b_run": run_id})
             if row is None:
                 return None
             plan = self._remember(RunPlan.of(row))
@@ -315,17 +344,23 @@ class QuizService:
 
     async def question_at(
         self,
-        session: AsyncSession,
+        executor: AsyncSession | Tx,
         plan: RunPlan,
         position: int,
         selected: frozenset[int] = frozenset(),
     ) -> Question | None:
-        """The question at ``position`` of a run, built from its plan and the catalog."""
+        """The question at ``position`` of a run, built from its plan and the catalog (a
+        pack not in the catalog's cache is loaded through the ORM)."""
         if not 0 <= position < len(plan.item_order):
             return None
         item_id = plan.item_order[position]
-        cached = await self.catalog.item(session, item_id)
-        pack = await self.catalog.by_id(session, plan.pack_id)
+        cached, pack = self.catalog.cached_item(item_id), self.catalog.cached_pack(plan.pack_id)
+        if cached is None or pack is None:
+            session = tx_of(executor).session
+            if session is None:
+                raise NeedSession
+            cached = await self.catalog.item(session, item_id)
+            pack = await self.catalog.by_id(session, plan.pack_id)
         if cached is None or pack is None:
             return None
         return Question(
@@ -348,11 +383,9 @@ class QuizService:
             return Refused("not_yours", "This quiz belongs to someone else.")
         return None
 
-    async def _why_not(
-        self, session: AsyncSession, run_id: int, moving_on: bool = False
-    ) -> Refused:
+    async def _why_not(self, tx: Tx, run_id: int, moving_on: bool = False) -> Refused:
         """Why a claim on a run failed: it ended, the item was answered, or it is not current."""
-        state = (await session.execute(_STATE, {"b_run": run_id})).first()
+        state = await tx.first(_STATE, {"b_run": run_id})
         if state is None or state.status != "active":
             return _closed("This quiz has ended.")
         if moving_on:
@@ -363,7 +396,7 @@ class QuizService:
 
     # ------------------------------------------------------------------ players
 
-    async def user_id(self, session: AsyncSession, player: Player) -> int:
+    async def user_id(self, executor: AsyncSession | Tx, player: Player) -> int:
         """The player's user id, creating or refreshing the row only when something changed."""
         cached = self._user_ids.get(player.cache_key)
         fingerprint = f"{player.name}\0{player.username}"
@@ -372,10 +405,10 @@ class QuizService:
         now = self.clock()
         if player.telegram_id is not None:
             user_id = await repo.upsert_telegram_user(
-                session, player.telegram_id, player.name, player.username, now
+                executor, player.telegram_id, player.name, player.username, now
             )
         else:
-            user_id = await repo.upsert_local_user(session, player.name, now)
+            user_id = await repo.upsert_local_user(executor, player.name, now)
         self._user_ids[player.cache_key] = (user_id, fingerprint)
         return user_id
 
@@ -615,91 +648,97 @@ class QuizService:
     ) -> AnswerOutcome:
         """Answer a choice or true/false item: one option, or (``None``) submit the toggled
         selection of a multi-select item."""
-        async with self.sessionmaker() as session, session.begin():
-            user_id = await self.user_id(session, player)
-            plan = await self.plan(session, run_id)
-            refused = self._refuse_owner(plan, user_id)
-            if refused is not None:
-                return refused
-            assert plan is not None
-            position = plan.positions.get(item_id)
-            question = await self.question_at(
-                session, plan, position if position is not None else -1
-            )
-            if question is None:
-                return _closed()
-            if question.typed:
+        return await self._answer_path(
+            player, partial(self._choose, player, run_id, item_id, option)
+        )
+
+    async def _choose(
+        self, player: Player, run_id: int, item_id: int, option: int | None, tx: Tx
+    ) -> AnswerOutcome:
+        user_id = await self.user_id(tx, player)
+        plan = await self.plan(tx, run_id)
+        refused = self._refuse_owner(plan, user_id)
+        if refused is not None:
+            return refused
+        assert plan is not None
+        position = plan.positions.get(item_id)
+        question = await self.question_at(tx, plan, position if position is not None else -1)
+        if question is None:
+            return _closed()
+        if question.typed:
+            return Refused("invalid", "This button is not valid any more.")
+        if option is None:
+            if not question.multiple:
                 return Refused("invalid", "This button is not valid any more.")
-            if option is None:
-                if not question.multiple:
-                    return Refused("invalid", "This button is not valid any more.")
-                state = (await session.execute(_STATE, {"b_run": run_id})).one()
-                picked = frozenset(int(i) for i in state.selected or [])
-                if state.status == "active" and state.phase == "asking" and not picked:
-                    return Refused("invalid", "Select at least one option, then Submit.")
-            else:
-                if option not in question.order or question.multiple:
-                    return Refused("invalid", "This button is not valid any more.")
-                picked = frozenset({option})
-            grade = grade_choice(question.item, picked)  # type: ignore[arg-type]
-            texts = option_texts(question.item)
-            response = json.dumps([texts[i] for i in sorted(picked)], ensure_ascii=False)
-            shown = "; ".join(texts[i] for i in sorted(picked))
-            return await self._record(session, plan, user_id, question, grade, response, shown)
+            state = await tx.first(_STATE, {"b_run": run_id})
+            picked = frozenset(int(i) for i in state.selected or [])
+            if state.status == "active" and state.phase == "asking" and not picked:
+                return Refused("invalid", "Select at least one option, then Submit.")
+        else:
+            if option not in question.order or question.multiple:
+                return Refused("invalid", "This button is not valid any more.")
+            picked = frozenset({option})
+        grade = grade_choice(question.item, picked)  # type: ignore[arg-type]
+        texts = option_texts(question.item)
+        response = json.dumps([texts[i] for i in sorted(picked)], ensure_ascii=False)
+        shown = "; ".join(texts[i] for i in sorted(picked))
+        return await self._record(tx, plan, user_id, question, grade, response, shown)
 
     async def answer_text(
         self, player: Player, text: str, run_id: int | None = None, kind: RunKind = "private"
     ) -> AnswerOutcome:
         """Answer the current item of a run by typing (any item type); without ``run_id``,
         the player's most recently used active run of ``kind``."""
-        async with self.sessionmaker() as session, session.begin():
-            user_id = await self.user_id(session, player)
-            found = await self._current_state(session, user_id, run_id, kind)
-            if isinstance(found, Refused):
-                return found
-            plan, position = found
-            question = await self.question_at(session, plan, position)
-            if question is None:
-                return _closed("This quiz has ended.")
-            if question.typed:
-                grade = grade_typed(
-                    question.item, text, question.pack.language, question.pack.settings
+        return await self._answer_path(
+            player, partial(self._answer_text, player, text, run_id, kind)
+        )
+
+    async def _answer_text(
+        self, player: Player, text: str, run_id: int | None, kind: RunKind, tx: Tx
+    ) -> AnswerOutcome:
+        user_id = await self.user_id(tx, player)
+        found = await self._current_state(tx, user_id, run_id, kind)
+        if isinstance(found, Refused):
+            return found
+        plan, position = found
+        question = await self.question_at(tx, plan, position)
+        if question is None:
+            return _closed("This quiz has ended.")
+        if question.typed:
+            grade = grade_typed(question.item, text, question.pack.language, question.pack.settings)
+            if grade.unreadable:
+                return Unreadable(grade.feedback or "Please answer the question.", question)
+            response: str | None = text.strip()[:1000]
+        else:
+            picked = parse_choice(question.item, text, list(question.order))  # type: ignore[arg-type]
+            if picked is None:
+                return Unreadable(
+                    f"Tap a button, or type an option number from 1 to {len(question.order)}.",
+                    question,
                 )
-                if grade.unreadable:
-                    return Unreadable(grade.feedback or "Please answer the question.", question)
-                response: str | None = text.strip()[:1000]
-            else:
-                picked = parse_choice(question.item, text, list(question.order))  # type: ignore[arg-type]
-                if picked is None:
-                    return Unreadable(
-                        f"Tap a button, or type an option number from 1 to {len(question.order)}.",
-                        question,
-                    )
-                grade = grade_choice(question.item, picked)  # type: ignore[arg-type]
-                texts = option_texts(question.item)
-                response = json.dumps([texts[i] for i in sorted(picked)], ensure_ascii=False)
-            return await self._record(
-                session, plan, user_id, question, grade, response, text.strip()
-            )
+            grade = grade_choice(question.item, picked)  # type: ignore[arg-type]
+            texts = option_texts(question.item)
+            response = json.dumps([texts[i] for i in sorted(picked)], ensure_ascii=False)
+        return await self._record(tx, plan, user_id, question, grade, response, text.strip())
 
     async def _current_state(
-        self, session: AsyncSession, user_id: int, run_id: int | None, kind: RunKind
+        self, tx: Tx, user_id: int, run_id: int | None, kind: RunKind
     ) -> tuple[RunPlan, int] | Refused:
         """The plan and position of a run waiting for an answer: ``run_id``, or the player's
         most recently used active run of ``kind``."""
         if run_id is None:
-            latest = (await session.execute(_LATEST, {"b_user": user_id, "b_kind": kind})).first()
+            latest = await tx.first(_LATEST, {"b_user": user_id, "b_kind": kind})
             if latest is None:
                 return Refused("no_run", "No quiz is running.")
             run_id, phase, position = latest.id, latest.phase, latest.position
         else:
-            state = (await session.execute(_STATE, {"b_run": run_id})).first()
+            state = await tx.first(_STATE, {"b_run": run_id})
             if state is None:
                 return Refused("invalid", "This button is not valid any more.")
             if state.status != "active":
                 return _closed("This quiz has ended.")
             phase, position = state.phase, state.position
-        plan = await self.plan(session, run_id)
+        plan = await self.plan(tx, run_id)
         refused = self._refuse_owner(plan, user_id)
         if refused is not None:
             return refused
@@ -714,25 +753,27 @@ class QuizService:
         """Skip the current item (of ``run_id``, or of the player's latest active private run;
         ``item_id`` from a Skip button must be the current item): it counts as missed, and
         its answer is shown."""
-        async with self.sessionmaker() as session, session.begin():
-            user_id = await self.user_id(session, player)
-            found = await self._current_state(session, user_id, run_id, "private")
-            if isinstance(found, Refused):
-                return found
-            plan, position = found
-            if item_id is not None and plan.positions.get(item_id) != position:
-                return _closed()
-            question = await self.question_at(session, plan, position)
-            if question is None:
-                return _closed("This quiz has ended.")
-            grade = Grade(False, 0.0, None, None)
-            return await self._record(
-                session, plan, user_id, question, grade, None, "", skipped=True
-            )
+        return await self._answer_path(player, partial(self._skip, player, run_id, item_id))
+
+    async def _skip(
+        self, player: Player, run_id: int | None, item_id: int | None, tx: Tx
+    ) -> AnswerOutcome:
+        user_id = await self.user_id(tx, player)
+        found = await self._current_state(tx, user_id, run_id, "private")
+        if isinstance(found, Refused):
+            return found
+        plan, position = found
+        if item_id is not None and plan.positions.get(item_id) != position:
+            return _closed()
+        question = await self.question_at(tx, plan, position)
+        if question is None:
+            return _closed("This quiz has ended.")
+        grade = Grade(False, 0.0, None, None)
+        return await self._record(tx, plan, user_id, question, grade, None, "", skipped=True)
 
     async def _record(
         self,
-        session: AsyncSession,
+        tx: Tx,
         plan: RunPlan,
         user_id: int,
         question: Question,
@@ -742,26 +783,27 @@ class QuizService:
         skipped: bool = False,
     ) -> AnswerOutcome:
         """Claim the item (it must still be the one asked), then record the attempt and its
-        totals: three statements in the caller's transaction."""
-        now = self.clock()
-        score = round(grade.score * POINT)
+        totals: three statements in the caller's transaction. The last item of a run also
+        schedules its review cards and sums the run up, which takes the ORM."""
         position = question.number - 1
         last = position + 1 >= len(plan.item_order)
-        claimed = (
-            await session.execute(
-                _CLAIM_ANSWER,
-                {
-                    "b_run": plan.run_id,
-                    "b_position": position,
-                    "b_correct": int(grade.correct),
-                    "b_score": score,
-                    "b_now": now,
-                    "b_last": last,
-                },
-            )
-        ).first()
+        if last and tx.session is None:
+            raise NeedSession
+        now = self.clock()
+        score = round(grade.score * POINT)
+        claimed = await tx.first(
+            _CLAIM_ANSWER,
+            {
+                "b_run": plan.run_id,
+                "b_position": position,
+                "b_correct": int(grade.correct),
+                "b_score": score,
+                "b_now": now,
+                "b_last": last,
+            },
+        )
         if claimed is None:
-            return await self._why_not(session, plan.run_id)
+            return await self._why_not(tx, plan.run_id)
         asked_at = claimed.asked_at
         latency = int((now - asked_at).total_seconds() * 1000) if asked_at else 0
         attempt = repo.NewAttempt(
@@ -777,10 +819,11 @@ class QuizService:
             answered_at=now,
         )
         # Review runs are practice: stored for the player's history, not for rankings.
-        await repo.record_attempt(session, attempt, counts=plan.mode == "full")
+        await repo.record_attempt(tx, attempt, counts=plan.mode == "full")
         feedback = Feedback(question, grade, shown, skipped)
         finished = None
-        if last:
+        if last and tx.session is not None:
+            session = tx.session
             await review.schedule_run(session, plan.run_id, user_id, now)
             run = await session.get(QuizRun, plan.run_id)
             assert run is not None
@@ -790,23 +833,21 @@ class QuizService:
     async def next_question(self, player: Player, run_id: int, position: int) -> Question | Refused:
         """Move on from an answered item. ``position`` (1-based, from the Next button) must be
         the item just answered, so a second tap on the same button does nothing."""
-        async with self.sessionmaker() as session, session.begin():
-            user_id = await self.user_id(session, player)
-            plan = await self.plan(session, run_id)
-            refused = self._refuse_owner(plan, user_id)
-            if refused is not None:
-                return refused
-            assert plan is not None
-            moved = (
-                await session.execute(
-                    _CLAIM_NEXT, {"b_run": run_id, "b_from": position - 1, "b_now": self.clock()}
-                )
-            ).first()
-            if moved is None:
-                return await self._why_not(session, run_id, moving_on=True)
-            return await self.question_at(session, plan, moved.position) or _closed(
-                "This quiz has ended."
-            )
+        return await self._answer_path(player, partial(self._next, player, run_id, position))
+
+    async def _next(self, player: Player, run_id: int, position: int, tx: Tx) -> Question | Refused:
+        user_id = await self.user_id(tx, player)
+        plan = await self.plan(tx, run_id)
+        refused = self._refuse_owner(plan, user_id)
+        if refused is not None:
+            return refused
+        assert plan is not None
+        moved = await tx.first(
+            _CLAIM_NEXT, {"b_run": run_id, "b_from": position - 1, "b_now": self.clock()}
+        )
+        if moved is None:
+            return await self._why_not(tx, run_id, moving_on=True)
+        return await self.question_at(tx, plan, moved.position) or _closed("This quiz has ended.")
 
     async def stop(self, player: Player, run_id: int | None = None) -> RunSummary | None:
         """Stop the player's run (``run_id``, or their latest active private run)."""

@@ -10,6 +10,7 @@ from itertools import pairwise
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Select,
     Table,
@@ -26,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.store.direct import Tx, tx_of
 from bot.store.models import (
     Attempt,
     Chat,
@@ -60,17 +62,21 @@ def dialect_insert(session: AsyncSession, table: Any) -> Any:
 # dialects' INSERT ... ON CONFLICT constructs (their Insert classes set inherit_cache = False),
 # so building them with sqlite.insert()/postgresql.insert() compiled them anew on every answer.
 # The SQL is the same on SQLite and PostgreSQL; datetimes keep their UtcDateTime processing.
-_UPSERT_TELEGRAM_USER = text(
-    "INSERT INTO users (telegram_id, name, username, hidden, active, created_at, last_seen_at) "
-    "VALUES (:telegram_id, :name, :username, false, true, :now, :now) "
-    "ON CONFLICT (telegram_id) DO UPDATE SET name = excluded.name, "
-    "username = excluded.username, active = true, last_seen_at = excluded.last_seen_at "
-    "RETURNING id"
-).bindparams(bindparam("now", type_=UtcDateTime()))
+_UPSERT_TELEGRAM_USER = (
+    text(
+        "INSERT INTO users (telegram_id, name, username, hidden, active, created_at, last_seen_at) "
+        "VALUES (:telegram_id, :name, :username, false, true, :now, :now) "
+        "ON CONFLICT (telegram_id) DO UPDATE SET name = excluded.name, "
+        "username = excluded.username, active = true, last_seen_at = excluded.last_seen_at "
+        "RETURNING id"
+    )
+    .bindparams(bindparam("now", type_=UtcDateTime()))
+    .columns(id=BigInteger())
+)
 
 
 async def upsert_telegram_user(
-    session: AsyncSession,
+    executor: AsyncSession | Tx,
     telegram_id: int,
     name: str,
     username: str | None,
@@ -79,23 +85,25 @@ async def upsert_telegram_user(
     """Create or refresh a Telegram user; returns the user's id. A user who comes back after
     blocking the bot is active again."""
     params = {"telegram_id": telegram_id, "name": name[:128], "username": username, "now": now}
-    return int((await session.execute(_UPSERT_TELEGRAM_USER, params)).scalar_one())
+    return int((await tx_of(executor).first(_UPSERT_TELEGRAM_USER, params))[0])
 
 
-async def upsert_local_user(session: AsyncSession, local_name: str, now: datetime) -> int:
-    """Create or find the terminal player called ``local_name``."""
-    stmt = dialect_insert(session, User).values(
-        local_name=local_name[:64],
-        name=local_name[:128],
-        hidden=False,
-        active=True,
-        created_at=now,
-        last_seen_at=now,
+_UPSERT_LOCAL_USER = (
+    text(
+        "INSERT INTO users (local_name, name, hidden, active, created_at, last_seen_at) "
+        "VALUES (:local_name, :name, false, true, :now, :now) "
+        "ON CONFLICT (local_name) DO UPDATE SET last_seen_at = excluded.last_seen_at "
+        "RETURNING id"
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[User.local_name], set_={"last_seen_at": stmt.excluded.last_seen_at}
-    ).returning(User.id)
-    return int((await session.execute(stmt)).scalar_one())
+    .bindparams(bindparam("now", type_=UtcDateTime()))
+    .columns(id=BigInteger())
+)
+
+
+async def upsert_local_user(executor: AsyncSession | Tx, local_name: str, now: datetime) -> int:
+    """Create or find the terminal player called ``local_name``."""
+    params = {"local_name": local_name[:64], "name": local_name[:128], "now": now}
+    return int((await tx_of(executor).first(_UPSERT_LOCAL_USER, params))[0])
 
 
 async def user_id_for_telegram(session: AsyncSession, telegram_id: int) -> int | None:
@@ -174,12 +182,18 @@ def scope_key(chat_id: int | None = None, pack_id: int | None = None) -> str:
     return "g"
 
 
-_INSERT_ATTEMPT = text(
-    "INSERT INTO attempts (run_id, item_id, user_id, chat_id, pack_id, response, correct, "
-    "score, answered_at, latency_ms) VALUES (:run_id, :item_id, :user_id, :chat_id, :pack_id, "
-    ":response, :correct, :score, :answered_at, :latency_ms) "
-    "ON CONFLICT (run_id, item_id, user_id) DO NOTHING RETURNING id"
-).bindparams(bindparam("correct", type_=Boolean()), bindparam("answered_at", type_=UtcDateTime()))
+_INSERT_ATTEMPT = (
+    text(
+        "INSERT INTO attempts (run_id, item_id, user_id, chat_id, pack_id, response, correct, "
+        "score, answered_at, latency_ms) VALUES (:run_id, :item_id, :user_id, :chat_id, :pack_id, "
+        ":response, :correct, :score, :answered_at, :latency_ms) "
+        "ON CONFLICT (run_id, item_id, user_id) DO NOTHING RETURNING id"
+    )
+    .bindparams(
+        bindparam("correct", type_=Boolean()), bindparam("answered_at", type_=UtcDateTime())
+    )
+    .columns(id=BigInteger())
+)
 
 _ADD_TO_TOTALS = text(
     "INSERT INTO score_totals (scope, period, user_id, points, answered, correct, seconds_ms, "
@@ -196,7 +210,9 @@ _ADD_TO_TOTALS = text(
 ).bindparams(bindparam("reached_at", type_=UtcDateTime()))
 
 
-async def record_attempt(session: AsyncSession, attempt: NewAttempt, counts: bool = True) -> bool:
+async def record_attempt(
+    executor: AsyncSession | Tx, attempt: NewAttempt, counts: bool = True
+) -> bool:
     """Store an attempt exactly once per (run, item, user) and, when it ``counts`` (not a
     practice run), add it to every score total, in the caller's transaction. Returns False,
     changing nothing, when it was already recorded (a double tap, a retried update, a
@@ -213,14 +229,15 @@ async def record_attempt(session: AsyncSession, attempt: NewAttempt, counts: boo
         "answered_at": attempt.answered_at,
         "latency_ms": attempt.latency_ms,
     }
-    if (await session.execute(_INSERT_ATTEMPT, params)).scalar_one_or_none() is None:
+    tx = tx_of(executor)
+    if await tx.first(_INSERT_ATTEMPT, params) is None:
         return False
     if counts:
-        await add_to_totals(session, [attempt])
+        await add_to_totals(tx, [attempt])
     return True
 
 
-async def add_to_totals(session: AsyncSession, attempts: Sequence[NewAttempt]) -> None:
+async def add_to_totals(executor: AsyncSession | Tx, attempts: Sequence[NewAttempt]) -> None:
     """Add attempts to the all-time and seven-day totals of every scope (one executemany).
 
     Rows are written in a fixed (scope, period, user) order so that concurrent transactions
@@ -252,7 +269,7 @@ async def add_to_totals(session: AsyncSession, attempts: Sequence[NewAttempt]) -
                         row["reached_at"] = max(row["reached_at"], attempt.answered_at)
     if not rows:
         return
-    await session.execute(_ADD_TO_TOTALS, [rows[k] for k in sorted(rows)])
+    await tx_of(executor).executemany(_ADD_TO_TOTALS, [rows[k] for k in sorted(rows)])
 
 
 # --------------------------------------------------------------------------- leaderboards

@@ -209,4 +209,6 @@ async def startup(application: QuizApp) -> None:
 
 
 async def shutdown(application: QuizApp) -> None:
-    await services_of(application).engine.dispose()
+    services = services_of(application)
+    services.quiz.close()
+    await services.engine.dispose()
