@@ -346,7 +346,7 @@ def cmd_play(args: argparse.Namespace) -> int:
                 )
         catalog = Catalog()
         quiz = QuizService(sessionmaker, catalog)
-        boards = Boards(sessionmaker, catalog, utcnow)
+        boards = Boards(sessionmaker, catalog, utcnow, quiz.transactions)
         try:
             return await play(quiz, boards, args.name, args.pack, stdio())
         finally:

@@ -22,7 +22,7 @@ from functools import partial
 from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import Boolean, Table, bindparam, case, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.packs.model import (
     ChoiceItem,
@@ -36,7 +36,7 @@ from bot.quiz import review
 from bot.quiz.catalog import CachedItem, CachedPack, Catalog
 from bot.quiz.grading import Grade, format_number, grade_choice, grade_typed, parse_choice
 from bot.store import repo
-from bot.store.direct import Direct, NeedSession, SessionTx, Tx, tx_of
+from bot.store.direct import NeedSession, Transactions, Tx, tx_of
 from bot.store.models import Attempt, QuizRun, UtcDateTime
 
 T = TypeVar("T")
@@ -300,30 +300,23 @@ class QuizService:
         self.rng = rng or random.Random()
         self._user_ids: dict[str, tuple[int, str]] = {}
         self._plans: OrderedDict[int, RunPlan] = OrderedDict()
-        engine = sessionmaker.kw.get("bind")
-        self.direct = Direct(engine) if isinstance(engine, AsyncEngine) else None
+        self.transactions = Transactions(sessionmaker)
+        self.direct = self.transactions.direct
 
     def close(self) -> None:
         """Close the connection the answer path keeps (disposing the engine does too)."""
-        if self.direct is not None:
-            self.direct.close()
+        self.transactions.close()
 
-    async def _answer_path(self, player: Player, work: Callable[[Tx], Awaitable[T]]) -> T:
+    async def in_transaction(self, player: Player | None, work: Callable[[Tx], Awaitable[T]]) -> T:
         """Run ``work`` in one transaction on the driver (:mod:`bot.store.direct`); when it
         needs the ORM (the last item of a run, a pack not cached yet), it raises
         :class:`NeedSession` and runs again from the start on a session."""
         try:
-            if self.direct is not None:
-                try:
-                    async with self.direct.transaction() as tx:
-                        return await work(tx)
-                except NeedSession:
-                    pass
-            async with self.sessionmaker() as session, session.begin():
-                return await work(SessionTx(session))
+            return await self.transactions.run(work)
         except BaseException:
             # A user row created in a transaction that rolled back does not exist: forget it.
-            self._user_ids.pop(player.cache_key, None)
+            if player is not None:
+                self._user_ids.pop(player.cache_key, None)
             raise
 
     async def plan(self, executor: AsyncSession | Tx, run_id: int) -> RunPlan | None:
@@ -648,7 +641,7 @@ class QuizService:
     ) -> AnswerOutcome:
         """Answer a choice or true/false item: one option, or (``None``) submit the toggled
         selection of a multi-select item."""
-        return await self._answer_path(
+        return await self.in_transaction(
             player, partial(self._choose, player, run_id, item_id, option)
         )
 
@@ -689,7 +682,7 @@ class QuizService:
     ) -> AnswerOutcome:
         """Answer the current item of a run by typing (any item type); without ``run_id``,
         the player's most recently used active run of ``kind``."""
-        return await self._answer_path(
+        return await self.in_transaction(
             player, partial(self._answer_text, player, text, run_id, kind)
         )
 
@@ -753,7 +746,7 @@ class QuizService:
         """Skip the current item (of ``run_id``, or of the player's latest active private run;
         ``item_id`` from a Skip button must be the current item): it counts as missed, and
         its answer is shown."""
-        return await self._answer_path(player, partial(self._skip, player, run_id, item_id))
+        return await self.in_transaction(player, partial(self._skip, player, run_id, item_id))
 
     async def _skip(
         self, player: Player, run_id: int | None, item_id: int | None, tx: Tx
@@ -833,7 +826,7 @@ class QuizService:
     async def next_question(self, player: Player, run_id: int, position: int) -> Question | Refused:
         """Move on from an answered item. ``position`` (1-based, from the Next button) must be
         the item just answered, so a second tap on the same button does nothing."""
-        return await self._answer_path(player, partial(self._next, player, run_id, position))
+        return await self.in_transaction(player, partial(self._next, player, run_id, position))
 
     async def _next(self, player: Player, run_id: int, position: int, tx: Tx) -> Question | Refused:
         user_id = await self.user_id(tx, player)

@@ -26,15 +26,15 @@ import asyncio
 import sqlite3
 import weakref
 from collections import namedtuple
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Executable
 from sqlalchemy.util import greenlet_spawn
 
@@ -56,6 +56,9 @@ class Tx(Protocol):
     async def first(self, statement: Executable, params: Params) -> Any:
         """The first row (attribute and tuple access) or None."""
 
+    async def all(self, statement: Executable, params: Params) -> list[Any]:
+        """Every row."""
+
     async def execute(self, statement: Executable, params: Params) -> None: ...
 
     async def executemany(self, statement: Executable, rows: Sequence[Params]) -> None: ...
@@ -70,6 +73,9 @@ class SessionTx:
 
     async def first(self, statement: Executable, params: Params) -> Any:
         return (await self._session.execute(statement, params)).first()
+
+    async def all(self, statement: Executable, params: Params) -> list[Any]:
+        return list((await self._session.execute(statement, params)).all())
 
     async def execute(self, statement: Executable, params: Params) -> None:
         await self._session.execute(statement, params)
@@ -195,6 +201,10 @@ class SqliteTx(DirectTx):
         rows = self.connection.execute(c.sql, c.parameters(params)).fetchall()
         return c.make_row(rows[0]) if rows else None
 
+    async def all(self, statement: Executable, params: Params) -> list[Any]:
+        c = self._compiled(statement)
+        return [c.make_row(r) for r in self.connection.execute(c.sql, c.parameters(params))]
+
     async def execute(self, statement: Executable, params: Params) -> None:
         c = self._compiled(statement)
         self.connection.execute(c.sql, c.parameters(params))
@@ -227,6 +237,11 @@ class PostgresTx(DirectTx):
         c = self._compiled(statement)
         row = await self.connection.fetchrow(c.sql, *c.parameters(params))
         return None if row is None else c.make_row(tuple(row))
+
+    async def all(self, statement: Executable, params: Params) -> list[Any]:
+        c = self._compiled(statement)
+        rows = await self.connection.fetch(c.sql, *c.parameters(params))
+        return [c.make_row(tuple(r)) for r in rows]
 
     async def execute(self, statement: Executable, params: Params) -> None:
         c = self._compiled(statement)
@@ -391,3 +406,31 @@ class Direct:
         except BaseException:
             await tx.abandon()
             raise
+
+
+T = TypeVar("T")
+
+
+class Transactions:
+    """Runs work in one transaction: a direct one when the engine allows, and again on an
+    ORM session when the work raises :class:`NeedSession` (before it has kept anything)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+        engine = sessionmaker.kw.get("bind")
+        self.direct = Direct(engine) if isinstance(engine, AsyncEngine) else None
+
+    async def run(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        if self.direct is not None:
+            try:
+                async with self.direct.transaction() as tx:
+                    return await work(tx)
+            except NeedSession:
+                pass
+        async with self.sessionmaker() as session, session.begin():
+            return await work(SessionTx(session))
+
+    def close(self) -> None:
+        """Close the connection kept for SQLite (disposing the engine does too)."""
+        if self.direct is not None:
+            self.direct.close()

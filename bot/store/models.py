@@ -250,6 +250,26 @@ class ScoreTotal(Base):
     reached_at: Mapped[datetime]
 
 
+BUCKET_POINTS = 1000
+"""Thousandths per score bucket: one whole point."""
+
+
+class ScoreBucket(Base):
+    """How many players of a board have a score in each bucket (``points / 1000``): a
+    caller's rank adds up the buckets above theirs instead of counting every player ahead.
+
+    Kept by database triggers on ``score_totals`` (migration 0004), so every write to the
+    totals (an answer, the seven-day roll, a bulk load) keeps them right.
+    """
+
+    __tablename__ = "score_buckets"
+
+    scope: Mapped[str] = mapped_column(String(48), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    players: Mapped[int] = mapped_column(Integer)
+
+
 class TotalsState(Base):
     """Book-keeping for the seven-day totals: the last day already subtracted from them."""
 

@@ -12,20 +12,18 @@ from typing import Any, cast
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Select,
+    Integer,
+    String,
     Table,
-    and_,
     bindparam,
     case,
     func,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from bot.store.direct import Tx, tx_of
 from bot.store.models import (
@@ -296,93 +294,93 @@ _ORDER = (
 )
 
 
+_TOP = (
+    select(
+        ScoreTotal.user_id,
+        User.name,
+        User.hidden,
+        ScoreTotal.points,
+        ScoreTotal.correct,
+        ScoreTotal.answered,
+        ScoreTotal.seconds_ms,
+    )
+    .join(User, User.id == ScoreTotal.user_id)
+    .where(ScoreTotal.scope == bindparam("scope"), ScoreTotal.period == bindparam("period"))
+    .order_by(*_ORDER)
+    .limit(bindparam("limit"))
+)
+
+
 async def top_standings(
-    session: AsyncSession, scope: str, period: str, limit: int = 10
+    executor: AsyncSession | Tx, scope: str, period: str, limit: int = 10
 ) -> list[Standing]:
     """The first ``limit`` players of a leaderboard (an index scan, whatever the history)."""
-    stmt = (
-        select(
-            ScoreTotal.user_id,
-            User.name,
-            User.hidden,
-            ScoreTotal.points,
-            ScoreTotal.correct,
-            ScoreTotal.answered,
-            ScoreTotal.seconds_ms,
-        )
-        .join(User, User.id == ScoreTotal.user_id)
-        .where(ScoreTotal.scope == scope, ScoreTotal.period == period)
-        .order_by(*_ORDER)
-        .limit(limit)
-    )
-    rows = (await session.execute(stmt)).all()
+    rows = await tx_of(executor).all(_TOP, {"scope": scope, "period": period, "limit": limit})
     return [
         Standing(n, r.user_id, r.name, r.hidden, r.points, r.correct, r.answered, r.seconds_ms)
         for n, r in enumerate(rows, start=1)
     ]
 
 
-async def count_players(session: AsyncSession, scope: str, period: str) -> int:
-    return int(
-        (
-            await session.execute(
-                select(func.count()).where(ScoreTotal.scope == scope, ScoreTotal.period == period)
-            )
-        ).scalar_one()
-    )
+_PLAYERS = text(
+    "SELECT COALESCE(SUM(players), 0) AS players FROM score_buckets "
+    "WHERE scope = :scope AND period = :period"
+).columns(players=Integer())
 
 
-def _standing_statement() -> Select[Any]:
-    """One player's totals, name and the two counts that give their rank (built once)."""
-    mine, other = ScoreTotal, aliased(ScoreTotal)
-    same_board = and_(other.scope == mine.scope, other.period == mine.period)
-    more_points = select(func.count()).where(same_board, other.points > mine.points)
-    tied_ahead = select(func.count()).where(
-        same_board,
-        other.points == mine.points,
-        tuple_(other.seconds_ms, other.reached_at, other.user_id)
-        < tuple_(mine.seconds_ms, mine.reached_at, mine.user_id),
-    )
-    return (
-        select(
-            mine.points,
-            mine.correct,
-            mine.answered,
-            mine.seconds_ms,
-            User.name,
-            User.hidden,
-            more_points.scalar_subquery(),
-            tied_ahead.scalar_subquery(),
-        )
-        .join(User, User.id == mine.user_id)
-        .where(
-            mine.scope == bindparam("scope"),
-            mine.period == bindparam("period"),
-            mine.user_id == bindparam("user_id"),
-        )
-    )
+async def count_players(executor: AsyncSession | Tx, scope: str, period: str) -> int:
+    """Players on a board: the sum of its score buckets."""
+    row = await tx_of(executor).first(_PLAYERS, {"scope": scope, "period": period})
+    return int(row.players)
 
 
-STANDING = _standing_statement()
+STANDING = text(
+    "SELECT mine.points, mine.correct, mine.answered, mine.seconds_ms, users.name, "
+    "users.hidden, "
+    # Players in higher buckets (one bucket per whole point; score_buckets)...
+    "COALESCE((SELECT SUM(b.players) FROM score_buckets b WHERE b.scope = mine.scope "
+    "AND b.period = mine.period AND b.bucket > mine.points / 1000), 0) AS above, "
+    # ...with more points in the caller's bucket...
+    "(SELECT count(*) FROM score_totals o WHERE o.scope = mine.scope "
+    "AND o.period = mine.period AND o.points > mine.points "
+    "AND o.points < (mine.points / 1000 + 1) * 1000) AS ahead, "
+    # ...and with the same points, ahead on the tie-breaks (fewer seconds, earlier, lower id).
+    "(SELECT count(*) FROM score_totals o WHERE o.scope = mine.scope "
+    "AND o.period = mine.period AND o.points = mine.points "
+    "AND (o.seconds_ms, o.reached_at, o.user_id) < (mine.seconds_ms, mine.reached_at, "
+    "mine.user_id)) AS tied "
+    "FROM score_totals mine JOIN users ON users.id = mine.user_id "
+    "WHERE mine.scope = :scope AND mine.period = :period AND mine.user_id = :user_id"
+).columns(
+    points=BigInteger(),
+    correct=Integer(),
+    answered=Integer(),
+    seconds_ms=BigInteger(),
+    name=String(),
+    hidden=Boolean(),
+    above=BigInteger(),
+    ahead=BigInteger(),
+    tied=BigInteger(),
+)
 """A player's row and rank (parameters: scope, period, user_id); quizbot bench times it."""
 
 
 async def standing_of(
-    session: AsyncSession, scope: str, period: str, user_id: int
+    executor: AsyncSession | Tx, scope: str, period: str, user_id: int
 ) -> Standing | None:
-    """One player's row and rank: 1 + the number of players ranked ahead. One statement:
-    the row, and two index range counts correlated with it (more points; same points and
-    fewer seconds, earlier, or a lower id)."""
+    """One player's row and rank: 1 + the players ranked ahead, which :data:`STANDING`
+    counts as the players in higher score buckets, plus those ahead in the caller's own
+    bucket: however far down the board, a few dozen bucket rows and one short index range."""
     params = {"scope": scope, "period": period, "user_id": user_id}
-    found = (await session.execute(STANDING, params)).first()
+    found = await tx_of(executor).first(STANDING, params)
     if found is None:
         return None
-    points, correct, answered, seconds_ms, name, hidden, ahead, tied_ahead = found
+    points, correct, answered, seconds_ms, name, hidden, above, ahead, tied = found
     return Standing(
-        rank=1 + ahead + tied_ahead,
+        rank=1 + int(above) + int(ahead) + int(tied),
         user_id=user_id,
         name=name,
-        hidden=hidden,
+        hidden=bool(hidden),
         points=points,
         correct=correct,
         answered=answered,

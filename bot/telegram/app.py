@@ -127,7 +127,7 @@ def build_application(
         sessionmaker=sessionmaker,
         catalog=catalog,
         quiz=quiz,
-        boards=Boards(sessionmaker, catalog, clock),
+        boards=Boards(sessionmaker, catalog, clock, quiz.transactions),
         clock=clock,
     )
     builder = (

@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 
 from bot.quiz import review
-from bot.quiz.boards import parse_board_args
+from bot.quiz.boards import Board, parse_board_args
 from bot.quiz.service import (
     Answered,
     Feedback,
@@ -37,6 +37,7 @@ from bot.quiz.service import (
     Unreadable,
 )
 from bot.store import repo
+from bot.store.direct import Tx
 from bot.telegram import callbacks, render
 from bot.telegram.app import QuizApp, QuizContext, Services
 
@@ -368,11 +369,13 @@ async def send_board(
     in_group: bool,
 ) -> None:
     svc = services(context)
-    viewer_id = None
-    async with svc.sessionmaker() as session, session.begin():  # one transaction, not two
-        if user is not None:
-            viewer_id = await svc.quiz.user_id(session, player_of(user))
-        board = await svc.boards.board_in(session, viewer_id, chat_id if in_group else None, query)
+    player = player_of(user) if user is not None else None
+
+    async def work(tx: Tx) -> tuple[int | None, Board | str]:  # one transaction, not two
+        viewer = await svc.quiz.user_id(tx, player) if player is not None else None
+        return viewer, await svc.boards.board_in(tx, viewer, chat_id if in_group else None, query)
+
+    viewer_id, board = await svc.quiz.in_transaction(player, work)
     if isinstance(board, str):
         await reply(update, render.esc(board))
         return
