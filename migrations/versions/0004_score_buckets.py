@@ -6,8 +6,8 @@ above the caller's (one row per whole point), plus a count of the players ahead 
 caller's own bucket and score. Triggers keep the buckets in step with every change to
 score_totals (insert, update of points, delete), whoever makes it.
 
-On PostgreSQL the update trigger touches the lower bucket first, so that concurrent
-transactions lock bucket rows in one order and cannot deadlock on them.
+SQLite's triggers are per row (an update only when the bucket changes). PostgreSQL's are per
+statement, over transition tables (see POSTGRES_TRIGGERS for why).
 
 Revision ID: 0004
 Revises: 0003
@@ -45,30 +45,35 @@ SQLITE_TRIGGERS = [
         {REMOVE.format(row='OLD')}; {ADD.format(row='NEW')}; END""",
 ]
 
-POSTGRES_FUNCTION = f"""
-CREATE FUNCTION score_buckets_follow() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {ADD.format(row='NEW')};
-    ELSIF TG_OP = 'DELETE' THEN
-        {REMOVE.format(row='OLD')};
-    ELSIF OLD.points / 1000 < NEW.points / 1000 THEN
-        {REMOVE.format(row='OLD')};
-        {ADD.format(row='NEW')};
-    ELSE
-        {ADD.format(row='NEW')};
-        {REMOVE.format(row='OLD')};
-    END IF;
-    RETURN NULL;
-END $$
-"""
+# PostgreSQL: statement-level triggers over transition tables, so that a statement moving many
+# players (the seven-day roll, a bulk load) changes each bucket row once. Row-level triggers
+# would update the same bucket row thousands of times in one transaction, and each update of a
+# row its own transaction already updated walks the row's whole version chain: quadratic.
+# Buckets are written in (scope, period, bucket) order, so that concurrent transactions lock
+# them in one order and cannot deadlock on them.
+APPLY = (
+    "INSERT INTO score_buckets (scope, period, bucket, players) "
+    "SELECT scope, period, bucket, sum(change) FROM ({moves}) AS moves "
+    "GROUP BY scope, period, bucket HAVING sum(change) <> 0 ORDER BY scope, period, bucket "
+    "ON CONFLICT (scope, period, bucket) DO UPDATE "
+    "SET players = score_buckets.players + excluded.players"
+)
+ARRIVED = "SELECT scope, period, points / 1000 AS bucket, 1 AS change FROM arrived"
+LEFT = "SELECT scope, period, points / 1000 AS bucket, -1 AS change FROM departed"
 POSTGRES_TRIGGERS = [
-    POSTGRES_FUNCTION,
-    "CREATE TRIGGER score_buckets_insert_delete AFTER INSERT OR DELETE ON score_totals "
-    "FOR EACH ROW EXECUTE FUNCTION score_buckets_follow()",
-    "CREATE TRIGGER score_buckets_update AFTER UPDATE OF points ON score_totals "
-    "FOR EACH ROW WHEN (OLD.points / 1000 <> NEW.points / 1000) "
-    "EXECUTE FUNCTION score_buckets_follow()",
+    f"""CREATE FUNCTION score_buckets_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN {APPLY.format(moves=ARRIVED)}; RETURN NULL; END $$""",
+    f"""CREATE FUNCTION score_buckets_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN {APPLY.format(moves=LEFT)}; RETURN NULL; END $$""",
+    f"""CREATE FUNCTION score_buckets_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN {APPLY.format(moves=ARRIVED + " UNION ALL " + LEFT)}; RETURN NULL; END $$""",
+    "CREATE TRIGGER score_buckets_insert AFTER INSERT ON score_totals "
+    "REFERENCING NEW TABLE AS arrived FOR EACH STATEMENT EXECUTE FUNCTION score_buckets_inserted()",
+    "CREATE TRIGGER score_buckets_delete AFTER DELETE ON score_totals "
+    "REFERENCING OLD TABLE AS departed FOR EACH STATEMENT EXECUTE FUNCTION score_buckets_deleted()",
+    "CREATE TRIGGER score_buckets_update AFTER UPDATE ON score_totals "
+    "REFERENCING OLD TABLE AS departed NEW TABLE AS arrived "
+    "FOR EACH STATEMENT EXECUTE FUNCTION score_buckets_updated()",
 ]
 
 
@@ -96,7 +101,8 @@ def downgrade() -> None:
         for name in ("score_buckets_insert", "score_buckets_delete", "score_buckets_update"):
             op.execute(f"DROP TRIGGER {name}")
     else:
-        op.execute("DROP TRIGGER score_buckets_insert_delete ON score_totals")
-        op.execute("DROP TRIGGER score_buckets_update ON score_totals")
-        op.execute("DROP FUNCTION score_buckets_follow()")
+        for name in ("insert", "delete", "update"):
+            op.execute(f"DROP TRIGGER score_buckets_{name} ON score_totals")
+        for name in ("inserted", "deleted", "updated"):
+            op.execute(f"DROP FUNCTION score_buckets_{name}()")
     op.drop_table('score_buckets')
