@@ -16,6 +16,7 @@ from telegram.ext import AIORateLimiter
 
 from bot.packs.model import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseItem
 from bot.quiz.grading import format_number
+from bot.store import repo
 from bot.store.models import Attempt, QuizRun, User
 from bot.telegram.app import build_application
 from bot.telegram.offline import ApiCall, OfflineRequest
@@ -415,6 +416,20 @@ async def test_stop_skip_score_and_leaderboard(bot: Harness) -> None:
     )
     calls = await bot.text(BOB, "/leaderboard nope")
     assert "There is no quiz called 'nope'" in calls[-1].params["text"]
+
+
+async def test_a_stranger_sees_the_board_and_nothing_is_written(bot: Harness) -> None:
+    """Showing a board looks the asker up and writes nothing: no user row for a stranger."""
+    await bot.text(ANN, "/quiz atacms-2024")
+    await answer_correctly(bot, ANN)
+    stranger = user(555, "Stranger")
+    calls = await bot.text(stranger, "/leaderboard")
+    board = calls[-1].params["text"]
+    assert "Ann" in board and "You are not on this board yet." in board
+    services = bot.app.bot_data.services
+    async with services.sessionmaker() as session:
+        assert await repo.user_id_for_telegram(session, 555) is None
+        assert await repo.user_id_for_telegram(session, 101) is not None
 
 
 async def test_read_sends_the_article_in_parts(bot: Harness) -> None:

@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Literal, TypeVar, cast
 
-from sqlalchemy import Boolean, Table, bindparam, case, select, update
+from sqlalchemy import BigInteger, Boolean, String, Table, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.packs.model import (
@@ -37,7 +37,7 @@ from bot.quiz.catalog import CachedItem, CachedPack, Catalog
 from bot.quiz.grading import Grade, format_number, grade_choice, grade_typed, parse_choice
 from bot.store import repo
 from bot.store.direct import NeedSession, Transactions, Tx, tx_of
-from bot.store.models import Attempt, QuizRun, UtcDateTime
+from bot.store.models import Attempt, QuizRun, User, UtcDateTime
 
 T = TypeVar("T")
 
@@ -240,6 +240,13 @@ _LATEST = (
     .order_by(_RUNS.c.updated_at.desc(), _RUNS.c.id.desc())
     .limit(1)
 )
+_USERS = cast(Table, User.__table__)
+_KNOWN_USER = select(_USERS.c.id).where(
+    or_(
+        _USERS.c.telegram_id == bindparam("b_telegram", type_=BigInteger()),
+        _USERS.c.local_name == bindparam("b_local", type_=String()),
+    )
+)
 _LAST = bindparam("b_last", type_=Boolean())
 _NOW = bindparam("b_now", type_=UtcDateTime())
 # Answering claims the item: only one answer can move the run from asking to answered.
@@ -404,6 +411,17 @@ class QuizService:
             user_id = await repo.upsert_local_user(executor, player.name, now)
         self._user_ids[player.cache_key] = (user_id, fingerprint)
         return user_id
+
+    async def known_user_id(self, executor: AsyncSession | Tx, player: Player) -> int | None:
+        """The player's user id if they have one, without creating or refreshing the row."""
+        cached = self._user_ids.get(player.cache_key)
+        if cached is not None:
+            return cached[0]
+        params: dict[str, Any] = {"b_telegram": player.telegram_id, "b_local": None}
+        if player.telegram_id is None:
+            params["b_local"] = player.name
+        found = await tx_of(executor).first(_KNOWN_USER, params)
+        return None if found is None else int(found.id)
 
     # ------------------------------------------------------------------ packs
 

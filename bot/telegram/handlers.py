@@ -372,14 +372,18 @@ async def send_board(
     player = player_of(user) if user is not None else None
 
     async def work(tx: Tx) -> tuple[int | None, Board | str]:  # one transaction, not two
-        viewer = await svc.quiz.user_id(tx, player) if player is not None else None
+        # Looked up, not registered: showing a board writes nothing (no commit to wait for).
+        viewer = await svc.quiz.known_user_id(tx, player) if player is not None else None
         return viewer, await svc.boards.board_in(tx, viewer, chat_id if in_group else None, query)
 
     viewer_id, board = await svc.quiz.in_transaction(player, work)
     if isinstance(board, str):
         await reply(update, render.esc(board))
         return
-    await reply(update, render.leaderboard_text(board.title, board.top, board.mine, viewer_id))
+    text = render.leaderboard_text(
+        board.title, board.top, board.mine, viewer_id, asked_by_player=player is not None
+    )
+    await reply(update, text)
 
 
 async def settings_command(update: Update, context: QuizContext) -> None:

@@ -217,8 +217,16 @@ def display_name(standing: Standing, viewer_id: int | None) -> str:
 
 
 def leaderboard_text(
-    title: str, top: Sequence[Standing], mine: Standing | None, viewer_id: int | None
+    title: str,
+    top: Sequence[Standing],
+    mine: Standing | None,
+    viewer_id: int | None,
+    asked_by_player: bool | None = None,
 ) -> str:
+    """``asked_by_player`` (default: a viewer is known) adds the line that the asker is not
+    on the board when they are not."""
+    if asked_by_player is None:
+        asked_by_player = viewer_id is not None
     lines = [f"🏆 <b>{esc(title)}</b>"]
     if not top:
         lines.append("No answers yet: be the first! /quiz")
@@ -232,7 +240,7 @@ def leaderboard_text(
         )
     if mine is not None and all(s.user_id != mine.user_id for s in top):
         lines += ["…", f"{mine.rank}. {display_name(mine, viewer_id)} — {points(mine.points)} pts"]
-    elif mine is None and viewer_id is not None:
+    elif mine is None and asked_by_player:
         lines += ["", "You are not on this board yet."]
     return "\n".join(lines)
 
