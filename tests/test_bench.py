@@ -52,6 +52,8 @@ def test_quick_bench_produces_every_figure(
         positive(board["raw"], "p50_ms", "p95_ms")
         positive(board["board"], "p50_ms", "p95_ms")
         positive(board["raw_board"], "p50_ms", "p95_ms")
+        positive(board["ceiling"], "p50_ms", "p95_ms")
+        positive(board, "ratio_to_ceiling_p95", "ceiling_to_raw_p95")
         assert set(board["by_kind"]) == {"chat/all", "chat/week", "global/all", "global/week"}
 
         imported = results["import"][backend]
@@ -61,6 +63,7 @@ def test_quick_bench_produces_every_figure(
     table = capsys.readouterr().out
     assert "answers/s ÷ ceiling, sequential" in table
     assert "/leaderboard p95 (ms)" in table
+    assert "ceiling: /leaderboard, no database p95 (ms)" in table
     assert "unchanged re-import (s)" in table
 
 

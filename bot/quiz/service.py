@@ -318,12 +318,23 @@ class QuizService:
         """Run ``work`` in one transaction on the driver (:mod:`bot.store.direct`); when it
         needs the ORM (the last item of a run, a pack not cached yet), it raises
         :class:`NeedSession` and runs again from the start on a session."""
-        try:
-            return await self.transactions.run(work)
-        except BaseException:
+
+        def forget_player() -> None:
             # A user row created in a transaction that rolled back does not exist: forget it.
             if player is not None:
                 self._user_ids.pop(player.cache_key, None)
+
+        async def guarded(tx: Tx) -> T:
+            try:
+                return await work(tx)
+            except NeedSession:
+                forget_player()
+                raise
+
+        try:
+            return await self.transactions.run(guarded)
+        except BaseException:
+            forget_player()
             raise
 
     async def plan(self, executor: AsyncSession | Tx, run_id: int) -> RunPlan | None:

@@ -10,10 +10,10 @@ A :class:`Tx` runs a statement on one of two executors:
 
 * :class:`DirectTx` compiles each statement once per dialect (SQL text, parameter order, and
   the column types' own bind and result processors, so values are stored exactly as the
-  ORM stores them) and runs it on the pooled driver connection: ``sqlite3`` in the event
-  loop's thread (see :mod:`bot.store.engine`) or ``asyncpg``. It has no ORM session: code
-  that needs one raises :class:`NeedSession` before writing anything, and the caller runs
-  the whole transaction again on a session.
+  ORM stores them) and runs it on a driver connection: ``sqlite3`` in the event loop's
+  thread (see :mod:`bot.store.engine`) or ``asyncpg`` from the pool. It has no ORM session:
+  code that needs one raises :class:`NeedSession` before writing anything, and
+  :class:`Transactions` runs the whole work again on a session.
 * :class:`SessionTx` runs the same statements on an ``AsyncSession`` (``session.execute``).
 
 Driver errors become SQLAlchemy's (``OperationalError`` and so on), so callers and the error
@@ -373,9 +373,10 @@ class Direct:
             return
         fairy = await self._checkout()
         broken: BaseException | None = None
+        pooled: SqliteTx | PostgresTx | None = None
         try:
             driver = fairy.driver_connection
-            pooled: SqliteTx | PostgresTx = (
+            pooled = (
                 SqliteTx(self.dialect, driver.raw)
                 if self.dialect.name == "sqlite"
                 else PostgresTx(self.dialect, driver)
@@ -386,7 +387,7 @@ class Direct:
             broken = error if _broken_connection(error) else None
             raise translate(error, broken is not None) from error
         finally:
-            if broken is None and pooled.unusable:
+            if broken is None and pooled is not None and pooled.unusable:
                 broken = RuntimeError("the transaction could not be rolled back")
             if broken is not None:
                 await greenlet_spawn(fairy.invalidate, broken)
