@@ -394,6 +394,18 @@ class QuizService:
             return Refused("not_yours", "This quiz belongs to someone else.")
         return None
 
+    async def _owned_plan(
+        self, tx: Tx, player: Player, run_id: int
+    ) -> tuple[int, RunPlan] | Refused:
+        """The player's user id and the plan of their run ``run_id`` (from a button)."""
+        user_id = await self.user_id(tx, player)
+        plan = await self.plan(tx, run_id)
+        refused = self._refuse_owner(plan, user_id)
+        if refused is not None:
+            return refused
+        assert plan is not None
+        return user_id, plan
+
     async def _why_not(self, tx: Tx, run_id: int, moving_on: bool = False) -> Refused:
         """Why a claim on a run failed: it ended, the item was answered, or it is not current."""
         state = await tx.first(_STATE, {"b_run": run_id})
@@ -677,12 +689,10 @@ class QuizService:
     async def _choose(
         self, player: Player, run_id: int, item_id: int, option: int | None, tx: Tx
     ) -> AnswerOutcome:
-        user_id = await self.user_id(tx, player)
-        plan = await self.plan(tx, run_id)
-        refused = self._refuse_owner(plan, user_id)
-        if refused is not None:
-            return refused
-        assert plan is not None
+        owned = await self._owned_plan(tx, player, run_id)
+        if isinstance(owned, Refused):
+            return owned
+        user_id, plan = owned
         position = plan.positions.get(item_id)
         question = await self.question_at(tx, plan, position if position is not None else -1)
         if question is None:
@@ -858,12 +868,10 @@ class QuizService:
         return await self.in_transaction(player, partial(self._next, player, run_id, position))
 
     async def _next(self, player: Player, run_id: int, position: int, tx: Tx) -> Question | Refused:
-        user_id = await self.user_id(tx, player)
-        plan = await self.plan(tx, run_id)
-        refused = self._refuse_owner(plan, user_id)
-        if refused is not None:
-            return refused
-        assert plan is not None
+        owned = await self._owned_plan(tx, player, run_id)
+        if isinstance(owned, Refused):
+            return owned
+        _, plan = owned
         moved = await tx.first(
             _CLAIM_NEXT, {"b_run": run_id, "b_from": position - 1, "b_now": self.clock()}
         )
