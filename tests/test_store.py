@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.packs import validate_pack_file
+from bot.packs import Pack, item_body, item_hash, validate_pack_file
 from bot.store import StoreError, create_engine, describe_error, make_sessionmaker, migrate, repo
 from bot.store.importer import import_files, import_pack, plan_import
 from bot.store.models import (
@@ -367,13 +367,101 @@ async def test_import_edit_updates_adds_retires_and_keeps_history(
     assert rows["c"].retired and not rows["a"].retired and not rows["d"].retired
     assert rows["b"].body["answer"] is False
     assert attempts == 1  # the retired item keeps its history
+    assert_rows_hold(rows, report.pack, pack_id)
+    assert (rows["a"].updated_at, rows["b"].updated_at) == (NOW, NOW + timedelta(days=1))
+    assert (rows["b"].created_at, rows["d"].created_at) == (NOW, NOW + timedelta(days=1))
+    assert (rows["c"].updated_at, rows["c"].position) == (NOW + timedelta(days=1), 2)
 
-    # c comes back: restored, not duplicated.
-    pack_file(tmp_path, [tf_item("a"), tf_item("b", "false"), tf_item("d"), tf_item("c")])
+    # c comes back: restored, not duplicated; the items after a removed one move up.
+    pack_file(tmp_path, [tf_item("a"), tf_item("d"), tf_item("b", "false"), tf_item("c")])
+    report = validate_pack_file(path)
+    assert report.pack is not None
     outcome = await import_files(sessionmaker, [path], NOW + timedelta(days=2))
-    assert outcome.plans[0].updated == ["c"]
+    assert outcome.plans[0].describe() == "mini: 0 added, 3 updated, 0 retired, 1 unchanged"
+    assert outcome.plans[0].updated == ["d", "b", "c"]
     async with sessionmaker() as session:
-        assert not (await session.get(ItemRow, rows["c"].id)).retired  # type: ignore[union-attr]
+        restored = {r.key: r for r in (await session.execute(select(ItemRow))).scalars()}
+    assert {key: row.id for key, row in restored.items()} == {k: r.id for k, r in rows.items()}
+    assert not restored["c"].retired
+    assert_rows_hold(restored, report.pack, pack_id)
+    assert restored["a"].updated_at == NOW
+    assert {restored[k].updated_at for k in "bcd"} == {NOW + timedelta(days=2)}
+
+
+def assert_rows_hold(rows: dict[str, ItemRow], pack: Pack | None, pack_id: int) -> None:
+    """The live rows are exactly the pack's items, in its order."""
+    assert pack is not None
+    for position, item in enumerate(pack.items):
+        row = rows[item.id]
+        assert (row.pack_id, row.type, row.position, row.retired) == (
+            pack_id,
+            item.type,
+            position,
+            False,
+        )
+        assert (row.body, row.content_hash) == (item_body(item), item_hash(item))
+
+
+@pytest.mark.parametrize("engine", BACKENDS, indirect=True)
+async def test_imported_rows_are_stored_as_the_orm_stores_them(engine: AsyncEngine) -> None:
+    """The importer writes items on the driver connection: the values in the database must be
+    those the ORM would have written, to the byte."""
+    sessionmaker = make_sessionmaker(engine)
+    outcome = await import_files(sessionmaker, [CONTENT], NOW)
+    assert outcome.ok and outcome.plans[0].new_pack
+    async with sessionmaker() as session, session.begin():
+        imported = (await session.execute(select(PackRow))).scalar_one()
+        copy = PackRow(
+            **{
+                c.key: getattr(imported, c.key)
+                for c in PackRow.__table__.columns
+                if c.key not in ("id", "slug")
+            },
+            slug="copy",
+        )
+        session.add(copy)
+        await session.flush()
+        for row in (await session.execute(select(ItemRow))).scalars().all():
+            session.add(
+                ItemRow(
+                    pack_id=copy.id,
+                    key=row.key,
+                    type=row.type,
+                    position=row.position,
+                    body=row.body,
+                    content_hash=row.content_hash,
+                    retired=False,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+        copy_id, imported_id = copy.id, imported.id
+    raw = text(
+        "SELECT key, type, position, CAST(body AS TEXT), content_hash, retired, created_at, "
+        "updated_at FROM items WHERE pack_id = :pack ORDER BY position"
+    )
+    async with engine.connect() as connection:
+        by_importer = (await connection.execute(raw, {"pack": imported_id})).all()
+        by_orm = (await connection.execute(raw, {"pack": copy_id})).all()
+    assert len(by_importer) == 34
+    assert by_importer == by_orm
+
+
+@pytest.mark.parametrize("engine", BACKENDS, indirect=True)
+async def test_a_failed_item_write_is_sqlalchemys_error(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Items are written on the driver connection; its errors still reach callers (the CLI,
+    the bot) as SQLAlchemy's, and nothing of the pack is kept."""
+    report = validate_pack_file(pack_file(tmp_path, [tf_item("a"), tf_item("b")]))
+    assert report.pack is not None
+    # Two items with one id, which validation would have refused: the second row breaks the
+    # items' unique key.
+    twice = report.pack.model_copy(update={"items": (*report.pack.items, report.pack.items[0])})
+    with pytest.raises(IntegrityError):
+        async with make_sessionmaker(engine)() as session, session.begin():
+            await import_pack(session, twice, NOW)
+    assert await _counts(engine) == {"packs": [], "items": []}
 
 
 async def test_broken_pack_leaves_store_untouched(engine: AsyncEngine, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ and the validator must report exactly the declared problems: no more, no fewer.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from pathlib import Path
@@ -595,3 +596,56 @@ def test_a_damaged_pack_never_raises(edits: list[tuple[int, int, str]]) -> None:
 def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     report = validate_pack_bytes(data, "noise.yaml", file_article_loader(MINIMAL))
     assert not report.ok
+
+
+# A plain document is built from the parser's events, anything else from the node graph: both
+# must give the same values, duplicate keys and surprising numbers.
+_SCALARS = st.sampled_from(
+    [
+        *("yes", "No", "off", "017", "1:20", "0x1F", "1_000", "1e3", ".inf", ".nan", "~", ""),
+        *("true", "2024-01-01", "3.5", "-1", "a b", "'q'", '"d"', "é’", "x: y", "<<", "="),
+        *("&a v", "*a", "!!str 5", "!custom v", "|\n  block", "[1, 2]", "{k: v}"),
+    ]
+)
+_KEYS = st.sampled_from(["id", "id", "answer", "yes", "2024", "1.5", "~", "<<", "a b", "k"])
+
+
+@st.composite
+def _yaml_block(draw: st.DrawFn, depth: int = 0, indent: int = 0) -> list[str]:
+    pad = " " * indent
+    lines: list[str] = []
+    is_mapping = draw(st.booleans())
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        head = f"{pad}{draw(_KEYS)}:" if is_mapping else f"{pad}-"
+        if depth < 3 and draw(st.booleans()):
+            lines += [head, *draw(_yaml_block(depth + 1, indent + 2))]
+        else:
+            lines.append(f"{head} {draw(_SCALARS)}")
+    return lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=_yaml_block(), document=st.sampled_from(["", "---\n", "%YAML 1.1\n---\n"]))
+def test_plain_yaml_loads_the_same_from_events_as_from_nodes(
+    lines: list[str], document: str
+) -> None:
+    text = document + "\n".join(lines) + "\n"
+    plain = yamlsafe._load_plain(text)
+    try:
+        nodes = yamlsafe._load_nodes(text)
+    except Exception:  # a problem (or PyYAML's own error, such as `- <<`): the node path's
+        assert plain is None
+        return
+    if plain is None:
+        return  # anchors, aliases, tags or merge keys: the node path's alone
+    assert repr(plain[0]) == repr(nodes[0])  # the same types and key order (and NaN is NaN)
+    assert plain[1].duplicate_keys == nodes[1].duplicate_keys
+    assert plain[1].yaml11_numbers == nodes[1].yaml11_numbers
+
+
+def test_anchors_aliases_tags_and_merges_take_the_node_path() -> None:
+    for text in ("a: &x 1\nb: *x\n", "a: !!str 1\n", "a: {<<: {b: 1}}\n", "? [a]\n: b\n"):
+        assert yamlsafe._load_plain(text) is None
+        with contextlib.suppress(yamlsafe.YamlLoadError):  # loads, or says what is wrong
+            yamlsafe._load_nodes(text)
+    assert yamlsafe._load_plain(REAL_PACK.read_text(encoding="utf-8")) is not None

@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -276,6 +277,10 @@ class Pack(_Model):
 
     @property
     def content_hash(self) -> str:
+        return self.content_hash_of(item_hash(item) for item in self.items)
+
+    def content_hash_of(self, item_hashes: Iterable[str]) -> str:
+        """:attr:`content_hash` from the items' hashes, for a caller that has them already."""
         header = {
             "slug": self.slug,
             "title": self.title,
@@ -284,8 +289,8 @@ class Pack(_Model):
             "settings": self.settings.model_dump(mode="json"),
         }
         digest = hashlib.sha256(canonical_json(header).encode())
-        for item in self.items:
-            digest.update(item_hash(item).encode())
+        for hashed in item_hashes:
+            digest.update(hashed.encode())
         return digest.hexdigest()
 
     @property
@@ -293,8 +298,13 @@ class Pack(_Model):
         return hashlib.sha256(self.article_text.encode()).hexdigest()
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    # What json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")) gives,
+    # without building an encoder for every item.
+    return _CANONICAL.encode(value)
 
 
 def item_body(item: Item) -> dict[str, Any]:
@@ -303,7 +313,12 @@ def item_body(item: Item) -> dict[str, Any]:
 
 
 def item_hash(item: Item) -> str:
-    return hashlib.sha256(canonical_json(item_body(item)).encode()).hexdigest()
+    return body_hash(item_body(item))
+
+
+def body_hash(body: dict[str, Any]) -> str:
+    """The content hash of an item whose :func:`item_body` is ``body``."""
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 
 def item_from_body(body: dict[str, Any]) -> Item:

@@ -43,7 +43,14 @@ from bot.packs.yamlsafe import (
     collector_paused,
     load_yaml,
 )
-from bot.text import answer_form, normalize, plain_quotes, shorten, squash_whitespace
+from bot.text import (
+    answer_form,
+    normalize,
+    plain_quotes,
+    replace_each,
+    shorten,
+    squash_whitespace,
+)
 
 MAX_ITEMS = 10_000
 """Most items one pack may hold."""
@@ -302,14 +309,14 @@ def _norm_option(text: str) -> str:
     return squash_whitespace(plain_quotes(text)).casefold()
 
 
-_DASHES = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": " "})
+_DASH_PAIRS = (("\u2013", "-"), ("\u2014", "-"), ("\u2212", "-"), ("\u00a0", " "))
 
 
 def quote_form(text: str) -> str:
     """The form in which quotes are compared with the article: whitespace, typographic quotes,
     apostrophes and dashes do not count."""
     text = plain_quotes(text)
-    return squash_whitespace(text if text.isascii() else text.translate(_DASHES))
+    return squash_whitespace(text if text.isascii() else replace_each(text, _DASH_PAIRS))
 
 
 # The keys each type's own checks read: they are skipped when one of these had to be stood in.
@@ -501,16 +508,18 @@ class _Checker:
         item, stand_ins = self._validate_item(model, raw_item, path, label)
         if item is None:
             return None
+        # Built once: each is a model made from an answer given as text.
+        accepted = item.accepted if isinstance(item, ShortItem) else []
         # An item with errors in some keys is still checked on the keys that are sound, so
         # that one run reports every mistake; checks that read a stand-in value are skipped.
-        if not stand_ins & _TYPE_CHECK_READS[item.type]:
+        if stand_ins.isdisjoint(_TYPE_CHECK_READS[item.type]):
             if isinstance(item, ChoiceItem):
                 self._check_choice(item, path, label)
             elif isinstance(item, ShortItem):
-                self._check_short(item, path, label)
+                self._check_short(item, accepted, path, label)
             elif isinstance(item, NumberItem):
                 self._check_number(item, raw_item, path, label)
-        self._check_lengths(item, path, label)
+        self._check_lengths(item, accepted, path, label)
         if "source" not in stand_ins:
             self._check_quotes(item, path)
         return None if stand_ins else item
@@ -617,10 +626,11 @@ class _Checker:
                 self.add((*path, position), label, f"duplicate {noun} {text!r}")
             seen.add(form)
 
-    def _check_short(self, item: ShortItem, path: Path_, label: str) -> None:
+    def _check_short(
+        self, item: ShortItem, accepted: list[AcceptedAnswer], path: Path_, label: str
+    ) -> None:
         # Compared as the grader compares them: case, punctuation and accents do not count.
         seen: set[str] = set()
-        accepted = item.accepted
         for position, answer in enumerate(accepted):
             at = (*path, "answers", position)
             form = answer_form(answer.text, self.language)
@@ -646,46 +656,36 @@ class _Checker:
                 severity="warning",
             )
 
-    def _check_lengths(self, item: Item, path: Path_, label: str) -> None:
-        """Each text must fit a message, and so must the feedback message that shows them all."""
-        texts: list[tuple[Path_, str, str]] = [
-            ((*path, "question"), "question", item.question),
-            ((*path, "explanation"), "explanation", item.explanation),
-        ]
-        if isinstance(item.source, str):
-            texts.append(((*path, "source"), "source quote", item.source))
-        else:
-            texts += [((*path, "source", n), "source quote", s) for n, s in enumerate(item.source)]
+    def _check_lengths(
+        self, item: Item, accepted: list[AcceptedAnswer], path: Path_, label: str
+    ) -> None:
+        """Each text must fit a message, and so must the feedback message that shows them all.
+
+        ``accepted`` is a short item's :attr:`~ShortItem.accepted` (empty for other types)."""
+        sources = item.sources
+        texts = [item.question, item.explanation, *sources]
+        feedback = 0
         options: list[str] = []
         if isinstance(item, ChoiceItem):
             options = item.option_texts
-            texts += [((*path, "feedback", k), "feedback", v) for k, v in item.feedback.items()]
+            if item.feedback:
+                texts += item.feedback.values()
+                feedback = max(len(v) for v in item.feedback.values())
         elif isinstance(item, ShortItem):
-            for n, answer in enumerate(item.accepted):
-                texts.append(((*path, "answers", n), "answer", answer.text))
+            for answer in accepted:
+                texts.append(answer.text)
                 if answer.feedback:
-                    texts.append(((*path, "answers", n, "feedback"), "feedback", answer.feedback))
+                    texts.append(answer.feedback)
+            feedback = max((len(a.feedback or "") for a in accepted), default=0)
         room = limits.MESSAGE_TEXT - limits.MESSAGE_CHROME
-        for at, name, text in texts:
-            if len(text) > room:
-                self.add(
-                    at,
-                    label,
-                    f"the {name} is {len(text):,} characters: more than a Telegram message holds "
-                    f"({limits.MESSAGE_TEXT:,}, with {limits.MESSAGE_CHROME} kept for the bot's "
-                    "own words)",
-                )
-                return
-        feedback = 0
-        if isinstance(item, ChoiceItem) and item.feedback:
-            feedback = max(len(v) for v in item.feedback.values())
-        elif isinstance(item, ShortItem):
-            feedback = max((len(a.feedback or "") for a in item.accepted), default=0)
+        if max(map(len, texts)) > room:
+            self._report_long_text(item, accepted, path, label, room)
+            return
         needed = (
             len(item.question)
             + sum(len(o) + 6 for o in options)
             + len(item.explanation)
-            + sum(len(s) + 4 for s in item.sources)
+            + sum(len(s) + 4 for s in sources)
             + feedback
             + limits.MESSAGE_CHROME
         )
@@ -696,6 +696,36 @@ class _Checker:
                 f"the question, options, explanation and quote need {needed:,} characters "
                 f"in one answer message; Telegram allows {limits.MESSAGE_TEXT:,}",
             )
+
+    def _report_long_text(
+        self, item: Item, accepted: list[AcceptedAnswer], path: Path_, label: str, room: int
+    ) -> None:
+        """Report the first text of ``item`` longer than ``room``."""
+        texts: list[tuple[Path_, str, str]] = [
+            ((*path, "question"), "question", item.question),
+            ((*path, "explanation"), "explanation", item.explanation),
+        ]
+        if isinstance(item.source, str):
+            texts.append(((*path, "source"), "source quote", item.source))
+        else:
+            texts += [((*path, "source", n), "source quote", s) for n, s in enumerate(item.source)]
+        if isinstance(item, ChoiceItem):
+            texts += [((*path, "feedback", k), "feedback", v) for k, v in item.feedback.items()]
+        elif isinstance(item, ShortItem):
+            for n, answer in enumerate(accepted):
+                texts.append(((*path, "answers", n), "answer", answer.text))
+                if answer.feedback:
+                    texts.append(((*path, "answers", n, "feedback"), "feedback", answer.feedback))
+        for at, name, text in texts:
+            if len(text) > room:
+                self.add(
+                    at,
+                    label,
+                    f"the {name} is {len(text):,} characters: more than a Telegram message holds "
+                    f"({limits.MESSAGE_TEXT:,}, with {limits.MESSAGE_CHROME} kept for the bot's "
+                    "own words)",
+                )
+                return
 
     # -- quotes
 
@@ -948,7 +978,7 @@ class ArticleQuotes:
     def _original(self, position: int) -> int:
         if not self._word_starts:
             # The form is the article's words joined by single spaces (see `quote_form`).
-            translated = plain_quotes(self.text).translate(_DASHES)
+            translated = replace_each(plain_quotes(self.text), _DASH_PAIRS)
             at = 0
             for word in _WORD.finditer(translated):
                 self._word_starts.append(at)
