@@ -300,7 +300,8 @@ def translate(error: Exception, invalidated: bool) -> sa_exc.DBAPIError:
     return sa_exc.DatabaseError(None, None, error)
 
 
-def _driver_errors(dialect: Dialect) -> tuple[type[Exception], ...]:
+def driver_errors(dialect: Dialect) -> tuple[type[Exception], ...]:
+    """The exceptions a dialect's driver raises (what :func:`translate` turns into SQLAlchemy's)."""
     if dialect.name == "sqlite":
         return (sqlite3.Error,)
     import asyncpg
@@ -327,7 +328,7 @@ class Direct:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.dialect = engine.dialect
-        self._errors = _driver_errors(engine.dialect)
+        self._errors = driver_errors(engine.dialect)
         self._connect = sqlite_connector(engine)
         self._own: sqlite3.Connection | None = None
         self._turn = asyncio.Lock()

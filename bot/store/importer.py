@@ -15,7 +15,6 @@ always holds exactly what that file gives.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,7 +31,7 @@ from bot.packs import PackReport, find_pack_files, validate_pack_file
 from bot.packs.model import Pack, body_hash, item_body
 from bot.packs.source import PackSource, read_pack_source, validate_source
 from bot.packs.yamlsafe import collector_paused
-from bot.store.direct import compile_for, translate
+from bot.store.direct import compile_for, driver_errors, translate
 from bot.store.models import ItemRow, PackRow
 
 
@@ -218,16 +217,8 @@ async def _executemany(
             )
         else:
             await driver.executemany(compiled.sql, parameters)
-    except _driver_errors() as error:
+    except driver_errors(dialect) as error:
         raise translate(error, False) from error  # as SQLAlchemy would have raised it
-
-
-def _driver_errors() -> tuple[type[Exception], ...]:
-    try:
-        import asyncpg
-    except ImportError:  # pragma: no cover - only SQLite installed
-        return (sqlite3.Error,)
-    return (sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 async def import_pack(
