@@ -58,7 +58,6 @@ class Boards:
         clock: Callable[[], datetime],
         transactions: Transactions | None = None,
     ) -> None:
-        self.sessionmaker = sessionmaker
         self.catalog = catalog
         self.clock = clock
         self.transactions = transactions or Transactions(sessionmaker)

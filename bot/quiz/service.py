@@ -308,7 +308,6 @@ class QuizService:
         self._user_ids: dict[str, tuple[int, str]] = {}
         self._plans: OrderedDict[int, RunPlan] = OrderedDict()
         self.transactions = Transactions(sessionmaker)
-        self.direct = self.transactions.direct
 
     def close(self) -> None:
         """Close the connection the answer path keeps (disposing the engine does too)."""
