@@ -127,7 +127,7 @@ async def play(
     async with quiz.sessionmaker() as session:
         packs = await quiz.visible_packs(session)
     if not packs:
-        terminal.say("No quizzes are published: add a pack to content/ (see the README).")
+        terminal.say("No quizzes are published: add a pack to content/ (see docs/pack-format.md).")
         return 1
     if slug is None:
         if len(packs) == 1:

@@ -32,7 +32,7 @@ def default_content_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    """Every setting the bot reads; see the README's "Configuration" table."""
+    """Every setting the bot reads; see the "Configuration" table in docs/operations.md."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True

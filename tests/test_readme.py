@@ -1,4 +1,4 @@
-"""The README's pack example is a real, valid pack."""
+"""The pack-format doc's example is a real, valid pack."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from botkit import ROOT
 
 
 def test_readme_pack_example_validates(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "pack-format.md").read_text(encoding="utf-8")
     example = re.search(r"```yaml\n(pack: .*?)```", readme, re.DOTALL)
-    assert example is not None, "the README lost its pack example"
+    assert example is not None, "the pack-format doc lost its example"
     text = example.group(1).replace(
         "../seeds/biden-atacms-2024.txt", str(ROOT / "seeds" / "biden-atacms-2024.txt")
     )
