@@ -57,6 +57,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"quizbot: error: no .yaml packs in {', '.join(map(str, paths))}", file=sys.stderr)
         return EXIT_USAGE
     failed = False
+    strict = getattr(args, "strict", False)
     for path in files:
         report = validate_pack_file(path)
         if report.pack is not None:
@@ -66,7 +67,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{path}: not valid")
         for problem in report.problems:
             print(f"  {problem}")
-        failed = failed or not report.ok
+        if report.quality is not None:
+            print(f"  {report.quality.summary()}")
+        # --strict: quality warnings (and every other warning) fail the check too.
+        failed = failed or not report.ok or (strict and bool(report.warnings))
     print(f"{len(files)} pack(s) checked: " + ("problems found" if failed else "all valid"))
     return EXIT_PROBLEMS if failed else EXIT_OK
 
@@ -418,9 +422,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     pack = sub.add_parser("pack", help="validate, import and manage packs")
     pack_sub = pack.add_subparsers(dest="pack_command", required=True, metavar="ACTION")
-    validate = pack_sub.add_parser("validate", help="check pack files (default: content/)")
-    validate.add_argument("paths", nargs="*", help="pack files or folders")
-    validate.set_defaults(func=cmd_validate)
+    for name in ("validate", "check"):
+        validate = pack_sub.add_parser(
+            name,
+            help="check pack files and their item-writing quality (default: content/)"
+            + ("; an alias of validate" if name == "check" else ""),
+        )
+        validate.add_argument("paths", nargs="*", help="pack files or folders")
+        validate.add_argument(
+            "--strict", action="store_true", help="treat warnings as errors (exit status 1)"
+        )
+        validate.set_defaults(func=cmd_validate)
     imp = pack_sub.add_parser("import", help="validate, then publish packs into the store")
     imp.add_argument("paths", nargs="*", help="pack files or folders (default: content/)")
     imp.set_defaults(func=cmd_pack_import)
