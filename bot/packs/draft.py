@@ -165,7 +165,8 @@ class _Name:
     text: str  # as written, without a title
     kind: str  # person | place | organisation
     title: str | None = None
-    sentences: list[int] = field(default_factory=list)
+    mentions: list[tuple[int, str]] = field(default_factory=list)
+    """Each sentence (index) naming it, with the words it is written with there (a surname)."""
 
     @property
     def answers(self) -> list[str]:
@@ -226,13 +227,13 @@ def draft_pack(
         by_kind.setdefault(name.kind, []).append(name)
     for name in names:
         peers = [n.text for n in by_kind[name.kind] if n is not name]
-        first, *later = name.sentences
+        (first, written), *later = name.mentions
         if len(peers) >= 2:
-            add("choice", _choice_item(name, peers, usable[first], used_ids))
+            add("choice", _choice_item(name, peers, usable[first], written, used_ids))
         else:
-            add("short", _short_item(name, usable[first], used_ids))
-        for sentence in later[:2]:
-            add("short", _short_item(name, usable[sentence], used_ids))
+            add("short", _short_item(name, usable[first], written, used_ids))
+        for sentence, written in later[:2]:
+            add("short", _short_item(name, usable[sentence], written, used_ids))
 
     name_counts = Counter(n.kind for n in names)
     stats = DraftStats(
@@ -408,7 +409,7 @@ def _names(sentences: Sequence[str], language: str, article: str) -> list[_Name]
                 words.pop()
             if not words:
                 continue
-            text = " ".join(words)
+            text = written = " ".join(words)
             at_start = match.start() == 0 or sentence[: match.start()].strip() in ("“", '"', "«")
             # A capitalised first word is a name if the article never writes it in lower case.
             if at_start and title is None and len(words) == 1 and words[0].lower() in lowercase:
@@ -431,8 +432,8 @@ def _names(sentences: Sequence[str], language: str, article: str) -> list[_Name]
                     surnames[words[-1]] = text
             elif title and not name.title:
                 name.title = title
-            if index not in name.sentences:
-                name.sentences.append(index)
+            if all(index != seen for seen, _ in name.mentions):
+                name.mentions.append((index, written))
     return [n for n in names.values() if _answerable(n, sentences)]
 
 
@@ -460,8 +461,8 @@ def _kind(
 
 def _answerable(name: _Name, sentences: Sequence[str]) -> bool:
     """Each sentence the name is asked from must contain it once (the gap) and stay a sentence."""
-    name.sentences = [i for i in name.sentences if sentences[i].count(name.text) == 1]
-    return bool(name.sentences)
+    name.mentions = [(i, w) for i, w in name.mentions if sentences[i].count(w) == 1]
+    return bool(name.mentions)
 
 
 _KIND_QUESTION = {
@@ -471,8 +472,8 @@ _KIND_QUESTION = {
 }
 
 
-def _choice_item(name: _Name, peers: list[str], sentence: str, used: set[str]) -> str:
-    gap = sentence.replace(name.text, "___", 1)
+def _choice_item(name: _Name, peers: list[str], sentence: str, written: str, used: set[str]) -> str:
+    gap = sentence.replace(written, "___", 1)
     distractors = sorted(peers, key=lambda p: abs(len(p) - len(name.text)))[:3]
     lines = [
         f"  # draft: check the distractors are all wrong here ({name.kind}s from the article)",
@@ -486,8 +487,8 @@ def _choice_item(name: _Name, peers: list[str], sentence: str, used: set[str]) -
     return "\n".join(lines) + "\n"
 
 
-def _short_item(name: _Name, sentence: str, used: set[str]) -> str:
-    gap = sentence.replace(name.text, "___", 1)
+def _short_item(name: _Name, sentence: str, written: str, used: set[str]) -> str:
+    gap = sentence.replace(written, "___", 1)
     answers = [a for a in name.answers if a.lower() not in gap.lower()]
     lines = [
         "  # draft: check the accepted answers (surname alone, with and without the title)",

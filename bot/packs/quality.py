@@ -138,6 +138,8 @@ class Finding:
     index: int | None
     key: tuple[str | int, ...]
     message: str
+    involves: tuple[int, ...] = ()
+    """For a pack-level finding: the items it lists (they count as items with a warning)."""
 
 
 @dataclass
@@ -160,7 +162,8 @@ class QualityReport:
 
     @property
     def flagged_items(self) -> int:
-        return len({f.index for f in self.findings if f.index is not None})
+        flagged = {f.index for f in self.findings if f.index is not None}
+        return len(flagged.union(*(f.involves for f in self.findings)))
 
     def summary(self) -> str:
         """One line: the share of items with a warning and the guessability figures."""
@@ -261,7 +264,7 @@ def check_pack(pack: Pack) -> QualityReport:
     article_stems = words.content(pack.article_text) if pack.article_text else set()
     article_form = _flat(pack.article_text) if pack.article_text else ""
     title_stems = words.content(pack.title)
-    foreign: list[tuple[str, str]] = []
+    foreign: list[tuple[int, str, str]] = []
     fixed_positions: Counter[int] = Counter()
     longest_chances: list[float] = []
 
@@ -289,7 +292,7 @@ def check_pack(pack: Pack) -> QualityReport:
                     if _flat(distractor) not in article_form and not (
                         words.content(distractor) & article_stems
                     ):
-                        foreign.append((item.id, distractor))
+                        foreign.append((index, item.id, distractor))
         elif isinstance(item, TrueFalseItem):
             if item.answer:
                 report.true_items += 1
@@ -306,7 +309,7 @@ def check_pack(pack: Pack) -> QualityReport:
     _check_longest_share(report, longest_chances)
     report.foreign_distractors = len(foreign)
     if report.distractors and len(foreign) / report.distractors > FOREIGN_SHARE:
-        listed = ", ".join(f"{item} ({_quoted(text)})" for item, text in foreign[:12])
+        listed = ", ".join(f"{item} ({_quoted(text)})" for _, item, text in foreign[:12])
         more = f" and {len(foreign) - 12} more" if len(foreign) > 12 else ""
         report.findings.append(
             Finding(
@@ -318,6 +321,7 @@ def check_pack(pack: Pack) -> QualityReport:
                 f"({len(foreign) / report.distractors:.0%}) share no word with the article, so a "
                 f"reader rules them out at once: {listed}{more}; take distractors from the "
                 "article (other people, places, figures and claims it mentions)",
+                tuple(sorted({index for index, _, _ in foreign})),
             )
         )
     _check_truefalse_balance(report)
