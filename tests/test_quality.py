@@ -329,3 +329,11 @@ def test_strict_turns_warnings_into_failure(
     assert main(["pack", "validate", "--strict", pack]) == 1
     assert main(["pack", "check", "--strict", pack]) == 1  # the alias
     assert "problems found" in capsys.readouterr().out
+
+
+def test_a_name_tells_nothing_when_every_option_is_named_elsewhere(tmp_path: Path) -> None:
+    who = choice("who", "Who warned of catastrophe?", "Vladimir Dzhabarov", ["Leonid Slutsky"])
+    named = truefalse("named", "Vladimir Dzhabarov is a senator.", True)
+    fires(tmp_path, "gives-away", [who, named])
+    other = truefalse("other", "Leonid Slutsky is a lawmaker.", False)
+    quiet(tmp_path, "gives-away", [who, named, other])

@@ -25,7 +25,7 @@ import snowballstemmer
 from rapidfuzz import fuzz
 
 from bot.packs.model import ChoiceItem, Item, NumberItem, Pack, ShortItem, TrueFalseItem
-from bot.text import answer_form, plain_quotes, shorten
+from bot.text import plain_quotes, shorten
 
 RULES: dict[str, str] = {
     "option-length": "the correct option stands out by its length",
@@ -120,6 +120,8 @@ _HEDGES = _wordset(
 _NEGATIVES = ("not", "except", "never", "cannot", "least")
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_DIGIT = re.compile(r"\d")
+_GROUPING = re.compile(r"[,\u00a0 ]")
 _NUMBER = re.compile(r"\d[\d,\u00a0 ]*(?:\.\d+)?")
 _ABOVE = re.compile(
     r"\b(?:all|none|neither|any) of (?:the )?(?:above|these|those|them|the options)\b"
@@ -216,6 +218,7 @@ class _Words:
         self.stop = _STOPWORDS.get(self.language, frozenset())
         self.stemmer = _stemmer(self.language)
         self.cache: dict[str, str] = {}
+        self.contents: dict[str, frozenset[str]] = {}
 
     def stem(self, word: str) -> str:
         found = self.cache.get(word)
@@ -225,19 +228,27 @@ class _Words:
             self.cache[word] = found
         return found
 
-    def content(self, text: str) -> set[str]:
-        return {
-            self.stem(w)
-            for w in _words(text)
-            if w not in self.stop and len(w) > 1 and not w.isdigit()
-        } | set(_numbers(text))
+    def content(self, text: str) -> frozenset[str]:
+        found = self.contents.get(text)
+        if found is None:
+            found = frozenset(
+                {
+                    self.stem(w)
+                    for w in _words(text)
+                    if w not in self.stop and len(w) > 1 and not w.isdigit()
+                }
+            ).union(_numbers(text))
+            self.contents[text] = found
+        return found
 
 
 def _numbers(text: str) -> list[str]:
     """The numbers in ``text`` in one form: ``11,000`` and ``11 000`` are ``11000``."""
-    out = []
+    out: list[str] = []
+    if not _DIGIT.search(text):
+        return out
     for match in _NUMBER.finditer(text):
-        digits = re.sub(r"[,\u00a0 ]", "", match.group().rstrip(", "))
+        digits = _GROUPING.sub("", match.group().rstrip(", "))
         try:
             out.append(_number_form(float(digits)))
         except ValueError:
@@ -301,7 +312,7 @@ def check_pack(pack: Pack) -> QualityReport:
             if english:
                 _check_truefalse(item, add)
         elif isinstance(item, ShortItem):
-            _check_short(item, add, pack.language)
+            _check_short(item, add)
         elif isinstance(item, NumberItem):
             _check_number(item, add)
 
@@ -325,10 +336,10 @@ def check_pack(pack: Pack) -> QualityReport:
             )
         )
     _check_truefalse_balance(report)
-    if report.fixed_items >= 4 and fixed_positions:
+    if fixed_positions:
         position, count = fixed_positions.most_common(1)[0]
         report.fixed_top_position = count
-        if count >= 3 and count / report.fixed_items > 0.5:
+        if report.fixed_items >= 4 and count >= 3 and count / report.fixed_items > 0.5:
             report.findings.append(
                 Finding(
                     "position-bias",
@@ -373,7 +384,7 @@ def _option_key(item: ChoiceItem, position: int) -> tuple[str | int, ...]:
 
 
 def _check_choice(
-    item: ChoiceItem, add: _AddFn, words: _Words, english: bool, title_stems: set[str]
+    item: ChoiceItem, add: _AddFn, words: _Words, english: bool, title_stems: frozenset[str]
 ) -> None:
     texts = item.option_texts
     correct = sorted(item.correct_indices)
@@ -478,10 +489,11 @@ def _check_choice(
 
     # near-duplicate
     normal = [_flat(t) for t in texts]
+    figures = [_numbers(t) for t in normal]
     for first in range(len(texts)):
         for second in range(first + 1, len(texts)):
             a, b = normal[first], normal[second]
-            if a == b or _numbers(a) != _numbers(b):
+            if a == b or figures[first] != figures[second]:
                 continue
             same_words = stems[first] == stems[second]
             # Inflections share stems; a long option with a letter or two changed is a typo.
@@ -513,12 +525,12 @@ def _check_truefalse(item: TrueFalseItem, add: _AddFn) -> None:
         )
 
 
-def _check_short(item: ShortItem, add: _AddFn, language: str) -> None:
-    question = f" {answer_form(item.question, language)} "
+def _check_short(item: ShortItem, add: _AddFn) -> None:
+    question = f" {_flat(item.question)} "
     for position, accepted in enumerate(item.accepted):
         if accepted.credit < 1 or "*" in accepted.text:
             continue
-        form = answer_form(accepted.text, language)
+        form = _flat(accepted.text)
         if form and f" {form} " in question:
             add(
                 "answer-in-question",
@@ -636,8 +648,8 @@ def _check_giveaways(pack: Pack, report: QualityReport, words: _Words) -> None:
     # and its feedback (explanation and quote, seen after it, so only by later items).
     questions: dict[str, set[int]] = {}
     feedback: dict[str, set[int]] = {}
-    question_stems: list[set[str]] = []
-    feedback_stems: list[set[str]] = []
+    question_stems: list[frozenset[str]] = []
+    feedback_stems: list[frozenset[str]] = []
     for index, item in enumerate(pack.items):
         asked = words.content(item.question)
         told = words.content(" ".join([item.explanation, *item.sources, *_feedback(item)]))
@@ -650,6 +662,13 @@ def _check_giveaways(pack: Pack, report: QualityReport, words: _Words) -> None:
     givers: set[int] = set()
     for key in keys:
         target = pack.items[key.index]
+        others = {key.index}
+        if key.rivals and all(
+            _holders(rival, questions) - others or _holders(rival, feedback) - others
+            for rival in key.rivals
+            if rival
+        ):
+            continue  # every option is named elsewhere in the quiz: seeing one tells nothing
         for where, index_of, texts in (
             ("question", questions, question_stems),
             ("explanation or quote", feedback, feedback_stems),
