@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import logging
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -57,6 +58,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"quizbot: error: no .yaml packs in {', '.join(map(str, paths))}", file=sys.stderr)
         return EXIT_USAGE
     failed = False
+    strict = getattr(args, "strict", False)
     for path in files:
         report = validate_pack_file(path)
         if report.pack is not None:
@@ -66,9 +68,45 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{path}: not valid")
         for problem in report.problems:
             print(f"  {problem}")
-        failed = failed or not report.ok
+        if report.quality is not None:
+            print(f"  {report.quality.summary()}")
+        # --strict: quality warnings (and every other warning) fail the check too.
+        failed = failed or not report.ok or (strict and bool(report.warnings))
     print(f"{len(files)} pack(s) checked: " + ("problems found" if failed else "all valid"))
     return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+# --------------------------------------------------------------------------- pack draft
+
+
+def cmd_pack_draft(args: argparse.Namespace) -> int:
+    from bot.packs.draft import draft_pack
+    from bot.packs.validate import ArticleError, read_article
+
+    source = Path(args.article)
+    out = Path(args.out) if args.out else source.with_suffix(".draft.yaml")
+    try:
+        text = read_article(source, shown=str(source))
+    except ArticleError as exc:
+        raise CliError(str(exc)) from None
+    # The pack names its article relative to its own folder, as `pack validate` resolves it.
+    article_name = os.path.relpath(source.resolve(), out.resolve().parent)
+    slug = re.sub(r"[^a-z0-9]+", "-", out.name.split(".")[0].lower()).strip("-")[:48] or "draft"
+    try:
+        draft = draft_pack(text, article_name=article_name, language=args.language, slug=slug)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if out.exists() and not args.force:
+        raise CliError(f"{out} exists; pass --force to overwrite it, or --out another file")
+    out.write_text(draft.yaml, encoding="utf-8")
+    print(f"{out}: {draft.stats.line()}")
+    report = validate_pack_file(out)
+    for problem in report.errors:
+        print(f"  {problem}")
+    if report.quality is not None:
+        print(f"  {report.quality.summary()}")
+    print(f"review it, then: quizbot pack check --strict {out}")
+    return EXIT_OK if report.ok else EXIT_PROBLEMS
 
 
 # --------------------------------------------------------------------------- database
@@ -418,9 +456,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     pack = sub.add_parser("pack", help="validate, import and manage packs")
     pack_sub = pack.add_subparsers(dest="pack_command", required=True, metavar="ACTION")
-    validate = pack_sub.add_parser("validate", help="check pack files (default: content/)")
-    validate.add_argument("paths", nargs="*", help="pack files or folders")
-    validate.set_defaults(func=cmd_validate)
+    for name in ("validate", "check"):
+        validate = pack_sub.add_parser(
+            name,
+            help="check pack files and their item-writing quality (default: content/)"
+            + ("; an alias of validate" if name == "check" else ""),
+        )
+        validate.add_argument("paths", nargs="*", help="pack files or folders")
+        validate.add_argument(
+            "--strict", action="store_true", help="treat warnings as errors (exit status 1)"
+        )
+        validate.set_defaults(func=cmd_validate)
+    draft = pack_sub.add_parser(
+        "draft", help="write a draft pack (candidate items to review) from an article"
+    )
+    draft.add_argument("article", help="the article, a UTF-8 text file")
+    draft.add_argument("--out", help="the pack file to write (default: ARTICLE.draft.yaml)")
+    draft.add_argument("--language", default="en", help="the article's language code (en)")
+    draft.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    draft.set_defaults(func=cmd_pack_draft)
     imp = pack_sub.add_parser("import", help="validate, then publish packs into the store")
     imp.add_argument("paths", nargs="*", help="pack files or folders (default: content/)")
     imp.set_defaults(func=cmd_pack_import)

@@ -41,7 +41,8 @@ def write_pack(folder: Path, items: int = 3, slug: str = "mini", extra: str = ""
             f"  - id: q{n}",
             "    type: truefalse",
             f"    question: Is statement {n} true?",
-            "    answer: true",
+            # Alternating: all-true statements would be a quality warning (no fingerprint).
+            f"    answer: {'true' if n % 2 == 0 else 'false'}",
             "    explanation: Because.",
             f"    source: {SOURCE}",
             "    difficulty: easy",

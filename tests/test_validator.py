@@ -649,3 +649,24 @@ def test_anchors_aliases_tags_and_merges_take_the_node_path() -> None:
         with contextlib.suppress(yamlsafe.YamlLoadError):  # loads, or says what is wrong
             yamlsafe._load_nodes(text)
     assert yamlsafe._load_plain(REAL_PACK.read_text(encoding="utf-8")) is not None
+
+
+# --------------------------------------------------------------------------- quality hook
+
+
+def test_quality_warnings_never_block_a_pack() -> None:
+    # A distractor foreign to the article and the answer in the title: warnings, not errors.
+    text = variant(("[About 50 miles, About 500 miles,", "[Paris, Berlin,"))
+    report = validate_text(text)
+    assert report.ok and report.pack is not None and report.errors == []
+    assert report.quality is not None
+    assert report.quality.items == len(report.pack.items)
+    quality = [p for p in report.warnings if p.message.endswith("]")]
+    assert quality and all(p.severity == "warning" and p.line > 1 for p in quality)
+    assert report.problems == sorted(report.problems, key=lambda p: (p.line, p.column))
+
+
+def test_no_quality_pass_on_a_pack_with_errors() -> None:
+    report = validate_text(variant(("type: number", "type: numbr")))
+    assert report.errors and report.quality is None
+    assert not any(p.message.endswith("]") for p in report.problems)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 from rapidfuzz import fuzz
 
-from bot.packs import limits
+from bot.packs import limits, quality
 from bot.packs.model import (
     ITEM_MODELS,
     ITEM_TYPES,
@@ -104,6 +104,8 @@ class PackReport:
     file: str
     pack: Pack | None = None
     problems: list[Problem] = field(default_factory=list)
+    quality: quality.QualityReport | None = None
+    """The item-writing checks of a pack without errors; its findings are also warnings above."""
 
     @property
     def errors(self) -> list[Problem]:
@@ -194,10 +196,30 @@ def validate_pack_bytes(data: bytes, display_name: str, load_article: ArticleLoa
             return _fatal(display_name, exc)
         checker = _Checker(display_name, positions, report.problems)
         report.pack = checker.check(raw, load_article)
+        if report.pack is not None and not report.errors:
+            _add_quality(report, report.pack, positions)
     report.problems.sort(key=lambda p: (p.line, p.column, p.severity != "error"))
     if report.errors:
         report.pack = None
     return report
+
+
+def _add_quality(report: PackReport, pack: Pack, positions: Positions) -> None:
+    """Run the item-writing checks (:mod:`bot.packs.quality`) and add them as warnings."""
+    report.quality = quality.check_pack(pack)
+    for finding in report.quality.findings:
+        path: Path_ = ("items",) if finding.index is None else ("items", finding.index)
+        at = positions.get((*path, *finding.key))
+        report.problems.append(
+            Problem(
+                report.file,
+                at.line,
+                at.column,
+                finding.item,
+                f"{finding.message} [{finding.rule}]",
+                "warning",
+            )
+        )
 
 
 def _fatal(file: str, exc: YamlLoadError) -> PackReport:

@@ -1,0 +1,713 @@
+"""Item-writing quality: the flaws that let a test-taker who has not read the article guess.
+
+The rules follow the usual item-writing guidelines (Haladyna, Downing & Rodriguez, "A review of
+multiple-choice item-writing guidelines", 2002) and what can be checked against the article:
+cues in the length, wording and grammar of the options, distractors no reader would pick,
+unbalanced true/false keys and answer positions, and items that give each other away. Every
+finding is a warning; ``quizbot pack validate --strict`` makes them errors.
+
+:func:`check_pack` takes a validated :class:`~bot.packs.model.Pack` and returns facts (rule,
+item, where in the item, what is wrong and how to fix it) plus the pack's guessability figures;
+the validator turns them into located warnings and the adapters render them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import snowballstemmer
+from rapidfuzz import fuzz
+
+from bot.packs.model import ChoiceItem, Item, NumberItem, Pack, ShortItem, TrueFalseItem
+from bot.text import plain_quotes, shorten
+
+RULES: dict[str, str] = {
+    "option-length": "the correct option stands out by its length",
+    "longest-share": "across the pack, the correct option is the longest more often than chance",
+    "clang": "the stem repeats a word of the correct option and of no distractor",
+    "title-in-key": "the correct option repeats a title word that no distractor has",
+    "above-option": "an 'all of the above', 'none of the above' or 'both A and B' option",
+    "negative-stem": "a negative stem (not, except) written in small letters",
+    "absolute-distractor": "absolute words (always, never, only) in distractors only",
+    "foreign-distractors": "distractors that share no word with the article",
+    "near-duplicate": "two options with the same words, or nearly the same spelling",
+    "a-an": "the stem ends in 'a'/'an' and an option does not fit it",
+    "truefalse-balance": "true/false answers nearly all true or all false",
+    "position-bias": "fixed-order options whose correct answers sit mostly in one position",
+    "answer-in-question": "a short or number item whose answer is in its own question",
+    "gives-away": "an item's question or feedback states the answer of another item",
+    "truefalse-wording": "a true/false statement whose wording signals its truth",
+}
+"""Every rule's name and what it catches (documented with examples in docs/pack-format.md)."""
+
+CROSS_ITEM_LIMIT = 2_000
+"""Packs with more items skip the item-against-item check (it compares every pair)."""
+
+LONGEST_SIGNIFICANCE = 0.05
+"""How unlikely by chance "correct is the longest" must be before the pack-level rule warns."""
+
+FOREIGN_SHARE = 0.10
+"""Share of distractors foreign to the article above which the pack-level rule warns."""
+
+
+# Function words that carry no cue. snowballstemmer has no stop-word lists and nltk's need a data
+# download, so a short list per language the grader supports is kept here.
+def _wordset(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_STOPWORDS: dict[str, frozenset[str]] = {
+    "en": _wordset(
+        """a about above after again against all also am an and any are as at be because been
+        before being below between both but by can could did do does doing down during each
+        few for from further had has have having he her here hers him his how i if in into is
+        it its itself just me more most my no nor not now of off on once only or other our out
+        over own same she should so some such than that the their them then there these they
+        this those through to too under until up very was we were what when where which while
+        who whom why will with would you your yours one two new said says say according
+        article"""
+    ),
+    "fr": _wordset(
+        """le la les un une des du de d l et ou mais donc or ni car que qui quoi dont où ce cet
+        cette ces il elle ils elles on nous vous je tu se sa son ses leur leurs au aux en dans
+        par pour sur avec sans sous est sont été être a ont avait pas ne plus très"""
+    ),
+    "de": _wordset(
+        """der die das den dem des ein eine einer eines einem einen und oder aber nicht ist
+        sind war waren wird werden hat haben mit von zu zur zum im in an auf aus bei für über
+        unter nach vor als auch es er sie wir ihr ich sich dass wie was wer"""
+    ),
+    "es": _wordset(
+        """el la los las un una unos unas y o pero ni que de del al en con por para sin sobre
+        es son fue ser está están ha han se su sus lo le les no más muy como"""
+    ),
+    "it": _wordset(
+        """il lo la i gli le un una uno e o ma che di del della dei delle al alla in con per
+        su da è sono era essere ha hanno si suo sua non più molto come"""
+    ),
+    "pt": _wordset(
+        """o a os as um uma uns umas e ou mas que de do da dos das no na nos nas em com por
+        para sem sobre é são foi ser está estão tem têm se seu sua não mais muito como"""
+    ),
+}
+
+_SNOWBALL = {
+    "en": "english",
+    "fr": "french",
+    "de": "german",
+    "es": "spanish",
+    "it": "italian",
+    "pt": "portuguese",
+    "nl": "dutch",
+    "ru": "russian",
+    "uk": "russian",
+}
+
+_ABSOLUTES = _wordset(
+    """always never only all none every completely entirely totally fully nothing nobody
+    everyone everything forever solely"""
+)
+_HEDGES = _wordset(
+    """may might some partly partially sometimes often possibly perhaps likely usually
+    generally somewhat probably"""
+)
+_NEGATIVES = ("not", "except", "never", "cannot", "least")
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_DIGIT = re.compile(r"\d")
+_GROUPING = re.compile(r"[,\u00a0 ]")
+_NUMBER = re.compile(r"\d[\d,\u00a0 ]*(?:\.\d+)?")
+_ABOVE = re.compile(
+    r"\b(?:all|none|neither|any) of (?:the )?(?:above|these|those|them|the options)\b"
+    r"|\b(?:both|either|neither)\s+[a-e1-5]\)?\s+(?:and|or|nor)\s+[a-e1-5]\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One quality warning: the rule, the item (``index`` None for the whole pack), the key
+    inside the item it is about, and what is wrong and how to fix it."""
+
+    rule: str
+    item: str
+    index: int | None
+    key: tuple[str | int, ...]
+    message: str
+    involves: tuple[int, ...] = ()
+    """For a pack-level finding: the items it lists (they count as items with a warning)."""
+
+
+@dataclass
+class QualityReport:
+    """A pack's quality warnings and its guessability figures."""
+
+    items: int
+    findings: list[Finding] = field(default_factory=list)
+    single_choice: int = 0
+    correct_longest: int = 0
+    longest_by_chance: float = 0.0
+    distractors: int = 0
+    foreign_distractors: int = 0
+    true_items: int = 0
+    false_items: int = 0
+    fixed_items: int = 0
+    fixed_top_position: int = 0
+    giveaways: int = 0
+    cross_item_checked: bool = True
+
+    @property
+    def flagged_items(self) -> int:
+        flagged = {f.index for f in self.findings if f.index is not None}
+        return len(flagged.union(*(f.involves for f in self.findings)))
+
+    def summary(self) -> str:
+        """One line: the share of items with a warning and the guessability figures."""
+        share = self.flagged_items / self.items if self.items else 0.0
+        parts = [
+            f"quality: {self.flagged_items} of {self.items} items ({share:.0%}) with a warning"
+        ]
+        if self.single_choice:
+            parts.append(
+                f"correct option longest in {self.correct_longest} of {self.single_choice} "
+                f"single-answer choices (chance {self.longest_by_chance:.1f})"
+            )
+        if self.distractors:
+            parts.append(
+                f"{self.foreign_distractors} of {self.distractors} distractors not from the article"
+            )
+        if self.true_items or self.false_items:
+            parts.append(f"true/false {self.true_items} true, {self.false_items} false")
+        if self.fixed_items:
+            parts.append(
+                f"fixed-order correct answers in one position {self.fixed_top_position} "
+                f"of {self.fixed_items}"
+            )
+        if self.cross_item_checked:
+            parts.append(f"{self.giveaways} item(s) giving another away")
+        else:
+            parts.append(f"items not checked against each other (over {CROSS_ITEM_LIMIT:,})")
+        return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- words
+
+
+@lru_cache(maxsize=16)
+def _stemmer(language: str) -> snowballstemmer.Stemmer | None:
+    name = _SNOWBALL.get(language.split("-")[0].lower())
+    return snowballstemmer.stemmer(name) if name else None
+
+
+def _words(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKC", plain_quotes(text)).casefold()
+    return [w.replace("’", "'") for w in _WORD.findall(text)]
+
+
+class _Words:
+    """Content-word stems of texts in one language (function words and 1-letter words out)."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language.split("-")[0].lower()
+        self.stop = _STOPWORDS.get(self.language, frozenset())
+        self.stemmer = _stemmer(self.language)
+        self.cache: dict[str, str] = {}
+        self.contents: dict[str, frozenset[str]] = {}
+
+    def stem(self, word: str) -> str:
+        found = self.cache.get(word)
+        if found is None:
+            base = word.removesuffix("'s")
+            found = self.stemmer.stemWord(base) if self.stemmer is not None else base
+            self.cache[word] = found
+        return found
+
+    def content(self, text: str) -> frozenset[str]:
+        found = self.contents.get(text)
+        if found is None:
+            found = frozenset(
+                {
+                    self.stem(w)
+                    for w in _words(text)
+                    if w not in self.stop and len(w) > 1 and not w.isdigit()
+                }
+            ).union(_numbers(text))
+            self.contents[text] = found
+        return found
+
+
+def _numbers(text: str) -> list[str]:
+    """The numbers in ``text`` in one form: ``11,000`` and ``11 000`` are ``11000``."""
+    out: list[str] = []
+    if not _DIGIT.search(text):
+        return out
+    for match in _NUMBER.finditer(text):
+        digits = _GROUPING.sub("", match.group().rstrip(", "))
+        try:
+            out.append(_number_form(float(digits)))
+        except ValueError:
+            continue
+    return out
+
+
+def _number_form(value: float) -> str:
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _quoted(text: str) -> str:
+    return repr(shorten(text, 50))
+
+
+# --------------------------------------------------------------------------- the checker
+
+
+def check_pack(pack: Pack) -> QualityReport:
+    """Every quality warning for ``pack``, item by item then for the pack as a whole."""
+    words = _Words(pack.language)
+    report = QualityReport(items=len(pack.items))
+    english = words.language == "en"
+    article_stems = words.content(pack.article_text) if pack.article_text else set()
+    article_form = _flat(pack.article_text) if pack.article_text else ""
+    title_stems = words.content(pack.title)
+    foreign: list[tuple[int, str, str]] = []
+    fixed_positions: Counter[int] = Counter()
+    longest_chances: list[float] = []
+
+    for index, item in enumerate(pack.items):
+        add = _adder(report, item, index)
+        if isinstance(item, ChoiceItem):
+            _check_choice(item, add, words, english, title_stems)
+            texts = item.option_texts
+            correct = item.correct_indices
+            if not item.multiple and len(texts) >= 2:
+                report.single_choice += 1
+                longest_chances.append(1 / len(texts))
+                lengths = [len(t) for t in texts]
+                (right,) = correct
+                if lengths[right] == max(lengths) and lengths.count(max(lengths)) == 1:
+                    report.correct_longest += 1
+                if not item.shuffles(pack.settings.shuffle_options):
+                    report.fixed_items += 1
+                    fixed_positions[right] += 1
+            if pack.article_text:
+                for position, distractor in enumerate(texts):
+                    if position in correct:
+                        continue
+                    report.distractors += 1
+                    if _flat(distractor) not in article_form and not (
+                        words.content(distractor) & article_stems
+                    ):
+                        foreign.append((index, item.id, distractor))
+        elif isinstance(item, TrueFalseItem):
+            if item.answer:
+                report.true_items += 1
+            else:
+                report.false_items += 1
+            if english:
+                _check_truefalse(item, add)
+        elif isinstance(item, ShortItem):
+            _check_short(item, add)
+        elif isinstance(item, NumberItem):
+            _check_number(item, add)
+
+    report.longest_by_chance = sum(longest_chances)
+    _check_longest_share(report, longest_chances)
+    report.foreign_distractors = len(foreign)
+    if report.distractors and len(foreign) / report.distractors > FOREIGN_SHARE:
+        listed = ", ".join(f"{item} ({_quoted(text)})" for _, item, text in foreign[:12])
+        more = f" and {len(foreign) - 12} more" if len(foreign) > 12 else ""
+        report.findings.append(
+            Finding(
+                "foreign-distractors",
+                "pack",
+                None,
+                (),
+                f"{len(foreign)} of {report.distractors} distractors "
+                f"({len(foreign) / report.distractors:.0%}) share no word with the article, so a "
+                f"reader rules them out at once: {listed}{more}; take distractors from the "
+                "article (other people, places, figures and claims it mentions)",
+                tuple(sorted({index for index, _, _ in foreign})),
+            )
+        )
+    _check_truefalse_balance(report)
+    if fixed_positions:
+        position, count = fixed_positions.most_common(1)[0]
+        report.fixed_top_position = count
+        if report.fixed_items >= 4 and count >= 3 and count / report.fixed_items > 0.5:
+            report.findings.append(
+                Finding(
+                    "position-bias",
+                    "pack",
+                    None,
+                    (),
+                    f"the correct answer is option {position + 1} in {count} of "
+                    f"{report.fixed_items} items whose options are not shuffled; spread the "
+                    "correct answers over the positions (or let the options shuffle)",
+                )
+            )
+    if len(pack.items) <= CROSS_ITEM_LIMIT:
+        _check_giveaways(pack, report, words)
+    else:
+        report.cross_item_checked = False
+    return report
+
+
+def _flat(text: str) -> str:
+    return " ".join(_words(text))
+
+
+_AddFn = Callable[[str, tuple[str | int, ...], str], None]
+"""Records a finding about one item: rule, key inside the item, message."""
+
+
+def _adder(report: QualityReport, item: Item, index: int) -> _AddFn:
+    def add(rule: str, key: tuple[str | int, ...], message: str) -> None:
+        report.findings.append(Finding(rule, item.id, index, key, message))
+
+    return add
+
+
+def _option_key(item: ChoiceItem, position: int) -> tuple[str | int, ...]:
+    """Where the option at ``position`` (in :attr:`ChoiceItem.option_texts`) is written."""
+    if item.options is not None:
+        return ("options", position)
+    answers = len(item.answers)
+    if position < answers:
+        return ("answer", position) if item.multiple else ("answer",)
+    return ("distractors", position - answers)
+
+
+def _check_choice(
+    item: ChoiceItem, add: _AddFn, words: _Words, english: bool, title_stems: frozenset[str]
+) -> None:
+    texts = item.option_texts
+    correct = sorted(item.correct_indices)
+    wrong = [i for i in range(len(texts)) if i not in item.correct_indices]
+    stems = [words.content(t) for t in texts]
+    stem_words = words.content(item.question)
+    wrong_stems: set[str] = set().union(*(stems[i] for i in wrong)) if wrong else set()
+
+    # option-length
+    if len(correct) == 1 and len(wrong) >= 2:
+        right = correct[0]
+        length = len(texts[right])
+        others = [len(texts[i]) for i in wrong]
+        if length >= 1.3 * max(others) and length - max(others) >= 5:
+            add(
+                "option-length",
+                _option_key(item, right),
+                f"the correct option is much the longest ({length} characters, the longest "
+                f"distractor {max(others)}): test-takers pick the longest option; make the "
+                "distractors as long and as detailed, or the answer shorter",
+            )
+        elif 1.3 * length <= min(others) and min(others) - length >= 5:
+            add(
+                "option-length",
+                _option_key(item, right),
+                f"the correct option is much the shortest ({length} characters, the shortest "
+                f"distractor {min(others)}): an option unlike the others stands out; make the "
+                "options alike in length",
+            )
+
+    # clang and title-in-key
+    for right in correct:
+        cue = sorted((stems[right] & stem_words) - wrong_stems)
+        if cue:
+            add(
+                "clang",
+                _option_key(item, right),
+                f"the stem and the correct option share {', '.join(map(repr, cue))}, which no "
+                "distractor has: a guesser matches the words; reword the stem or the option, or "
+                "use the word in a distractor too",
+            )
+        title_cue = sorted((stems[right] & title_stems) - wrong_stems - stem_words)
+        if title_cue:
+            add(
+                "title-in-key",
+                _option_key(item, right),
+                f"the correct option repeats the pack title's {', '.join(map(repr, title_cue))}, "
+                "which no distractor has: the title gives it away; reword the option or use the "
+                "word in a distractor too",
+            )
+
+    # above-option
+    for position, text in enumerate(texts):
+        if _ABOVE.search(text):
+            add(
+                "above-option",
+                _option_key(item, position),
+                f"{_quoted(text)} is an 'all/none of the above'-style option: options are "
+                "shuffled, and it tests logic rather than the article; write a real option",
+            )
+
+    if english:
+        # negative-stem
+        question_words = re.findall(r"[A-Za-z']+", plain_quotes(item.question))
+        negative = next(
+            (w for w in question_words if w in _NEGATIVES or w.lower().endswith("n't")), None
+        )
+        if negative is not None and not negative.isupper():
+            add(
+                "negative-stem",
+                ("question",),
+                f"the stem is negative ({negative!r}) and easy to misread: ask the question "
+                "positively, or write the negative in capitals (NOT, EXCEPT)",
+            )
+        # absolute-distractor
+        absolute = [set(_words(t)) & _ABSOLUTES for t in texts]
+        if not any(absolute[i] for i in correct):
+            for position in wrong:
+                if absolute[position]:
+                    add(
+                        "absolute-distractor",
+                        _option_key(item, position),
+                        f"the distractor says {', '.join(sorted(absolute[position]))!r} and no "
+                        "correct option does: absolutes mark an option as wrong; qualify it or "
+                        "use an absolute in the correct option too",
+                    )
+        # a-an
+        last = question_words[-1].lower() if question_words else ""
+        if last in ("a", "an"):
+            for position, text in enumerate(texts):
+                letter = text.strip().lstrip("\"'“‘(").lower()[:1]
+                vowel = letter in set("aeiou")
+                # "h" and "u" go either way (an hour, a university): never flagged.
+                if (last == "an") != vowel and letter.isalpha() and letter not in "hu":
+                    add(
+                        "a-an",
+                        _option_key(item, position),
+                        f"the stem ends in {last!r} but {_quoted(text)} does not fit it: "
+                        "grammar rules the option out; end the stem before the article, or "
+                        "put 'a'/'an' in each option",
+                    )
+
+    # near-duplicate
+    normal = [_flat(t) for t in texts]
+    figures = [_numbers(t) for t in normal]
+    for first in range(len(texts)):
+        for second in range(first + 1, len(texts)):
+            a, b = normal[first], normal[second]
+            if a == b or figures[first] != figures[second]:
+                continue
+            same_words = stems[first] == stems[second]
+            # Inflections share stems; a long option with a letter or two changed is a typo.
+            if same_words or (min(len(a), len(b)) >= 20 and fuzz.ratio(a, b) >= 95):
+                add(
+                    "near-duplicate",
+                    _option_key(item, second),
+                    f"{_quoted(texts[second])} and {_quoted(texts[first])} say nearly the same: "
+                    "a near duplicate is either a second right answer or easy to rule out; make "
+                    "each option clearly different",
+                )
+
+
+def _check_truefalse(item: TrueFalseItem, add: _AddFn) -> None:
+    said = set(_words(item.question))
+    if not item.answer and said & _ABSOLUTES:
+        add(
+            "truefalse-wording",
+            ("question",),
+            f"a false statement with {', '.join(sorted(said & _ABSOLUTES))!r}: absolute "
+            "statements are guessed false; make it false by a detail of the article instead",
+        )
+    if item.answer and said & _HEDGES:
+        add(
+            "truefalse-wording",
+            ("question",),
+            f"a true statement with {', '.join(sorted(said & _HEDGES))!r}: hedged statements "
+            "are guessed true; state the fact plainly",
+        )
+
+
+def _check_short(item: ShortItem, add: _AddFn) -> None:
+    question = f" {_flat(item.question)} "
+    for position, accepted in enumerate(item.accepted):
+        if accepted.credit < 1 or "*" in accepted.text:
+            continue
+        form = _flat(accepted.text)
+        if form and f" {form} " in question:
+            add(
+                "answer-in-question",
+                ("answers", position),
+                f"the accepted answer {_quoted(accepted.text)} is in the question itself: "
+                "reword the question so it does not contain the answer",
+            )
+            return
+
+
+def _check_number(item: NumberItem, add: _AddFn) -> None:
+    if _number_form(item.answer) in _numbers(item.question):
+        add(
+            "answer-in-question",
+            ("answer",),
+            f"the answer {_number_form(item.answer)} is in the question itself: reword the "
+            "question so it does not contain the answer",
+        )
+
+
+def _check_longest_share(report: QualityReport, chances: Sequence[float]) -> None:
+    observed = report.correct_longest
+    if observed < 3 or observed <= report.longest_by_chance:
+        return
+    tail = _tail_probability(chances, observed)
+    if tail < LONGEST_SIGNIFICANCE:
+        report.findings.append(
+            Finding(
+                "longest-share",
+                "pack",
+                None,
+                (),
+                f"the correct option is the longest in {observed} of {report.single_choice} "
+                f"single-answer choices (chance gives {report.longest_by_chance:.1f}; this many "
+                f"or more has a {tail:.1%} chance): 'pick the longest' beats chance; shorten "
+                "some answers or lengthen their distractors",
+            )
+        )
+
+
+def _tail_probability(chances: Sequence[float], at_least: int) -> float:
+    """P(X >= at_least) where X counts successes of independent trials with these chances."""
+    dist = [1.0]
+    for p in chances:
+        nxt = [0.0] * (len(dist) + 1)
+        for k, q in enumerate(dist):
+            nxt[k] += q * (1 - p)
+            nxt[k + 1] += q * p
+        dist = nxt
+    return math.fsum(dist[at_least:])
+
+
+def _check_truefalse_balance(report: QualityReport) -> None:
+    total = report.true_items + report.false_items
+    if total < 4:
+        return
+    minority = min(report.true_items, report.false_items)
+    if minority / total < 0.3:
+        more = "true" if report.true_items > report.false_items else "false"
+        report.findings.append(
+            Finding(
+                "truefalse-balance",
+                "pack",
+                None,
+                (),
+                f"{max(report.true_items, report.false_items)} of {total} true/false items are "
+                f"{more}: a guesser who always answers {more!r} scores high; balance the "
+                "true and false statements",
+            )
+        )
+
+
+# --------------------------------------------------------------------------- item against item
+
+
+@dataclass(frozen=True)
+class _Key:
+    """What gives an item's answer away: the stems of a correct answer, minus the stem's own."""
+
+    index: int
+    shown: str
+    stems: frozenset[str]
+    rivals: tuple[frozenset[str], ...]  # the distractors' stems
+
+
+def _keys(pack: Pack, words: _Words) -> list[_Key]:
+    keys: list[_Key] = []
+    for index, item in enumerate(pack.items):
+        own = words.content(item.question)
+        if isinstance(item, ChoiceItem):
+            texts = item.option_texts
+            rivals = tuple(
+                frozenset(words.content(t))
+                for i, t in enumerate(texts)
+                if i not in item.correct_indices
+            )
+            for answer in item.answers:
+                stems = frozenset(words.content(answer) - own)
+                if stems:
+                    keys.append(_Key(index, answer, stems, rivals))
+        elif isinstance(item, ShortItem):
+            stems = frozenset(words.content(item.model_answer) - own)
+            if stems:
+                keys.append(_Key(index, item.model_answer, stems, ()))
+        elif isinstance(item, NumberItem):
+            number = _number_form(item.answer)
+            if number not in own:
+                keys.append(_Key(index, number, frozenset({number}), ()))
+    return keys
+
+
+def _check_giveaways(pack: Pack, report: QualityReport, words: _Words) -> None:
+    keys = _keys(pack, words)
+    # Which texts hold each stem: an item's question (seen before it is answered, by everyone)
+    # and its feedback (explanation and quote, seen after it, so only by later items).
+    questions: dict[str, set[int]] = {}
+    feedback: dict[str, set[int]] = {}
+    question_stems: list[frozenset[str]] = []
+    feedback_stems: list[frozenset[str]] = []
+    for index, item in enumerate(pack.items):
+        asked = words.content(item.question)
+        told = words.content(" ".join([item.explanation, *item.sources, *_feedback(item)]))
+        question_stems.append(asked)
+        feedback_stems.append(told)
+        for stem in asked:
+            questions.setdefault(stem, set()).add(index)
+        for stem in told:
+            feedback.setdefault(stem, set()).add(index)
+    givers: set[int] = set()
+    for key in keys:
+        target = pack.items[key.index]
+        others = {key.index}
+        if key.rivals and all(
+            _holders(rival, questions) - others or _holders(rival, feedback) - others
+            for rival in key.rivals
+            if rival
+        ):
+            continue  # every option is named elsewhere in the quiz: seeing one tells nothing
+        for where, index_of, texts in (
+            ("question", questions, question_stems),
+            ("explanation or quote", feedback, feedback_stems),
+        ):
+            holders = _holders(key.stems, index_of)
+            for giver in sorted(holders - {key.index}):
+                if where != "question" and giver > key.index:
+                    continue  # its feedback is shown after the target item
+                if any(rival and rival <= texts[giver] for rival in key.rivals):
+                    continue  # it names a distractor as well: no give-away
+                givers.add(giver)
+                item = pack.items[giver]
+                report.findings.append(
+                    Finding(
+                        "gives-away",
+                        item.id,
+                        giver,
+                        ("question",) if where == "question" else ("explanation",),
+                        f"its {where} states {_quoted(key.shown)}, the answer of item "
+                        f"{target.id!r}: reword one of them (or test a different detail)",
+                    )
+                )
+    report.giveaways = len(givers)
+
+
+def _feedback(item: Item) -> list[str]:
+    """The feedback an item may show after it is answered, besides its explanation."""
+    if isinstance(item, ChoiceItem):
+        return list(item.feedback.values())
+    if isinstance(item, ShortItem):
+        return [a.feedback for a in item.accepted if a.feedback]
+    return []
+
+
+def _holders(stems: Iterable[str], index_of: dict[str, set[int]]) -> set[int]:
+    postings = sorted((index_of.get(stem, set()) for stem in stems), key=len)
+    if not postings:
+        return set()
+    found = set(postings[0])
+    for posting in postings[1:]:
+        found &= posting
+    return found
