@@ -405,3 +405,69 @@ async def test_own_rank_beyond_the_top_ten(bot: Harness, engine: AsyncEngine) ->
             )
     text = (await bot.text(user(511, "P11"), "/leaderboard"))[-1].params["text"]
     assert text.count("pts") == 11 and "…\n12. <b>P11</b> (you)" in text
+
+
+# --------------------------------------------------------------------------- the Bot API says no
+
+
+async def test_a_refused_poll_is_sent_with_buttons(bot: Harness, engine: AsyncEngine) -> None:
+    bot.api.failures["sendPoll"] = (400, "Bad Request: polls are not allowed in this chat")
+    run = await open_lobby(bot)
+    await join_all(bot, run, [ANN, BOB])
+    calls = await bot.press(HOST, f"go:{run}", chat_id=GROUP)
+    assert [c.method for c in calls].count("answerCallbackQuery") == 1
+    question = calls[-1]
+    assert question.method == "sendMessage" and "1/34" in question.params["text"]
+    assert [label for label, _ in buttons(question)] == ["A", "B", "C", "D"]
+    row, _ = await current(bot, run)
+    assert row.message_id == question.result["message_id"] and row.deadline_at is not None
+    assert toast(await answer(bot, run, ANN, right=True)) == "Answer recorded ✍"
+    calls = await finish_question(bot, run)
+    dropped = [c for c in calls if c.method == "editMessageReplyMarkup"]
+    assert [c.params["message_id"] for c in dropped] == [row.message_id]
+    assert "1 answered · ✅ 1 right: Ann" in texts(calls)
+    assert await attempts(engine) == 1
+
+
+async def test_a_question_that_cannot_be_sent_ends_the_game(
+    bot: Harness, engine: AsyncEngine
+) -> None:
+    run = await open_lobby(bot)
+    await join_all(bot, run, [ANN, BOB])
+    await bot.press(HOST, f"go:{run}", chat_id=GROUP)
+    await answer(bot, run, ANN, right=True)
+
+    def second_question(method: str, params: dict[str, Any]) -> tuple[int, str] | None:
+        if method == "sendPoll" or str(params.get("text", "")).startswith("<b>2/34</b>"):
+            return 400, "Bad Request: not enough rights to send messages to the chat"
+        return None
+
+    bot.api.refuse.append(second_question)
+    calls = await finish_question(bot, run)
+    said = texts([c for c in calls if c.method == "sendMessage"])
+    assert "I could not send question 2 to this chat, so the game has ended." in said
+    assert "Game stopped" in said and "Ann — 1 pts" in said
+    async with make_sessionmaker(engine)() as session:
+        assert (await session.get(QuizRun, run)).status == "stopped"  # type: ignore[union-attr]
+    assert bot.timers() == []
+    bot.api.refuse.clear()
+    calls = await bot.text(HOST, "/quiz atacms-2024", chat_id=GROUP)
+    assert "Players (0)" in calls[-1].params["text"]  # nothing is left "on"
+
+
+async def test_the_first_question_failing_ends_the_game_after_one_answer_to_the_press(
+    bot: Harness, engine: AsyncEngine
+) -> None:
+    bot.api.refuse.append(
+        lambda method, params: (
+            (403, "Forbidden: bot can't send polls and messages here")
+            if method == "sendPoll" or str(params.get("text", "")).startswith("<b>1/34</b>")
+            else None
+        )
+    )
+    run = await open_lobby(bot)
+    await join_all(bot, run, [ANN])
+    calls = await bot.press(HOST, f"go:{run}", chat_id=GROUP)
+    assert [c.method for c in calls].count("answerCallbackQuery") == 1
+    assert "so the game has ended" in texts(calls) and "Nobody answered." in texts(calls)
+    assert await bot.app.bot_data.services.extras["games"].running_in(GROUP) is None

@@ -63,6 +63,8 @@ class QuestionResult:
     answered: int
     right: list[str]
     partly: list[str]
+    buttons: bool = False
+    """The question went out with answer buttons (which the adapter now removes)."""
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,12 @@ class GameService:
                 )
             ).scalar_one()
         )
+
+    async def lobby_message(self, run_id: int) -> int | None:
+        """The message that shows a game's lobby (until the first question replaces it)."""
+        async with self.sessionmaker() as session:
+            run = await session.get(QuizRun, run_id)
+            return run.message_id if run is not None else None
 
     async def running_in(self, chat_id: int) -> tuple[int, int | None] | None:
         """The game on in a chat: its run id and host's Telegram id."""
@@ -437,6 +445,7 @@ class GameService:
                 answered=len(rows),
                 right=[r.name for r in rows if r.correct],
                 partly=[r.name for r in rows if not r.correct and r.score > 0],
+                buttons=run.poll_id is None and not question.typed,
             )
 
     async def advance(self, run_id: int, position: int) -> Question | Finished | None:

@@ -190,12 +190,22 @@ async def begin(app: AnyApp, run_id: int, chat_id: int) -> None:
     if isinstance(question, str):
         return
     cancel(app, run_id, "lobby", 0)
-    await app.bot.send_message(
-        chat_id,
-        f"🚦 <b>{render.esc(question.pack.title)}</b>: here we go!",
-        parse_mode=ParseMode.HTML,
-    )
+    lobby_message = await games(app).lobby_message(run_id)
+    if lobby_message is not None:  # the lobby's buttons would only refuse from now on
+        await _drop_markup(app, chat_id, lobby_message)
+    await say(app, chat_id, f"🚦 <b>{render.esc(question.pack.title)}</b>: here we go!")
     await ask(app, chat_id, question)
+
+
+async def say(app: AnyApp, chat_id: int, text: str) -> bool:
+    """Send a game message; a failure is logged, never raised (a timer has no one to
+    apologise to, and the game must not stop half-way because of one message)."""
+    try:
+        await app.bot.send_message(chat_id, render.fit(text), parse_mode=ParseMode.HTML)
+    except TelegramError as exc:
+        log.warning("chat %s: could not send a game message: %s", chat_id, exc)
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- questions
@@ -208,53 +218,82 @@ def poll_explanation(question: Question) -> str:
 
 
 async def ask(app: AnyApp, chat_id: int, question: Question) -> None:
-    """Send a question: a quiz poll when it fits, else buttons; typed items by reply."""
+    """Send a question: a quiz poll when it fits, else buttons; typed items by reply. A
+    question that cannot be sent at all ends the game with the standings so far."""
+    try:
+        message_id, poll_id = await _send_question(app, chat_id, question)
+    except TelegramError as exc:
+        log.warning(
+            "chat %s: question %s of game %s could not be sent (%s); the game ends",
+            chat_id,
+            question.number,
+            question.run_id,
+            exc,
+        )
+        await abandon(app, chat_id, question)
+        return
+    deadline = await games(app).asked(question, message_id, poll_id)
+    schedule(app, question.run_id, "close", question.number - 1, deadline)
+
+
+async def _send_question(app: AnyApp, chat_id: int, question: Question) -> tuple[int, str | None]:
+    """The question's message id and poll id (None when it went out as a message)."""
     header = f"{question.number}/{question.total}"
-    poll_id = None
     if poll_fits(question):
         correct = [n for n, i in enumerate(question.order) if i in question.item.correct_indices]  # type: ignore[union-attr]
         title = question.item.question
         if isinstance(question.item, TrueFalseItem):
             title = f"True or false? {title}"
-        message = await app.bot.send_poll(
-            chat_id,
-            question=shorten(f"{header} · {title}", PollLimit.MAX_QUESTION_LENGTH),
-            options=question.shown_options,
-            type=Poll.QUIZ,
-            is_anonymous=False,
-            allows_multiple_answers=question.multiple,
-            correct_option_ids=correct,
-            open_period=question.time_limit,
-            explanation=poll_explanation(question),
-        )
-        poll_id = message.poll.id if message.poll else None
-    elif question.typed:
-        message = await app.bot.send_message(
-            chat_id,
+        try:
+            message = await app.bot.send_poll(
+                chat_id,
+                question=shorten(f"{header} · {title}", PollLimit.MAX_QUESTION_LENGTH),
+                options=question.shown_options,
+                type=Poll.QUIZ,
+                is_anonymous=False,
+                allows_multiple_answers=question.multiple,
+                correct_option_ids=correct,
+                open_period=question.time_limit,
+                explanation=poll_explanation(question),
+            )
+        except TelegramError as exc:  # e.g. a group whose permissions forbid polls
+            log.warning("chat %s: quiz poll refused (%s); sending buttons instead", chat_id, exc)
+        else:
+            return message.message_id, message.poll.id if message.poll else None
+    if question.typed:
+        text = (
             f"<b>{header}</b> · <b>{render.esc(question.item.question)}</b>\n\n"
             f"↩️ <b>Reply to this message</b> with your answer ({question.time_limit} s). "
-            "Your first reply counts.",
-            parse_mode=ParseMode.HTML,
+            "Your first reply counts."
         )
-    else:
-        buttons = [
-            (render.LETTERS[n], callbacks.group_answer(question.run_id, question.item_id, i))
-            for n, i in enumerate(question.order)
-        ]
-        lines = [f"<b>{header}</b> · <b>{render.esc(question.item.question)}</b>", ""]
-        lines += [
-            f"<b>{render.LETTERS[n]}.</b> {render.esc(t)}"
-            for n, t in enumerate(question.shown_options)
-        ]
-        lines += ["", f"Tap your answer ({question.time_limit} s). Your first tap counts."]
-        message = await app.bot.send_message(
-            chat_id,
-            render.fit("\n".join(lines)),
-            parse_mode=ParseMode.HTML,
-            reply_markup=render.keyboard(render.chunk(buttons, 5)),
-        )
-    deadline = await games(app).asked(question, message.message_id, poll_id)
-    schedule(app, question.run_id, "close", question.number - 1, deadline)
+        message = await app.bot.send_message(chat_id, render.fit(text), parse_mode=ParseMode.HTML)
+        return message.message_id, None
+    buttons = [
+        (render.LETTERS[n], callbacks.group_answer(question.run_id, question.item_id, i))
+        for n, i in enumerate(question.order)
+    ]
+    lines = [f"<b>{header}</b> · <b>{render.esc(question.item.question)}</b>", ""]
+    lines += [
+        f"<b>{render.LETTERS[n]}.</b> {render.esc(t)}" for n, t in enumerate(question.shown_options)
+    ]
+    lines += ["", f"Tap your answer ({question.time_limit} s). Your first tap counts."]
+    message = await app.bot.send_message(
+        chat_id,
+        render.fit("\n".join(lines)),
+        parse_mode=ParseMode.HTML,
+        reply_markup=render.keyboard(render.chunk(buttons, 5)),
+    )
+    return message.message_id, None
+
+
+async def abandon(app: AnyApp, chat_id: int, question: Question) -> None:
+    """End a game whose question could not be sent: nothing is left running, and the group
+    hears why, with the standings so far."""
+    finished = await games(app).stop(chat_id)
+    text = f"⚠️ I could not send question {question.number} to this chat, so the game has ended."
+    if isinstance(finished, Finished):
+        text += "\n\n" + final_text(finished)
+    await say(app, chat_id, text)
 
 
 async def poll_answer(update: Update, context: QuizContext) -> None:
@@ -349,9 +388,7 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
         if decision == "start" and chat_id is not None:
             await begin(app, run_id, chat_id)
         elif decision == "close" and chat_id is not None:
-            await app.bot.send_message(
-                chat_id, "Nobody joined, so the lobby is closed. /quiz opens a new one."
-            )
+            await say(app, chat_id, "Nobody joined, so the lobby is closed. /quiz opens a new one.")
         return
     if what == "close":
         result = await service.close_question(run_id, position)
@@ -360,8 +397,8 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
         chat_id = await _chat_of(app, run_id)
         if chat_id is None:
             return
-        await _drop_buttons(app, chat_id, result.question)
-        await app.bot.send_message(chat_id, result_text(result), parse_mode=ParseMode.HTML)
+        await _drop_buttons(app, chat_id, result)
+        await say(app, chat_id, result_text(result))
         deadline = services_of(app).clock() + PAUSE
         schedule(app, run_id, "advance", position, deadline)
         return
@@ -371,7 +408,7 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
         if step is None or chat_id is None:
             return
         if isinstance(step, Finished):
-            await app.bot.send_message(chat_id, final_text(step), parse_mode=ParseMode.HTML)
+            await say(app, chat_id, final_text(step))
         else:
             await ask(app, chat_id, step)
 
@@ -384,11 +421,15 @@ async def _chat_of(app: AnyApp, run_id: int) -> int | None:
         return run.chat_id if run is not None else None
 
 
-async def _drop_buttons(app: AnyApp, chat_id: int, question: Question) -> None:
-    if question.message_id is None or question.typed or poll_fits(question):
-        return
+async def _drop_buttons(app: AnyApp, chat_id: int, result: QuestionResult) -> None:
+    if result.buttons and result.question.message_id is not None:
+        await _drop_markup(app, chat_id, result.question.message_id)
+
+
+async def _drop_markup(app: AnyApp, chat_id: int, message_id: int) -> None:
+    # Already gone, or not modified: nothing to tidy up.
     with contextlib.suppress(BadRequest):
-        await app.bot.edit_message_reply_markup(chat_id, question.message_id, reply_markup=None)
+        await app.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
 
 async def rearm_timers(app: AnyApp) -> int:

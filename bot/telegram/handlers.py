@@ -681,8 +681,12 @@ async def on_error(update: object, context: QuizContext) -> None:
         text = "😕 Sorry, something went wrong on our side. Please try again."
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(text[:190], show_alert=True)
-        elif update.effective_chat is not None:
+            try:
+                await update.callback_query.answer(text[:190], show_alert=True)
+                return
+            except BadRequest:  # the press was already answered: say it in the chat
+                pass
+        if update.effective_chat is not None:
             await update.effective_chat.send_message(text)
     except Exception:
         log.warning("update %s: could not send the apology", update_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -52,9 +53,57 @@ def chunk(buttons: list[tuple[str, str]], per_row: int) -> list[list[tuple[str, 
     return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
 
 
-def fit(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> str:
-    """Keep a message under Telegram's limit (the validator makes this rare)."""
-    return shorten(text, limit)
+ECHO = 300
+"""Characters of a player's own typed answer echoed back in feedback."""
+
+# A tag, an entity, a run of plain text, or a stray "<" or "&" (never produced by esc()).
+_HTML_TOKEN = re.compile(
+    r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*>|&(?:#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z]+);|[^<&]+|[<&]"
+)
+
+
+def fit(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH, ellipsis: str = "…") -> str:
+    """Keep an HTML message under Telegram's limit and well-formed: the cut never splits a
+    tag or an entity, and every tag still open at the cut is closed. Messages are built to
+    fit (echoes and names are shortened before they are escaped), so this is the last guard.
+
+    Written here rather than taken from a library: the HTML Telegram accepts is a handful of
+    tags, and a cut must count the closing tags it adds against the limit."""
+    if len(text) <= limit:
+        return text
+    out: list[str] = []
+    open_tags: list[str] = []
+    used = 0
+    for match in _HTML_TOKEN.finditer(text):
+        token = match.group()
+        closing = sum(len(name) + 3 for name in open_tags)
+        room = limit - used - closing - len(ellipsis)
+        name = match.group(2)
+        if name is not None and match.group(1):  # a closing tag: it was paid for
+            if open_tags and open_tags[-1] == name.lower():
+                open_tags.pop()
+                out.append(token)
+                used += len(token)
+            continue
+        if name is not None:
+            if len(token) + len(name) + 3 > room:
+                break
+            open_tags.append(name.lower())
+        elif len(token) > room:
+            if not token.startswith("&"):  # plain text can be cut (an entity cannot)
+                out.append(token[: max(0, room)].rstrip())
+            break
+        out.append(token)
+        used += len(token)
+    out.append(ellipsis)
+    out += [f"</{name}>" for name in reversed(open_tags)]
+    return "".join(out)
+
+
+def echo(text: str, limit: int = ECHO) -> str:
+    """A player's own words, shortened then escaped (shortening escaped text could cut an
+    entity in half)."""
+    return esc(shorten(" ".join(text.split()), limit))
 
 
 # --------------------------------------------------------------------------- packs
@@ -73,7 +122,7 @@ def pack_list(packs: Sequence[CachedPack]) -> str:
         lines.append(
             f"• <b>{esc(pack.title)}</b> ({len(pack.items)} questions) — /quiz {pack.slug}"
         )
-    return "\n".join(lines)
+    return fit("\n".join(lines))
 
 
 # --------------------------------------------------------------------------- questions
@@ -145,25 +194,50 @@ def verdict(feedback: Feedback) -> str:
     return "❌ <b>Not quite.</b>"
 
 
+_QUOTE_MARKS = "\"'“”‘’«»„"
+
+
 def quote_lines(sources: Sequence[str]) -> list[str]:
-    return [f"📖 <i>“{esc(source)}”</i>" for source in sources]
+    """The article's own words, in quotation marks (once: a source that quotes a speech
+    already has its own)."""
+    lines = []
+    for source in sources:
+        text = source.strip()
+        quoted = len(text) > 1 and text[0] in _QUOTE_MARKS and text[-1] in _QUOTE_MARKS
+        lines.append(f"📖 <i>{esc(text) if quoted else f'“{esc(text)}”'}</i>")
+    return lines
 
 
 def feedback_text(feedback: Feedback, with_question: bool = True) -> str:
+    """The verdict, the player's answer (shortened), the correct answer, the explanation and
+    the quote. The explanation and the quote always fit: when the message is too long, the
+    question above them is shortened first."""
     question = feedback.question
     item = question.item
-    lines = []
-    if with_question:
-        lines += [_header(question), "", f"<b>{esc(item.question)}</b>", ""]
-    lines.append(verdict(feedback))
+    body = [verdict(feedback)]
     if not feedback.skipped:
-        lines.append(f"Your answer: {esc(feedback.response) or '—'}")
+        body.append(f"Your answer: {echo(feedback.response) or '—'}")
     if not feedback.grade.correct or isinstance(item, ShortItem | NumberItem):
-        lines.append(f"Answer: <b>{esc(feedback.correct_answer)}</b>")
+        body.append(f"Answer: <b>{esc(feedback.correct_answer)}</b>")
     if feedback.grade.feedback:
-        lines.append(esc(feedback.grade.feedback))
-    lines += ["", f"💡 {esc(item.explanation)}", *quote_lines(item.sources)]
-    return fit("\n".join(lines))
+        body.append(esc(feedback.grade.feedback))
+    body += ["", f"💡 {esc(item.explanation)}", *quote_lines(item.sources)]
+    tail = "\n".join(body)
+    if not with_question:
+        return fit(tail)
+    header = _header(question)
+    room = MessageLimit.MAX_TEXT_LENGTH - len(header) - len(tail) - len("\n\n<b></b>\n\n")
+    return fit(f"{header}\n\n<b>{esc_within(item.question, room)}</b>\n\n{tail}")
+
+
+def esc_within(text: str, budget: int) -> str:
+    """``text`` shortened so that, escaped, it takes at most ``budget`` characters."""
+    cut = budget
+    while True:
+        out = esc(shorten(text, max(cut, 0)))
+        if len(out) <= budget or cut <= 0:
+            return out
+        cut -= len(out) - budget
 
 
 def next_keyboard(question: Question) -> InlineKeyboardMarkup:
@@ -189,7 +263,7 @@ def summary_text(summary: RunSummary) -> str:
         lines.append(f"Rank on this quiz: <b>#{summary.rank}</b>{of}")
     if summary.mode == "review":
         lines.append("<i>Review runs are practice: they do not change the leaderboard.</i>")
-    return "\n".join(lines)
+    return fit("\n".join(lines))
 
 
 def summary_keyboard(summary: RunSummary) -> InlineKeyboardMarkup:
@@ -242,7 +316,7 @@ def leaderboard_text(
         lines += ["…", f"{mine.rank}. {display_name(mine, viewer_id)} — {points(mine.points)} pts"]
     elif mine is None and asked_by_player:
         lines += ["", "You are not on this board yet."]
-    return "\n".join(lines)
+    return fit("\n".join(lines))
 
 
 def score_text(stats: Sequence[PackStats]) -> str:
@@ -267,21 +341,26 @@ def score_text(stats: Sequence[PackStats]) -> str:
 
 def article_parts(title: str, article: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
     """The article as messages under ``limit`` characters, split between paragraphs (and only
-    inside a paragraph, between sentences or words, when one paragraph alone is too long)."""
+    inside a paragraph, between sentences or words, when one paragraph alone is too long).
+    Paragraphs are cut before they are escaped, so a cut never splits an entity."""
     paragraphs = [p.strip() for p in article.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    heading = f"📰 <b>{esc(title)}</b>\n\n"
+    heading = f"📰 <b>{esc(shorten(title, 256))}</b>\n\n"
+    budget = limit - len(heading)
     pieces: list[str] = []
     for paragraph in paragraphs:
-        escaped = esc(paragraph)
-        while len(escaped) > limit - len(heading):
-            cut = escaped.rfind(". ", 0, limit - len(heading))
+        rest = paragraph
+        while len(esc(rest)) > budget:
+            fits = budget  # the longest prefix that fits once escaped (escaping only grows)
+            while len(esc(rest[:fits])) > budget:
+                fits -= len(esc(rest[:fits])) - budget
+            cut = rest.rfind(". ", 0, fits)
             if cut <= 0:
-                cut = escaped.rfind(" ", 0, limit - len(heading))
+                cut = rest.rfind(" ", 0, fits)
             if cut <= 0:
-                cut = limit - len(heading) - 1
-            pieces.append(escaped[: cut + 1].strip())
-            escaped = escaped[cut + 1 :].strip()
-        pieces.append(escaped)
+                cut = fits - 1
+            pieces.append(esc(rest[: cut + 1].strip()))
+            rest = rest[cut + 1 :].strip()
+        pieces.append(esc(rest))
     parts: list[str] = []
     current = heading
     for piece in pieces:
