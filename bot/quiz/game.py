@@ -150,7 +150,7 @@ class GameService:
                 return "A game is already on in this chat; /stop ends it."
             pack = await self.quiz.find_pack(session, slug)
             if pack is None:
-                return f"There is no quiz called {slug!r}. See /packs."
+                return f"There is no quiz called {slug[:64]!r}. See /packs."
             host_id = await self.quiz.user_id(session, host)
             run = self.quiz.new_run(
                 pack,

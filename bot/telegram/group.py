@@ -67,7 +67,9 @@ def _player(update: Update) -> Any:
 
 async def _reply(update: Update, text: str, **kwargs: Any) -> None:
     if update.effective_chat is not None:
-        await update.effective_chat.send_message(text, parse_mode=ParseMode.HTML, **kwargs)
+        await update.effective_chat.send_message(
+            render.fit(text), parse_mode=ParseMode.HTML, **kwargs
+        )
 
 
 # --------------------------------------------------------------------------- lobby
@@ -76,7 +78,7 @@ async def _reply(update: Update, text: str, **kwargs: Any) -> None:
 def lobby_text(lobby: Lobby, lobby_seconds: int) -> str:
     pack = lobby.pack
     limit = pack.settings.time_limit
-    players = ", ".join(render.esc(n) for n in lobby.players) or "nobody yet"
+    players = _names(lobby.players, 30) or "nobody yet"
     lines = [
         f"🎮 <b>{render.esc(pack.title)}</b>",
         f"{len(pack.items)} questions, about {limit} s each."
@@ -444,7 +446,7 @@ async def rearm_timers(app: AnyApp) -> int:
 
 
 def _names(names: list[str], limit: int = 12) -> str:
-    shown = ", ".join(render.esc(n) for n in names[:limit])
+    shown = ", ".join(render.esc(shorten(n, 64)) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
@@ -463,17 +465,25 @@ def result_text(result: QuestionResult) -> str:
     return render.fit("\n".join(lines))
 
 
+FINAL_LINES = 20
+"""Players listed by name at the end of a game (the rest are counted)."""
+
+
 def final_text(finished: Finished) -> str:
     heading = "Game stopped" if finished.stopped else "Game over"
     lines = [f"🏁 <b>{heading}: {render.esc(finished.pack.title)}</b>", ""]
     if not finished.standings:
         lines.append("Nobody answered.")
     medals = {1: "🥇", 2: "🥈", 3: "🥉"}
-    for n, s in enumerate(finished.standings, start=1):
+    shown = finished.standings[:FINAL_LINES]
+    for n, s in enumerate(shown, start=1):
         lines.append(
-            f"{medals.get(n, f'{n}.')} {render.esc(s.name)} — {render.points(s.points)} pts "
+            f"{medals.get(n, f'{n}.')} {render.esc(shorten(s.name, 64))} — "
+            f"{render.points(s.points)} pts "
             f"({s.correct}/{finished.total} right, {render.duration(s.seconds_ms / 1000)})"
         )
+    if len(finished.standings) > len(shown):
+        lines.append(f"… and {len(finished.standings) - len(shown)} more")
     lines += ["", "/leaderboard shows this chat's ranking."]
     return render.fit("\n".join(lines))
 

@@ -76,7 +76,7 @@ async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
     chat = update.effective_chat
     if chat is None:
         return None
-    return await chat.send_message(text, parse_mode=ParseMode.HTML, **kwargs)
+    return await chat.send_message(render.fit(text), parse_mode=ParseMode.HTML, **kwargs)
 
 
 # --------------------------------------------------------------------------- questions
@@ -149,7 +149,7 @@ async def offer_or_start(
     player = player_of(user)
     pack, waiting = await quiz.unfinished_run(player, slug)
     if pack is None:
-        await reply(update, f"There is no quiz called <b>{render.esc(slug)}</b>. See /packs.")
+        await reply(update, render.no_such_pack(slug))
         return
     if waiting is not None:
         await reply(
@@ -174,7 +174,7 @@ async def start_new(
 ) -> None:
     question = await services(context).quiz.start_run(player_of(user), slug, chat_id)
     if question is None:
-        await reply(update, f"There is no quiz called <b>{render.esc(slug)}</b>. See /packs.")
+        await reply(update, render.no_such_pack(slug))
         return
     await reply(
         update,
@@ -268,7 +268,7 @@ async def send_article(update: Update, context: QuizContext, slug: str) -> None:
     async with services(context).sessionmaker() as session:
         pack = await services(context).quiz.find_pack(session, slug)
     if pack is None:
-        await reply(update, f"There is no quiz called <b>{render.esc(slug)}</b>. See /packs.")
+        await reply(update, render.no_such_pack(slug))
         return
     for part in render.article_parts(pack.title, pack.article_text):
         await reply(update, part)

@@ -54,7 +54,7 @@ def chunk(buttons: list[tuple[str, str]], per_row: int) -> list[list[tuple[str, 
 
 
 ECHO = 300
-"""Characters of a player's own typed answer echoed back in feedback."""
+"""At most this many characters (escaped) of a player's typed answer are echoed back."""
 
 # A tag, an entity, a run of plain text, or a stray "<" or "&" (never produced by esc()).
 _HTML_TOKEN = re.compile(
@@ -100,13 +100,11 @@ def fit(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH, ellipsis: str = "�
     return "".join(out)
 
 
-def echo(text: str, limit: int = ECHO) -> str:
-    """A player's own words, shortened then escaped (shortening escaped text could cut an
-    entity in half)."""
-    return esc(shorten(" ".join(text.split()), limit))
-
-
 # --------------------------------------------------------------------------- packs
+
+
+def no_such_pack(slug: str) -> str:
+    return f"There is no quiz called <b>{esc(shorten(slug, 64))}</b>. See /packs."
 
 
 def pack_buttons(packs: Sequence[CachedPack], action: str = "pk") -> InlineKeyboardMarkup:
@@ -209,25 +207,32 @@ def quote_lines(sources: Sequence[str]) -> list[str]:
 
 
 def feedback_text(feedback: Feedback, with_question: bool = True) -> str:
-    """The verdict, the player's answer (shortened), the correct answer, the explanation and
-    the quote. The explanation and the quote always fit: when the message is too long, the
-    question above them is shortened first."""
+    """The verdict, the player's answer, the correct answer, the explanation and the quote.
+    The explanation and the quote always fit: when the message would be too long, the echo of
+    the player's answer gives way first, then the question above it."""
     question = feedback.question
     item = question.item
-    body = [verdict(feedback)]
-    if not feedback.skipped:
-        body.append(f"Your answer: {echo(feedback.response) or '—'}")
-    if not feedback.grade.correct or isinstance(item, ShortItem | NumberItem):
-        body.append(f"Answer: <b>{esc(feedback.correct_answer)}</b>")
-    if feedback.grade.feedback:
-        body.append(esc(feedback.grade.feedback))
-    body += ["", f"💡 {esc(item.explanation)}", *quote_lines(item.sources)]
-    tail = "\n".join(body)
+
+    def body(echoed: str) -> str:
+        lines = [verdict(feedback)]
+        if not feedback.skipped:
+            lines.append(f"Your answer: {echoed or '—'}")
+        if not feedback.grade.correct or isinstance(item, ShortItem | NumberItem):
+            lines.append(f"Answer: <b>{esc(feedback.correct_answer)}</b>")
+        if feedback.grade.feedback:
+            lines.append(esc(feedback.grade.feedback))
+        lines += ["", f"💡 {esc(item.explanation)}", *quote_lines(item.sources)]
+        return "\n".join(lines)
+
+    limit = MessageLimit.MAX_TEXT_LENGTH
+    header = f"{_header(question)}\n\n<b></b>\n\n" if with_question else ""
+    least_question = min(len(esc(item.question)), 200) if with_question else 0
+    room = limit - len(body("")) - len(header) - least_question
+    tail = body(esc_within(" ".join(feedback.response.split()), max(min(ECHO, room), 20)))
     if not with_question:
         return fit(tail)
-    header = _header(question)
-    room = MessageLimit.MAX_TEXT_LENGTH - len(header) - len(tail) - len("\n\n<b></b>\n\n")
-    return fit(f"{header}\n\n<b>{esc_within(item.question, room)}</b>\n\n{tail}")
+    room = limit - len(header) - len(tail)
+    return fit(f"{_header(question)}\n\n<b>{esc_within(item.question, room)}</b>\n\n{tail}")
 
 
 def esc_within(text: str, budget: int) -> str:
