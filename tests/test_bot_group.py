@@ -471,3 +471,57 @@ async def test_the_first_question_failing_ends_the_game_after_one_answer_to_the_
     assert [c.method for c in calls].count("answerCallbackQuery") == 1
     assert "so the game has ended" in texts(calls) and "Nobody answered." in texts(calls)
     assert await bot.app.bot_data.services.extras["games"].running_in(GROUP) is None
+
+
+MINI_PACK = """pack: mini
+title: Mini
+description: Two items.
+article: {article}
+items:
+  - id: range
+    type: choice
+    question: How far can the missiles reach?
+    answer: Nearly 200 miles
+    distractors: [About 50 miles, About 500 miles]
+    explanation: The article says so.
+    source: nearly 200 miles away
+    difficulty: easy
+    skill: detail
+  - id: nickname
+    type: short
+    question: What nickname did Slutsky use for Biden?
+    answers: [Bloody Joe]
+    explanation: The article says so.
+    source: Bloody Joe
+    difficulty: easy
+    skill: detail
+"""
+
+
+async def mini_harness(engine: AsyncEngine, clock: Clock, tmp_path: Path) -> Harness:
+    article = ROOT / "seeds" / "biden-atacms-2024.txt"
+    (tmp_path / "mini.yaml").write_text(MINI_PACK.format(article=article), encoding="utf-8")
+    return await start_harness(engine, clock, content=tmp_path)
+
+
+async def test_score_counts_each_players_points_in_a_finished_game(
+    engine: AsyncEngine, clock: Clock, tmp_path: Path
+) -> None:
+    bot = await mini_harness(engine, clock, tmp_path)
+    try:
+        calls = await bot.text(HOST, "/quiz mini", chat_id=GROUP)
+        run = int(buttons(calls[-1])[0][1].split(":")[1])
+        await join_all(bot, run, [ANN, BOB])
+        await bot.press(HOST, f"go:{run}", chat_id=GROUP)
+        for _ in range(2):
+            await answer(bot, run, ANN, right=True)
+            await answer(bot, run, BOB, right=False)
+            await answer(bot, run, HOST, right=False)
+            await finish_question(bot, run)
+        assert "Game over" in bot.api.last("sendMessage").params["text"]
+        for who, best in ((ANN, "2 of 2"), (BOB, "0 of 2"), (HOST, "0 of 2")):
+            text = (await bot.text(who, "/score"))[-1].params["text"]
+            assert f"Best run: {best}" in text, (who, text)
+            assert "Answered 2, skipped 0" in text
+    finally:
+        await bot.app.shutdown()

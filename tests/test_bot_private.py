@@ -399,7 +399,7 @@ async def test_stop_skip_score_and_leaderboard(bot: Harness) -> None:
     assert "Score: <b>1</b> of 34" in calls[-1].params["text"]
     calls = await bot.text(ANN, "/score")
     text = calls[-1].params["text"]
-    assert "Answered 2, correct 1 (50%)" in text
+    assert "Answered 1, skipped 1, correct 1 (100% of answered)" in text
     assert "Best run: no finished run yet, streak 1 day" in text
     # Bob scores nothing, and sees Ann on top and himself below.
     await bot.text(BOB, "/quiz atacms-2024")

@@ -338,10 +338,11 @@ def score_text(stats: Sequence[PackStats]) -> str:
         lines += [
             "",
             f"<b>{esc(s.title)}</b>",
-            f"Answered {s.answered}, correct {s.correct} ({s.accuracy:.0%})",
+            f"Answered {s.responded}, skipped {s.skipped}, correct {s.correct}"
+            + (f" ({s.correct / s.responded:.0%} of answered)" if s.responded else ""),
             f"Best run: {best}{streak if s.streak_days else ''}",
         ]
-    return "\n".join(lines)
+    return fit("\n".join(lines))
 
 
 def article_parts(title: str, article: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
