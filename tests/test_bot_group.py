@@ -525,3 +525,42 @@ async def test_score_counts_each_players_points_in_a_finished_game(
             assert "Answered 2, skipped 0" in text
     finally:
         await bot.app.shutdown()
+
+
+async def test_speed_survives_the_choice_of_a_pack_and_unknown_words_get_usage(
+    engine: AsyncEngine, clock: Clock, tmp_path: Path
+) -> None:
+    article = ROOT / "seeds" / "biden-atacms-2024.txt"
+    (tmp_path / "mini2.yaml").write_text(
+        MINI_PACK.format(article=article).replace("pack: mini", "pack: mini-two"),
+        encoding="utf-8",
+    )
+    bot = await mini_harness(engine, clock, tmp_path)
+    try:
+        calls = await bot.text(HOST, "/quiz fast", chat_id=GROUP)
+        usage = calls[-1].params["text"]
+        assert "I don't know “fast”" in usage and "Packs: mini, mini-two" in usage
+        assert "<i>speed</i>" in usage
+        calls = await bot.text(HOST, "/quiz mini fast", chat_id=GROUP)
+        assert "I don't know “fast”" in calls[-1].params["text"]
+        calls = await bot.text(HOST, "/quiz speed", chat_id=GROUP)
+        assert calls[-1].params["text"] == "Which quiz?"
+        assert ("Mini", "pks:mini") in buttons(calls[-1])
+        calls = await bot.press(HOST, "pks:mini", chat_id=GROUP)
+        assert "⚡ Speed bonus on." in calls[-1].params["text"]
+    finally:
+        await bot.app.shutdown()
+
+
+async def test_leaderboard_of_a_hidden_pack_is_no_quiz(bot: Harness) -> None:
+    run = await open_lobby(bot)
+    await join_all(bot, run, [ANN])
+    await bot.press(HOST, f"go:{run}", chat_id=GROUP)
+    await answer(bot, run, ANN, right=True)
+    await bot.text(HOST, "/stop", chat_id=GROUP)
+    calls = await bot.text(user(900, "Admin"), "/hide atacms-2024")
+    assert "hidden" in calls[-1].params["text"].lower()
+    for chat in (GROUP, None):
+        text = (await bot.text(ANN, "/leaderboard atacms-2024", chat_id=chat))[-1].params["text"]
+        assert text == "There is no quiz called 'atacms-2024'. See /packs.", text
+        assert "Biden" not in text

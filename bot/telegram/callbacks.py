@@ -37,6 +37,7 @@ _SHAPES: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {
     "rv": (re.compile(r"(\d{1,19})"), ("run",)),
     # packs
     "pk": (re.compile(f"({_SLUG})"), ("slug",)),
+    "pks": (re.compile(f"({_SLUG})"), ("slug",)),  # a group game with the speed bonus
     "new": (re.compile(f"({_SLUG})"), ("slug",)),
     "rd": (re.compile(f"({_SLUG})"), ("slug",)),
     "lb": (re.compile(f"({_SLUG})"), ("slug",)),
@@ -105,6 +106,10 @@ def review(run: int) -> str:
 
 def pack(slug: str) -> str:
     return f"pk:{slug}"
+
+
+def pack_with_speed(slug: str) -> str:
+    return f"pks:{slug}"
 
 
 def restart(slug: str) -> str:

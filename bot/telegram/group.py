@@ -98,23 +98,40 @@ def lobby_keyboard(run_id: int) -> Any:
     )
 
 
+GAME_OPTIONS = {"speed": "turns on the speed bonus"}
+"""The words ``/quiz`` takes in a group besides a pack."""
+
+
 async def quiz_command(update: Update, context: QuizContext) -> None:
     """Open a lobby: ``/quiz [pack] [speed]``."""
     args = [a.lower() for a in context.args or []]
     speed = "speed" in args
-    args = [a for a in args if a != "speed"]
-    if args:
-        await open_lobby(update, context, args[0], speed)
-        return
+    words = [a for a in args if a not in GAME_OPTIONS]
     svc = _services(context)
     async with svc.sessionmaker() as session:
         packs = await svc.quiz.visible_packs(session)
-    if len(packs) == 1:
+        pack = await svc.quiz.find_pack(session, words[0]) if words else None
+    if len(words) > 1 or (words and pack is None):
+        unknown = words[1] if pack is not None else words[0]
+        await _reply(update, game_usage(unknown, [p.slug for p in packs]))
+    elif pack is not None:
+        await open_lobby(update, context, pack.slug, speed)
+    elif len(packs) == 1:
         await open_lobby(update, context, packs[0].slug, speed)
     elif packs:
-        await _reply(update, "Which quiz?", reply_markup=render.pack_buttons(packs))
+        action = "pks" if speed else "pk"  # the option survives the choice of a pack
+        await _reply(update, "Which quiz?", reply_markup=render.pack_buttons(packs, action))
     else:
         await _reply(update, "No quizzes are published yet.")
+
+
+def game_usage(unknown: str, slugs: list[str]) -> str:
+    options = "; ".join(f"<i>{word}</i> {what}" for word, what in GAME_OPTIONS.items())
+    packs = ", ".join(slugs[:20]) or "none yet"
+    return (
+        f"I don't know “{render.esc(shorten(unknown, 64))}”.\n"
+        f"Usage: /quiz [pack] [speed]. Packs: {render.esc(packs)}. Options: {options}."
+    )
 
 
 async def open_lobby(update: Update, context: QuizContext, slug: str, speed: bool = False) -> None:
@@ -515,7 +532,14 @@ async def help_command(update: Update, context: QuizContext) -> None:
     await _reply(update, GROUP_HELP)
 
 
+async def _speed_pack_button(update: Update, context: QuizContext, action: Any) -> None:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await open_lobby(update, context, action.slug, speed=True)
+
+
 BUTTONS = {
+    "pks": _speed_pack_button,
     "j": _join_button,
     "go": _start_button,
     "ga": _group_answer_button,

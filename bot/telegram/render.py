@@ -108,7 +108,12 @@ def no_such_pack(slug: str) -> str:
 
 
 def pack_buttons(packs: Sequence[CachedPack], action: str = "pk") -> InlineKeyboardMarkup:
-    make = {"pk": callbacks.pack, "rd": callbacks.read, "lb": callbacks.leaderboard}[action]
+    make = {
+        "pk": callbacks.pack,
+        "pks": callbacks.pack_with_speed,
+        "rd": callbacks.read,
+        "lb": callbacks.leaderboard,
+    }[action]
     return keyboard([[(shorten(p.title, 60), make(p.slug))] for p in packs])
 
 
