@@ -241,6 +241,40 @@ async def start_harness(
     return Harness(app, api, clock)
 
 
+MINI_PACK = """pack: {slug}
+title: {title}
+description: Two items.
+article: {article}
+items:
+  - id: range
+    type: choice
+    question: How far can the missiles reach?
+    answer: Nearly 200 miles
+    distractors: [About 50 miles, About 500 miles]
+    explanation: The article says so.
+    source: nearly 200 miles away
+    difficulty: easy
+    skill: detail
+  - id: nickname
+    type: short
+    question: What nickname did Slutsky use for Biden?
+    answers: [Bloody Joe]
+    explanation: The article says so.
+    source: Bloody Joe
+    difficulty: easy
+    skill: detail
+"""
+
+
+def write_mini_pack(folder: Path, slug: str = "mini") -> Path:
+    """A two-item pack (a choice, then a short answer) in ``folder``; returns the folder."""
+    article = ROOT / "seeds" / "biden-atacms-2024.txt"
+    title = slug.replace("-", " ").capitalize()
+    text = MINI_PACK.format(slug=slug, title=title, article=article)
+    (folder / f"{slug}.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 async def bot(engine: AsyncEngine, clock: Clock) -> AsyncIterator[Harness]:
     harness = await start_harness(engine, clock)

@@ -17,7 +17,7 @@ from bot.quiz.grading import format_number
 from bot.store import make_sessionmaker
 from bot.store.models import Attempt, QuizRun
 from bot.telegram.offline import ApiCall
-from botkit import ROOT, Clock, Harness, start_harness, user
+from botkit import ROOT, Clock, Harness, start_harness, user, write_mini_pack
 
 GROUP = -1001
 HOST = user(201, "Hana")
@@ -473,35 +473,8 @@ async def test_the_first_question_failing_ends_the_game_after_one_answer_to_the_
     assert await bot.app.bot_data.services.extras["games"].running_in(GROUP) is None
 
 
-MINI_PACK = """pack: mini
-title: Mini
-description: Two items.
-article: {article}
-items:
-  - id: range
-    type: choice
-    question: How far can the missiles reach?
-    answer: Nearly 200 miles
-    distractors: [About 50 miles, About 500 miles]
-    explanation: The article says so.
-    source: nearly 200 miles away
-    difficulty: easy
-    skill: detail
-  - id: nickname
-    type: short
-    question: What nickname did Slutsky use for Biden?
-    answers: [Bloody Joe]
-    explanation: The article says so.
-    source: Bloody Joe
-    difficulty: easy
-    skill: detail
-"""
-
-
 async def mini_harness(engine: AsyncEngine, clock: Clock, tmp_path: Path) -> Harness:
-    article = ROOT / "seeds" / "biden-atacms-2024.txt"
-    (tmp_path / "mini.yaml").write_text(MINI_PACK.format(article=article), encoding="utf-8")
-    return await start_harness(engine, clock, content=tmp_path)
+    return await start_harness(engine, clock, content=write_mini_pack(tmp_path))
 
 
 async def test_score_counts_each_players_points_in_a_finished_game(
@@ -530,11 +503,7 @@ async def test_score_counts_each_players_points_in_a_finished_game(
 async def test_speed_survives_the_choice_of_a_pack_and_unknown_words_get_usage(
     engine: AsyncEngine, clock: Clock, tmp_path: Path
 ) -> None:
-    article = ROOT / "seeds" / "biden-atacms-2024.txt"
-    (tmp_path / "mini2.yaml").write_text(
-        MINI_PACK.format(article=article).replace("pack: mini", "pack: mini-two"),
-        encoding="utf-8",
-    )
+    write_mini_pack(tmp_path, "mini-two")
     bot = await mini_harness(engine, clock, tmp_path)
     try:
         calls = await bot.text(HOST, "/quiz fast", chat_id=GROUP)

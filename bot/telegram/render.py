@@ -183,6 +183,24 @@ def question_keyboard(question: Question) -> InlineKeyboardMarkup:
     return keyboard(rows)
 
 
+def choice_hint(question: Question) -> str:
+    """What to do when a typed reply names no option."""
+    if _numbered(question):  # the options are lettered on screen
+        last = LETTERS[len(question.order) - 1]
+        return f"Tap a button, or type the letter of an option (A to {last})."
+    return "Tap a button, or type an option as it reads on its button."
+
+
+def switch_text(current: Question, new_title: str) -> str:
+    """The offer made when a player starts a run in the middle of another one."""
+    where = f"{'review' if current.mode == 'review' else 'question'} {current.number}"
+    return (
+        f"You are in the middle of <b>{esc(current.pack.title)}</b> ({where} of "
+        f"{current.total}). Start <b>{esc(new_title)}</b> instead? Your run is kept either "
+        "way: /quiz, or ↩ here, brings you back to it."
+    )
+
+
 # --------------------------------------------------------------------------- feedback
 
 
