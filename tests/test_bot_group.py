@@ -130,8 +130,12 @@ async def test_lobby_join_and_permissions(bot: Harness) -> None:
     bot.api.administrators[GROUP] = {205}
     calls = await bot.press(ADMIN, f"go:{run}", chat_id=GROUP)
     assert any(c.method == "sendPoll" for c in calls)
+    # The lobby's buttons go when the game starts; a late tap is told to just answer.
+    lobby = bot.api.sent("sendMessage")[0]
+    dropped = [c for c in calls if c.method == "editMessageReplyMarkup"]
+    assert [c.params["message_id"] for c in dropped] == [lobby.result["message_id"]]
     late_join = await bot.press(CAT, f"j:{run}", chat_id=GROUP)
-    assert toast(late_join) == "This lobby is closed."
+    assert toast(late_join) == "The game is on: just answer the questions to play!"
 
 
 async def test_lobby_starts_by_itself_after_the_first_join(bot: Harness) -> None:
@@ -152,6 +156,8 @@ async def test_empty_lobby_closes(bot: Harness) -> None:
     bot.clock.advance(seconds=601)
     await bot.run_jobs()
     assert "Nobody joined" in bot.api.last("sendMessage").params["text"]
+    lobby = bot.api.sent("sendMessage")[0].result["message_id"]
+    assert bot.api.last("editMessageReplyMarkup").params["message_id"] == lobby
     calls = await bot.text(HOST, "/quiz atacms-2024", chat_id=GROUP)
     assert "Players (0)" in calls[-1].params["text"]  # a new lobby can open
 
@@ -533,3 +539,41 @@ async def test_leaderboard_of_a_hidden_pack_is_no_quiz(bot: Harness) -> None:
         text = (await bot.text(ANN, "/leaderboard atacms-2024", chat_id=chat))[-1].params["text"]
         assert text == "There is no quiz called 'atacms-2024'. See /packs.", text
         assert "Biden" not in text
+
+
+async def test_feedback_for_late_answers_and_group_commands(
+    engine: AsyncEngine, clock: Clock, tmp_path: Path
+) -> None:
+    bot = await mini_harness(engine, clock, tmp_path)
+    try:
+        calls = await bot.text(HOST, "/quiz mini", chat_id=GROUP)
+        assert "just answer once the game is on: your first answer joins you" in texts(calls)
+        run = int(buttons(calls[-1])[0][1].split(":")[1])
+        await join_all(bot, run, [ANN])
+        await bot.press(HOST, f"go:{run}", chat_id=GROUP)
+        # Q1, a poll: Bob never tapped "I'm in" and still plays; a late vote is told privately.
+        await answer(bot, run, BOB, right=True)
+        row, _ = await current(bot, run)
+        assert row.deadline_at is not None
+        bot.clock.now = row.deadline_at + timedelta(seconds=1)
+        calls = await answer(bot, run, ANN, right=True)
+        assert [(c.method, c.params["chat_id"]) for c in calls] == [("sendMessage", ANN["id"])]
+        assert calls[0].params["text"].startswith("⏱ Too late")
+        calls = await finish_question(bot, run)
+        assert "1 answered · ✅ 1 right: Bob" in texts(calls)
+        # Q2, typed: a right answer gets ✍ like any other until the question closes.
+        calls = await answer(bot, run, BOB, right=True)
+        assert [[r["emoji"] for r in c.params["reaction"]] for c in calls] == [["✍"]]
+        row, _ = await current(bot, run)
+        assert row.deadline_at is not None
+        bot.clock.now = row.deadline_at + timedelta(seconds=1)
+        calls = await answer(bot, run, ANN, right=True)
+        assert calls[-1].params["text"].startswith("⏱ Too late")
+        calls = await bot.text(ANN, "/skip", chat_id=GROUP)
+        assert "Nobody skips in a group game" in calls[-1].params["text"]
+        calls = await bot.text(ANN, "/review", chat_id=GROUP)
+        assert "send /review to https://t.me/article_quiz_bot" in calls[-1].params["text"]
+        calls = await finish_question(bot, run)
+        assert "Game over" in texts(calls) and "Bob — 2 pts" in texts(calls)
+    finally:
+        await bot.app.shutdown()

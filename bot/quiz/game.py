@@ -204,6 +204,8 @@ class GameService:
         began (the first player joined)."""
         async with self.sessionmaker() as session, session.begin():
             run = await session.get(QuizRun, run_id, with_for_update=True)
+            if run is not None and run.kind == "group" and run.status == "active":
+                return "The game is on: just answer the questions to play!"
             if run is None or run.kind != "group" or run.status != "lobby":
                 return "This lobby is closed."
             user_id = await self.quiz.user_id(session, player)

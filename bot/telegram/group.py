@@ -18,6 +18,7 @@ from telegram.constants import ChatMemberStatus, ParseMode, PollLimit
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
+    CommandHandler,
     MessageHandler,
     PollAnswerHandler,
     filters,
@@ -33,13 +34,20 @@ from bot.text import shorten
 log = logging.getLogger("quizbot.group")
 
 GROUP_HELP = """<b>Group games</b>
-/quiz <i>pack</i> opens a lobby: everyone taps “I'm in”, then the host (or an admin) taps
-Start. It starts by itself a little after the first player joins.
-Add <i>speed</i> (/quiz <i>pack</i> speed) to reward fast correct answers.
+/quiz <i>pack</i> opens a lobby: tap “I'm in”, or just answer once the game is on (your first \
+answer joins you). The host or an admin taps Start; the game also starts by itself a little \
+after the first player joins. Add <i>speed</i> (/quiz <i>pack</i> speed) to reward fast \
+correct answers.
 
-Choice questions are quiz polls; for typed questions, <b>reply</b> to the question message.
-Your first answer counts. /stop (host or admin) ends the game with the standings so far.
+Choice questions are quiz polls; for typed questions, <b>reply</b> to the question message. \
+Your first answer counts. /stop (host or admin) ends the game with the standings so far. \
 /leaderboard shows this chat's ranking (<i>week</i> or <i>all</i>, and a pack)."""
+
+LATE = "⏱ Too late: time is up for this question, so this answer does not count."
+SKIP_IN_GROUP = (
+    "Nobody skips in a group game: each question closes by itself when its time is up. "
+    "/skip works in a private quiz with me."
+)
 
 
 def games(context_or_app: QuizContext | AnyApp) -> GameService:
@@ -86,7 +94,8 @@ def lobby_text(lobby: Lobby, lobby_seconds: int) -> str:
         "",
         f"Players ({len(lobby.players)}): {players}",
         "",
-        "Tap “I'm in” to play. The host or an admin taps Start; the game starts by itself "
+        "Tap “I'm in” to play, or just answer once the game is on: your first answer joins "
+        "you. The host or an admin taps Start; the game starts by itself "
         f"{lobby_seconds} s after the first player joins.",
     ]
     return "\n".join(lines)
@@ -322,7 +331,14 @@ async def poll_answer(update: Update, context: QuizContext) -> None:
         return
     from bot.telegram.handlers import player_of
 
-    await games(context).poll_answer(player_of(answer.user), answer.poll_id, answer.option_ids)
+    outcome = await games(context).poll_answer(
+        player_of(answer.user), answer.poll_id, answer.option_ids
+    )
+    if outcome == "late":  # a vote carries no chat: say it to the voter, if they let us
+        try:
+            await context.bot.send_message(answer.user.id, LATE)
+        except TelegramError:
+            log.info("late vote by %s: no private chat to say so", answer.user.id)
 
 
 async def _group_answer_button(update: Update, context: QuizContext, action: Any) -> None:
@@ -353,12 +369,15 @@ async def group_reply(update: Update, context: QuizContext) -> None:
         or update.effective_user is None
     ):
         return
-    outcome, grade = await games(context).reply_answer(
+    outcome, _grade = await games(context).reply_answer(
         _player(update), chat.id, message.reply_to_message.message_id, message.text
     )
+    if outcome == "late":
+        await message.reply_text(LATE)
+        return
     emoji = None
-    if outcome == "recorded" and grade is not None:
-        emoji = "👍" if grade.correct else "✍"
+    if outcome == "recorded":
+        emoji = "✍"  # received; who was right is said when the question closes
     elif outcome == "invalid":
         emoji = "🤔"
     if emoji is not None:
@@ -407,6 +426,9 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
         if decision == "start" and chat_id is not None:
             await begin(app, run_id, chat_id)
         elif decision == "close" and chat_id is not None:
+            lobby_message = await service.lobby_message(run_id)
+            if lobby_message is not None:
+                await _drop_markup(app, chat_id, lobby_message)
             await say(app, chat_id, "Nobody joined, so the lobby is closed. /quiz opens a new one.")
         return
     if what == "close":
@@ -524,12 +546,29 @@ async def stop_command(update: Update, context: QuizContext) -> None:
     if isinstance(stopped, Finished):
         await _reply(update, final_text(stopped))
     elif stopped is not None:
+        if stopped.message_id is not None:
+            await _drop_markup(context.application, chat.id, stopped.message_id)
         await _reply(update, "The lobby is closed.")
 
 
 async def help_command(update: Update, context: QuizContext) -> None:
     """How group games work."""
     await _reply(update, GROUP_HELP)
+
+
+async def skip_command(update: Update, context: QuizContext) -> None:
+    """/skip in a group: there is nothing to skip."""
+    await _reply(update, SKIP_IN_GROUP)
+
+
+async def review_command(update: Update, context: QuizContext) -> None:
+    """/review in a group: reviews are personal, in a private chat."""
+    link = f"https://t.me/{context.bot.username}" if context.bot.username else "me"
+    await _reply(
+        update,
+        f"Reviews are personal: send /review to {render.esc(link)} in a private chat, and "
+        "the questions you missed come back when they are due.",
+    )
 
 
 async def _speed_pack_button(update: Update, context: QuizContext, action: Any) -> None:
@@ -547,6 +586,10 @@ BUTTONS = {
 
 
 def register(application: AnyApp) -> None:
+    application.add_handler(CommandHandler("skip", skip_command, filters=filters.ChatType.GROUPS))
+    application.add_handler(
+        CommandHandler("review", review_command, filters=filters.ChatType.GROUPS)
+    )
     application.add_handler(PollAnswerHandler(poll_answer))
     application.add_handler(
         MessageHandler(
