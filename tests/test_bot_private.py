@@ -181,6 +181,9 @@ async def test_typo_and_number_formats(bot: Harness) -> None:
         elif item.id == "north-korean-troops":
             calls = await bot.text(ANN, "11,000")
             seen["number"] = texts(calls)
+        elif item.id == "zelenskyy-quote":
+            calls = await bot.text(ANN, "speak")
+            seen["quote"] = texts(calls)
         else:
             calls = (
                 await bot.press(ANN, f"k:{run}:{item_id}")
@@ -193,6 +196,8 @@ async def test_typo_and_number_formats(bot: Harness) -> None:
         await bot.press(ANN, data)
     assert "✅" in seen["typo"] and "Check the spelling: Bloody Joe." in seen["typo"]
     assert "✅" in seen["number"] and "Answer: <b>11,000 troops</b>" in seen["number"]
+    # A source that quotes a speech keeps its own quotation marks, once.
+    assert "📖 <i>“The missiles will speak for themselves.”</i>" in seen["quote"]
 
 
 async def test_unreadable_number_is_not_recorded(bot: Harness, engine: AsyncEngine) -> None:

@@ -14,7 +14,7 @@ from bot.quiz.catalog import CachedPack
 from bot.quiz.service import POINT, Feedback, Question, RunSummary
 from bot.store.repo import PackStats, Standing
 from bot.telegram import callbacks
-from bot.text import shorten
+from bot.text import quoted, shorten
 
 SHORT_OPTION = 28
 """Options up to this length go on their own buttons; longer ones are numbered in the text."""
@@ -215,18 +215,9 @@ def verdict(feedback: Feedback) -> str:
     return "❌ <b>Not quite.</b>"
 
 
-_QUOTE_MARKS = "\"'“”‘’«»„"
-
-
 def quote_lines(sources: Sequence[str]) -> list[str]:
-    """The article's own words, in quotation marks (once: a source that quotes a speech
-    already has its own)."""
-    lines = []
-    for source in sources:
-        text = source.strip()
-        quoted = len(text) > 1 and text[0] in _QUOTE_MARKS and text[-1] in _QUOTE_MARKS
-        lines.append(f"📖 <i>{esc(text) if quoted else f'“{esc(text)}”'}</i>")
-    return lines
+    """The article's own words, in quotation marks (once: a quote of a speech has its own)."""
+    return [f"📖 <i>{esc(quoted(source))}</i>" for source in sources]
 
 
 def feedback_text(feedback: Feedback, with_question: bool = True) -> str:
