@@ -184,3 +184,50 @@ def test_fit_keeps_tags_and_entities_whole() -> None:
     for limit in range(50, 4096, 97):
         cut = render.fit(text, limit)
         assert len(cut) <= limit and html_problems(cut) == [], (limit, cut[-40:])
+
+
+async def test_instructor_upload_reports_at_the_limit_are_well_formed(
+    engine: AsyncEngine, clock: Clock, tmp_path: Path
+) -> None:
+    """A pack file full of ``<``, ``&`` and long words, with many problems: the report quotes
+    the author's text and must still be HTML that Telegram accepts."""
+    bot = await harness(engine, clock, tmp_path)
+    try:
+        admin = user(900, "Ada & <Co>", "ada")
+        items = "\n".join(
+            f"""  - id: bad-{n}
+    type: choice
+    question: "{HOSTILE * 3}{LONG_WORD[:300]}"
+    answer: "{HOSTILE}"
+    distractors: ["{HOSTILE}", "{LONG_WORD[:150]}"]
+    explanation: "{HOSTILE * 5}"
+    source: "{HOSTILE * 4} not in the article"
+    unknown_key_{n}: "{HOSTILE}"
+"""
+            for n in range(40)
+        )
+        data = f"""pack: hostile-upload
+title: "{HOSTILE * 10}"
+description: "{LONG_WORD}"
+article: article.txt
+items:
+{items}""".encode()
+        file_id = "hostile-file"
+        path = f"documents/{file_id}/bad.yaml"
+        bot.api.documents[file_id] = (path, len(data))
+        bot.api.files[path] = data
+        document = {
+            "file_id": file_id,
+            "file_unique_id": "u-hostile",
+            "file_name": "bad <&> " + "x" * 200 + ".yaml",
+            "file_size": len(data),
+        }
+        start = len(bot.api.calls)
+        await bot.send(bot.updates.message(admin, None, document=document))
+        for command in ("/mypacks", "/stats hostile", "/stats " + "&<" * 500, "/hide hostile"):
+            await bot.text(admin, command)
+        report = "\n".join(str(c.params.get("text", "")) for c in bot.api.calls[start:])
+        assert "❌ <b>bad &lt;&amp;&gt; xxx" in report  # the report on the broken file
+        assert check_all(bot.api.calls[start:]) >= 3
+    finally:
+        await bot.app.shutdown()
