@@ -333,11 +333,12 @@ async def start_review(
     player = player_of(user)
     slugs = [slug.lower()] if slug else None
     async with svc.sessionmaker() as session, session.begin():
-        if slug and await svc.quiz.find_pack(session, slug) is None:
-            await reply(update, render.no_such_pack(slug))
-            return
+        unknown = bool(slug) and await svc.quiz.find_pack(session, slug or "") is None
         user_id = await svc.quiz.user_id(session, player)
         due = await review.due_items(session, user_id, svc.clock(), slugs)
+    if unknown:
+        await reply(update, render.no_such_pack(slug or ""))
+        return
     if not due.by_pack:
         if due.next_due is None:
             await reply(update, "Nothing to review yet. Answer some questions first: /quiz")
