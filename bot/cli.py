@@ -334,7 +334,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not settings.token:
         print(TOKEN_MISSING, file=sys.stderr)
         return EXIT_PROBLEMS
-    from bot.telegram.app import build_application
+    from bot.telegram.app import BotApiUnreachable, build_application
 
     try:
         application = build_application(settings)
@@ -355,7 +355,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             application.run_polling(
                 allowed_updates=["message", "callback_query", "poll_answer", "my_chat_member"]
             )
-    except StoreError as exc:
+    except (StoreError, BotApiUnreachable) as exc:
         raise CliError(str(exc)) from None
     except (SQLAlchemyError, OSError) as exc:
         raise CliError(describe_error(exc, settings.database_url)) from None

@@ -23,6 +23,7 @@ from bot.quiz.service import (
     RunSummary,
     Unreadable,
 )
+from bot.text import quoted
 
 WIDTH = 78
 
@@ -98,7 +99,7 @@ def feedback_text(outcome: Answered) -> str:
         lines.append(grade.feedback)
     item = feedback.question.item
     lines.append(f"Why: {item.explanation}")
-    lines += [f"Article: \u201c{source}\u201d" for source in item.sources]
+    lines += [f"Article: {quoted(source)}" for source in item.sources]
     return "\n".join(lines)
 
 

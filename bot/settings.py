@@ -46,6 +46,10 @@ class Settings(BaseSettings):
         default=frozenset(), alias="QUIZBOT_ADMIN_IDS"
     )
     lobby_seconds: int = Field(default=60, ge=5, le=3600, alias="QUIZBOT_LOBBY_SECONDS")
+    startup_retries: int = Field(default=5, ge=0, le=100, alias="QUIZBOT_STARTUP_RETRIES")
+    """Retries when the Bot API cannot be reached at start-up (then the bot exits)."""
+    startup_backoff: float = Field(default=2.0, gt=0, le=60, alias="QUIZBOT_STARTUP_BACKOFF")
+    """Seconds before the first retry; each retry waits twice as long (at most a minute)."""
     upload_max_bytes: int = Field(
         default=512 * 1024, ge=1024, le=20 * 1024 * 1024, alias="QUIZBOT_UPLOAD_MAX_BYTES"
     )

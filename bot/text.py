@@ -47,6 +47,17 @@ def replace_each(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
     return text
 
 
+QUOTATION_MARKS = "\"'\u201c\u201d\u2018\u2019\u00ab\u00bb\u201e"
+
+
+def quoted(text: str, left: str = "\u201c", right: str = "\u201d") -> str:
+    """``text`` in quotation marks, unless it already is (a quote of a speech has its own)."""
+    text = text.strip()
+    if len(text) > 1 and text[0] in QUOTATION_MARKS and text[-1] in QUOTATION_MARKS:
+        return text
+    return f"{left}{text}{right}"
+
+
 def squash_whitespace(text: str) -> str:
     """Collapse every run of whitespace (including newlines) to one space and strip the ends."""
     # What `str.split` splits on is exactly what `\s` matches and `str.strip` strips.

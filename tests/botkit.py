@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from telegram import Update
+from telegram.constants import MessageLimit
 
 from bot.settings import Settings
 from bot.store import create_engine, migrate
@@ -238,6 +241,40 @@ async def start_harness(
     return Harness(app, api, clock)
 
 
+MINI_PACK = """pack: {slug}
+title: {title}
+description: Two items.
+article: {article}
+items:
+  - id: range
+    type: choice
+    question: How far can the missiles reach?
+    answer: Nearly 200 miles
+    distractors: [About 50 miles, About 500 miles]
+    explanation: The article says so.
+    source: nearly 200 miles away
+    difficulty: easy
+    skill: detail
+  - id: nickname
+    type: short
+    question: What nickname did Slutsky use for Biden?
+    answers: [Bloody Joe]
+    explanation: The article says so.
+    source: Bloody Joe
+    difficulty: easy
+    skill: detail
+"""
+
+
+def write_mini_pack(folder: Path, slug: str = "mini") -> Path:
+    """A two-item pack (a choice, then a short answer) in ``folder``; returns the folder."""
+    article = ROOT / "seeds" / "biden-atacms-2024.txt"
+    title = slug.replace("-", " ").capitalize()
+    text = MINI_PACK.format(slug=slug, title=title, article=article)
+    (folder / f"{slug}.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 async def bot(engine: AsyncEngine, clock: Clock) -> AsyncIterator[Harness]:
     harness = await start_harness(engine, clock)
@@ -245,3 +282,63 @@ async def bot(engine: AsyncEngine, clock: Clock) -> AsyncIterator[Harness]:
         yield harness
     finally:
         await harness.app.shutdown()
+
+
+# --------------------------------------------------------------------------- HTML checks
+# A well-formedness check for the HTML the bot sends, as strict as Telegram's parser: only the
+# tags Telegram allows, properly nested and closed, and no ``<``, ``>`` or ``&`` outside a tag
+# or an entity (https://core.telegram.org/bots/api#html-style).
+
+TAGS = frozenset(
+    {
+        "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
+        "a", "tg-emoji", "code", "pre", "blockquote",
+    }
+)  # fmt: skip
+_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
+
+
+class _Checker(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.open: list[str] = []
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in TAGS:
+            self.problems.append(f"tag <{tag}> is not allowed")
+        self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.problems.append(f"self-closing <{tag}/>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open[-1] != tag:
+            self.problems.append(f"</{tag}> closes {self.open[-1:] or 'nothing'}")
+        else:
+            self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        if "<" in data or ">" in data:
+            self.problems.append(f"a bare < or > in {data[:40]!r}")
+
+    def handle_comment(self, data: str) -> None:
+        self.problems.append("a comment")
+
+
+def html_problems(text: str) -> list[str]:
+    """What Telegram would refuse in ``text`` (empty when it is fine)."""
+    problems = [
+        f"broken entity at {n}: {text[n : n + 8]!r}"
+        for n, char in enumerate(text)
+        if char == "&" and not _ENTITY.match(text, n)
+    ]
+    checker = _Checker()
+    checker.feed(text)
+    checker.close()
+    problems += checker.problems
+    if checker.open:
+        problems.append(f"unclosed tags: {checker.open}")
+    if len(text) > MessageLimit.MAX_TEXT_LENGTH:
+        problems.append(f"{len(text)} characters")
+    return problems

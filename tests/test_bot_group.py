@@ -17,7 +17,7 @@ from bot.quiz.grading import format_number
 from bot.store import make_sessionmaker
 from bot.store.models import Attempt, QuizRun
 from bot.telegram.offline import ApiCall
-from botkit import ROOT, Clock, Harness, start_harness, user
+from botkit import ROOT, Clock, Harness, start_harness, user, write_mini_pack
 
 GROUP = -1001
 HOST = user(201, "Hana")
@@ -130,8 +130,12 @@ async def test_lobby_join_and_permissions(bot: Harness) -> None:
     bot.api.administrators[GROUP] = {205}
     calls = await bot.press(ADMIN, f"go:{run}", chat_id=GROUP)
     assert any(c.method == "sendPoll" for c in calls)
+    # The lobby's buttons go when the game starts; a late tap is told to just answer.
+    lobby = bot.api.sent("sendMessage")[0]
+    dropped = [c for c in calls if c.method == "editMessageReplyMarkup"]
+    assert [c.params["message_id"] for c in dropped] == [lobby.result["message_id"]]
     late_join = await bot.press(CAT, f"j:{run}", chat_id=GROUP)
-    assert toast(late_join) == "This lobby is closed."
+    assert toast(late_join) == "The game is on: just answer the questions to play!"
 
 
 async def test_lobby_starts_by_itself_after_the_first_join(bot: Harness) -> None:
@@ -152,6 +156,8 @@ async def test_empty_lobby_closes(bot: Harness) -> None:
     bot.clock.advance(seconds=601)
     await bot.run_jobs()
     assert "Nobody joined" in bot.api.last("sendMessage").params["text"]
+    lobby = bot.api.sent("sendMessage")[0].result["message_id"]
+    assert bot.api.last("editMessageReplyMarkup").params["message_id"] == lobby
     calls = await bot.text(HOST, "/quiz atacms-2024", chat_id=GROUP)
     assert "Players (0)" in calls[-1].params["text"]  # a new lobby can open
 
@@ -405,3 +411,169 @@ async def test_own_rank_beyond_the_top_ten(bot: Harness, engine: AsyncEngine) ->
             )
     text = (await bot.text(user(511, "P11"), "/leaderboard"))[-1].params["text"]
     assert text.count("pts") == 11 and "…\n12. <b>P11</b> (you)" in text
+
+
+# --------------------------------------------------------------------------- the Bot API says no
+
+
+async def test_a_refused_poll_is_sent_with_buttons(bot: Harness, engine: AsyncEngine) -> None:
+    bot.api.failures["sendPoll"] = (400, "Bad Request: polls are not allowed in this chat")
+    run = await open_lobby(bot)
+    await join_all(bot, run, [ANN, BOB])
+    calls = await bot.press(HOST, f"go:{run}", chat_id=GROUP)
+    assert [c.method for c in calls].count("answerCallbackQuery") == 1
+    question = calls[-1]
+    assert question.method == "sendMessage" and "1/34" in question.params["text"]
+    assert [label for label, _ in buttons(question)] == ["A", "B", "C", "D"]
+    row, _ = await current(bot, run)
+    assert row.message_id == question.result["message_id"] and row.deadline_at is not None
+    assert toast(await answer(bot, run, ANN, right=True)) == "Answer recorded ✍"
+    calls = await finish_question(bot, run)
+    dropped = [c for c in calls if c.method == "editMessageReplyMarkup"]
+    assert [c.params["message_id"] for c in dropped] == [row.message_id]
+    assert "1 answered · ✅ 1 right: Ann" in texts(calls)
+    assert await attempts(engine) == 1
+
+
+async def test_a_question_that_cannot_be_sent_ends_the_game(
+    bot: Harness, engine: AsyncEngine
+) -> None:
+    run = await open_lobby(bot)
+    await join_all(bot, run, [ANN, BOB])
+    await bot.press(HOST, f"go:{run}", chat_id=GROUP)
+    await answer(bot, run, ANN, right=True)
+
+    def second_question(method: str, params: dict[str, Any]) -> tuple[int, str] | None:
+        if method == "sendPoll" or str(params.get("text", "")).startswith("<b>2/34</b>"):
+            return 400, "Bad Request: not enough rights to send messages to the chat"
+        return None
+
+    bot.api.refuse.append(second_question)
+    calls = await finish_question(bot, run)
+    said = texts([c for c in calls if c.method == "sendMessage"])
+    assert "I could not send question 2 to this chat, so the game has ended." in said
+    assert "Game stopped" in said and "Ann — 1 pts" in said
+    async with make_sessionmaker(engine)() as session:
+        assert (await session.get(QuizRun, run)).status == "stopped"  # type: ignore[union-attr]
+    assert bot.timers() == []
+    bot.api.refuse.clear()
+    calls = await bot.text(HOST, "/quiz atacms-2024", chat_id=GROUP)
+    assert "Players (0)" in calls[-1].params["text"]  # nothing is left "on"
+
+
+async def test_the_first_question_failing_ends_the_game_after_one_answer_to_the_press(
+    bot: Harness, engine: AsyncEngine
+) -> None:
+    bot.api.refuse.append(
+        lambda method, params: (
+            (403, "Forbidden: bot can't send polls and messages here")
+            if method == "sendPoll" or str(params.get("text", "")).startswith("<b>1/34</b>")
+            else None
+        )
+    )
+    run = await open_lobby(bot)
+    await join_all(bot, run, [ANN])
+    calls = await bot.press(HOST, f"go:{run}", chat_id=GROUP)
+    assert [c.method for c in calls].count("answerCallbackQuery") == 1
+    assert "so the game has ended" in texts(calls) and "Nobody answered." in texts(calls)
+    assert await bot.app.bot_data.services.extras["games"].running_in(GROUP) is None
+
+
+async def mini_harness(engine: AsyncEngine, clock: Clock, tmp_path: Path) -> Harness:
+    return await start_harness(engine, clock, content=write_mini_pack(tmp_path))
+
+
+async def test_score_counts_each_players_points_in_a_finished_game(
+    engine: AsyncEngine, clock: Clock, tmp_path: Path
+) -> None:
+    bot = await mini_harness(engine, clock, tmp_path)
+    try:
+        calls = await bot.text(HOST, "/quiz mini", chat_id=GROUP)
+        run = int(buttons(calls[-1])[0][1].split(":")[1])
+        await join_all(bot, run, [ANN, BOB])
+        await bot.press(HOST, f"go:{run}", chat_id=GROUP)
+        for _ in range(2):
+            await answer(bot, run, ANN, right=True)
+            await answer(bot, run, BOB, right=False)
+            await answer(bot, run, HOST, right=False)
+            await finish_question(bot, run)
+        assert "Game over" in bot.api.last("sendMessage").params["text"]
+        for who, best in ((ANN, "2 of 2"), (BOB, "0 of 2"), (HOST, "0 of 2")):
+            text = (await bot.text(who, "/score"))[-1].params["text"]
+            assert f"Best run: {best}" in text, (who, text)
+            assert "Answered 2, skipped 0" in text
+    finally:
+        await bot.app.shutdown()
+
+
+async def test_speed_survives_the_choice_of_a_pack_and_unknown_words_get_usage(
+    engine: AsyncEngine, clock: Clock, tmp_path: Path
+) -> None:
+    write_mini_pack(tmp_path, "mini-two")
+    bot = await mini_harness(engine, clock, tmp_path)
+    try:
+        calls = await bot.text(HOST, "/quiz fast", chat_id=GROUP)
+        usage = calls[-1].params["text"]
+        assert "I don't know “fast”" in usage and "Packs: mini, mini-two" in usage
+        assert "<i>speed</i>" in usage
+        calls = await bot.text(HOST, "/quiz mini fast", chat_id=GROUP)
+        assert "I don't know “fast”" in calls[-1].params["text"]
+        calls = await bot.text(HOST, "/quiz speed", chat_id=GROUP)
+        assert calls[-1].params["text"] == "Which quiz?"
+        assert ("Mini", "pks:mini") in buttons(calls[-1])
+        calls = await bot.press(HOST, "pks:mini", chat_id=GROUP)
+        assert "⚡ Speed bonus on." in calls[-1].params["text"]
+    finally:
+        await bot.app.shutdown()
+
+
+async def test_leaderboard_of_a_hidden_pack_is_no_quiz(bot: Harness) -> None:
+    run = await open_lobby(bot)
+    await join_all(bot, run, [ANN])
+    await bot.press(HOST, f"go:{run}", chat_id=GROUP)
+    await answer(bot, run, ANN, right=True)
+    await bot.text(HOST, "/stop", chat_id=GROUP)
+    calls = await bot.text(user(900, "Admin"), "/hide atacms-2024")
+    assert "hidden" in calls[-1].params["text"].lower()
+    for chat in (GROUP, None):
+        text = (await bot.text(ANN, "/leaderboard atacms-2024", chat_id=chat))[-1].params["text"]
+        assert text == "There is no quiz called 'atacms-2024'. See /packs.", text
+        assert "Biden" not in text
+
+
+async def test_feedback_for_late_answers_and_group_commands(
+    engine: AsyncEngine, clock: Clock, tmp_path: Path
+) -> None:
+    bot = await mini_harness(engine, clock, tmp_path)
+    try:
+        calls = await bot.text(HOST, "/quiz mini", chat_id=GROUP)
+        assert "just answer once the game is on: your first answer joins you" in texts(calls)
+        run = int(buttons(calls[-1])[0][1].split(":")[1])
+        await join_all(bot, run, [ANN])
+        await bot.press(HOST, f"go:{run}", chat_id=GROUP)
+        # Q1, a poll: Bob never tapped "I'm in" and still plays; a late vote is told privately.
+        await answer(bot, run, BOB, right=True)
+        row, _ = await current(bot, run)
+        assert row.deadline_at is not None
+        bot.clock.now = row.deadline_at + timedelta(seconds=1)
+        calls = await answer(bot, run, ANN, right=True)
+        assert [(c.method, c.params["chat_id"]) for c in calls] == [("sendMessage", ANN["id"])]
+        assert calls[0].params["text"].startswith("⏱ Too late")
+        calls = await finish_question(bot, run)
+        assert "1 answered · ✅ 1 right: Bob" in texts(calls)
+        # Q2, typed: a right answer gets ✍ like any other until the question closes.
+        calls = await answer(bot, run, BOB, right=True)
+        assert [[r["emoji"] for r in c.params["reaction"]] for c in calls] == [["✍"]]
+        row, _ = await current(bot, run)
+        assert row.deadline_at is not None
+        bot.clock.now = row.deadline_at + timedelta(seconds=1)
+        calls = await answer(bot, run, ANN, right=True)
+        assert calls[-1].params["text"].startswith("⏱ Too late")
+        calls = await bot.text(ANN, "/skip", chat_id=GROUP)
+        assert "Nobody skips in a group game" in calls[-1].params["text"]
+        calls = await bot.text(ANN, "/review", chat_id=GROUP)
+        assert "send /review to https://t.me/article_quiz_bot" in calls[-1].params["text"]
+        calls = await finish_question(bot, run)
+        assert "Game over" in texts(calls) and "Bob — 2 pts" in texts(calls)
+    finally:
+        await bot.app.shutdown()

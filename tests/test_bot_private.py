@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from bot.store import repo
 from bot.store.models import Attempt, QuizRun, User
 from bot.telegram.app import build_application
 from bot.telegram.offline import ApiCall, OfflineRequest
-from botkit import ROOT, Clock, Harness, make_settings, start_harness, user
+from botkit import ROOT, Clock, Harness, make_settings, start_harness, user, write_mini_pack
 
 ANN = user(101, "Ann", "ann")
 BOB = user(102, "Bob")
@@ -180,6 +181,9 @@ async def test_typo_and_number_formats(bot: Harness) -> None:
         elif item.id == "north-korean-troops":
             calls = await bot.text(ANN, "11,000")
             seen["number"] = texts(calls)
+        elif item.id == "zelenskyy-quote":
+            calls = await bot.text(ANN, "speak")
+            seen["quote"] = texts(calls)
         else:
             calls = (
                 await bot.press(ANN, f"k:{run}:{item_id}")
@@ -192,17 +196,23 @@ async def test_typo_and_number_formats(bot: Harness) -> None:
         await bot.press(ANN, data)
     assert "✅" in seen["typo"] and "Check the spelling: Bloody Joe." in seen["typo"]
     assert "✅" in seen["number"] and "Answer: <b>11,000 troops</b>" in seen["number"]
+    # A source that quotes a speech keeps its own quotation marks, once.
+    assert "📖 <i>“The missiles will speak for themselves.”</i>" in seen["quote"]
 
 
 async def test_unreadable_number_is_not_recorded(bot: Harness, engine: AsyncEngine) -> None:
     await bot.text(ANN, "/quiz atacms-2024")
     # Q1 is a choice: typing "2" answers by number; typing nonsense asks again.
     calls = await bot.text(ANN, "banana")
-    assert "type an option number from 1 to 4" in texts(calls)
+    assert texts(calls) == "Tap a button, or type an option as it reads on its button."
     assert await count(engine, Attempt) == 0
-    calls = await bot.text(ANN, "2")
-    assert "Your answer:" in texts(calls)
+    _run, _item, question = question_ids(bot)
+    calls = await bot.text(ANN, "b")  # the second button, shown as that option's text
+    assert f"Your answer: {buttons(question)[1][0]}" in texts(calls)
     assert await count(engine, Attempt) == 1
+    # Answered by typing: the question's buttons are removed.
+    dropped = [c for c in calls if c.method == "editMessageReplyMarkup"]
+    assert [c.params["message_id"] for c in dropped] == [question.result["message_id"]]
 
 
 async def test_multi_select_toggles_then_submit(bot: Harness) -> None:
@@ -399,7 +409,7 @@ async def test_stop_skip_score_and_leaderboard(bot: Harness) -> None:
     assert "Score: <b>1</b> of 34" in calls[-1].params["text"]
     calls = await bot.text(ANN, "/score")
     text = calls[-1].params["text"]
-    assert "Answered 2, correct 1 (50%)" in text
+    assert "Answered 1, skipped 1, correct 1 (100% of answered)" in text
     assert "Best run: no finished run yet, streak 1 day" in text
     # Bob scores nothing, and sees Ann on top and himself below.
     await bot.text(BOB, "/quiz atacms-2024")
@@ -532,3 +542,63 @@ async def test_active_runs_are_counted_per_user(bot: Harness, engine: AsyncEngin
     await bot.text(ANN, "/quiz atacms-2024")
     await bot.text(BOB, "/quiz atacms-2024")
     assert await count(engine, QuizRun) == 2
+
+
+# --------------------------------------------------------------------------- one run at a time
+
+
+async def active_runs(engine: AsyncEngine) -> list[tuple[int, str]]:
+    from bot.store import make_sessionmaker
+
+    async with make_sessionmaker(engine)() as session:
+        rows = await session.execute(
+            select(QuizRun.id, QuizRun.mode).where(QuizRun.status == "active").order_by(QuizRun.id)
+        )
+        return [(r.id, r.mode) for r in rows]
+
+
+async def test_one_run_in_progress_per_chat(
+    engine: AsyncEngine, clock: Clock, tmp_path: Path
+) -> None:
+    bot = await start_harness(engine, clock, content=write_mini_pack(tmp_path))
+    try:
+        await bot.text(ANN, "/quiz mini")
+        first, _, _ = question_ids(bot)
+        calls = await bot.text(ANN, "/skip")  # missed: the summary will offer a review
+        await bot.press(ANN, next_data(calls) or "")
+        calls = await bot.text(ANN, "Bloody Joe")
+        assert ("🔁 Review my mistakes", f"rv:{first}") in buttons(calls[-1])
+        await bot.text(ANN, "/quiz mini")
+        second, _, _ = question_ids(bot)
+        # The old summary's button, in the middle of the new run: an offer, not a second run.
+        calls = await bot.press(ANN, f"rv:{first}")
+        offer = calls[-1]
+        assert "You are in the middle of <b>Mini</b> (question 1 of 2)" in offer.params["text"]
+        assert buttons(offer) == [
+            ("▶ Start it", f"rvn:{first}"),
+            ("↩ Back to my run", f"c:{second}"),
+        ]
+        assert await active_runs(engine) == [(second, "full")]
+        # Going back sends the run's question again.
+        calls = await bot.press(ANN, f"c:{second}")
+        assert "Question 1 of 2" in calls[-1].params["text"]
+        # Switching starts the review; the quiz is kept and /skip acts on the review.
+        calls = await bot.press(ANN, f"rvn:{first}")
+        review_run, _, question = question_ids(bot)
+        assert "Review 1 of 1" in question.params["text"]
+        assert await active_runs(engine) == [(second, "full"), (review_run, "review")]
+        calls = await bot.text(ANN, "/skip")
+        assert "Review finished" in texts(calls)
+        calls = await bot.text(ANN, "/quiz mini")
+        assert "unfinished run of <b>Mini</b> at question 1 of 2" in calls[-1].params["text"]
+        # /review in the middle of a run asks first too; /review of no such quiz says so.
+        calls = await bot.text(ANN, "/review nosuch")
+        assert calls[-1].params["text"] == "There is no quiz called <b>nosuch</b>. See /packs."
+        bot.clock.advance(days=2)
+        calls = await bot.text(ANN, "/review")
+        assert ("▶ Start it", "rvp:mini") in buttons(calls[-1])
+        await bot.press(ANN, "rvp:mini")
+        _, _, question = question_ids(bot)
+        assert "Review 1 of" in question.params["text"]
+    finally:
+        await bot.app.shutdown()

@@ -80,6 +80,8 @@ async def test_missed_items_come_back_in_review(bot: Harness, engine: AsyncEngin
 
 async def test_review_of_an_unknown_pack(bot: Harness) -> None:
     calls = await bot.text(ANN, "/review nope")
+    assert calls[-1].params["text"] == "There is no quiz called <b>nope</b>. See /packs."
+    calls = await bot.text(ANN, "/review atacms-2024")
     assert "Answer some questions first" in calls[-1].params["text"]
 
 

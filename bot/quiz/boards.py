@@ -102,8 +102,8 @@ class Boards:
             if tx.session is None:
                 raise NeedSession  # the catalog checks the pack is current through the ORM
             pack = await self.catalog.by_slug(tx.session, query.slug)
-            if pack is None or pack.status == "retired":
-                return f"There is no quiz called {query.slug!r}. See /packs."
+            if pack is None or pack.status != "active":  # hidden packs too, as elsewhere
+                return f"There is no quiz called {query.slug[:64]!r}. See /packs."
             pack_id, pack_title = pack.id, pack.title
         if query.period == "week":
             await self.ensure_week_rolled(tx)

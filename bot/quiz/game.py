@@ -63,6 +63,8 @@ class QuestionResult:
     answered: int
     right: list[str]
     partly: list[str]
+    buttons: bool = False
+    """The question went out with answer buttons (which the adapter now removes)."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ class GameService:
                 return "A game is already on in this chat; /stop ends it."
             pack = await self.quiz.find_pack(session, slug)
             if pack is None:
-                return f"There is no quiz called {slug!r}. See /packs."
+                return f"There is no quiz called {slug[:64]!r}. See /packs."
             host_id = await self.quiz.user_id(session, host)
             run = self.quiz.new_run(
                 pack,
@@ -202,6 +204,8 @@ class GameService:
         began (the first player joined)."""
         async with self.sessionmaker() as session, session.begin():
             run = await session.get(QuizRun, run_id, with_for_update=True)
+            if run is not None and run.kind == "group" and run.status == "active":
+                return "The game is on: just answer the questions to play!"
             if run is None or run.kind != "group" or run.status != "lobby":
                 return "This lobby is closed."
             user_id = await self.quiz.user_id(session, player)
@@ -224,6 +228,12 @@ class GameService:
                 )
             ).scalar_one()
         )
+
+    async def lobby_message(self, run_id: int) -> int | None:
+        """The message that shows a game's lobby (until the first question replaces it)."""
+        async with self.sessionmaker() as session:
+            run = await session.get(QuizRun, run_id)
+            return run.message_id if run is not None else None
 
     async def running_in(self, chat_id: int) -> tuple[int, int | None] | None:
         """The game on in a chat: its run id and host's Telegram id."""
@@ -437,6 +447,7 @@ class GameService:
                 answered=len(rows),
                 right=[r.name for r in rows if r.correct],
                 partly=[r.name for r in rows if not r.correct and r.score > 0],
+                buttons=run.poll_id is None and not question.typed,
             )
 
     async def advance(self, run_id: int, position: int) -> Question | Finished | None:

@@ -750,6 +750,7 @@ class QuizService:
             grade = grade_choice(question.item, picked)  # type: ignore[arg-type]
             texts = option_texts(question.item)
             response = json.dumps([texts[i] for i in sorted(picked)], ensure_ascii=False)
+            text = "; ".join(texts[i] for i in sorted(picked))  # "b" shows as the option
         return await self._record(tx, plan, user_id, question, grade, response, text.strip())
 
     async def _current_state(
@@ -899,6 +900,29 @@ class QuizService:
             await session.flush()
             await review.schedule_run(session, run.id, user_id, now)
             return await self._summary(session, run)
+
+    async def current_run(self, player: Player, kind: RunKind = "private") -> Question | None:
+        """The question the player's current run (their most recently used active run) is
+        on, if they have one: a chat has one run in progress at a time."""
+        async with self.sessionmaker() as session, session.begin():
+            user_id = await self.user_id(session, player)
+            run_id = await self._latest_run(session, user_id, kind)
+            run = await session.get(QuizRun, run_id) if run_id is not None else None
+            return await self.question_of(session, run) if run is not None else None
+
+    async def set_message(self, run_id: int, message_id: int) -> None:
+        """Remember the message that shows a run's current question (so that its buttons can
+        be removed once the question is answered by typing or skipped)."""
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(QuizRun).where(QuizRun.id == run_id).values(message_id=message_id)
+            )
+
+    async def question_message(self, run_id: int) -> int | None:
+        """The message :meth:`set_message` remembered for a run's current question."""
+        async with self.sessionmaker() as session:
+            run = await session.get(QuizRun, run_id)
+            return run.message_id if run is not None else None
 
     async def _latest_run(self, session: AsyncSession, user_id: int, kind: RunKind) -> int | None:
         return (

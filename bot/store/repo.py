@@ -489,10 +489,17 @@ class PackStats:
     """Best finished run's score in thousandths, or None before the first finished run."""
     best_run_items: int | None
     streak_days: int
+    skipped: int = 0
+    """Of ``answered``: the questions skipped (they count as missed)."""
 
     @property
     def accuracy(self) -> float:
         return self.correct / self.answered if self.answered else 0.0
+
+    @property
+    def responded(self) -> int:
+        """Questions answered, not skipped."""
+        return self.answered - self.skipped
 
 
 async def user_pack_stats(session: AsyncSession, user_id: int, today: date) -> list[PackStats]:
@@ -519,24 +526,36 @@ async def user_pack_stats(session: AsyncSession, user_id: int, today: date) -> l
             await session.execute(select(PackRow).where(PackRow.id.in_(list(by_pack))))
         ).scalars()
     }
-    best = {
-        pack_id: (score, items)
-        for pack_id, score, items in (
-            await session.execute(
-                select(
-                    QuizRun.pack_id,
-                    func.max(QuizRun.score),
-                    func.max(func.json_array_length(QuizRun.item_order)),
-                )
-                .where(
-                    QuizRun.user_id == user_id,
-                    QuizRun.status == "finished",
-                    QuizRun.mode == "full",
-                )
-                .group_by(QuizRun.pack_id)
-            )
-        ).all()
-    }
+    items = func.json_array_length(QuizRun.item_order)
+    own_runs = select(QuizRun.pack_id, QuizRun.score, items).where(
+        QuizRun.user_id == user_id,
+        QuizRun.status == "finished",
+        QuizRun.mode == "full",
+        QuizRun.kind != "group",  # a group run's own row is its host's, with no score
+    )
+    # In a finished group game, a player's run is their own points in it.
+    game_runs = (
+        select(QuizRun.pack_id, func.sum(Attempt.score), func.max(items))
+        .join(Attempt, Attempt.run_id == QuizRun.id)
+        .where(
+            Attempt.user_id == user_id,
+            QuizRun.kind == "group",
+            QuizRun.status == "finished",
+            QuizRun.mode == "full",
+        )
+        .group_by(QuizRun.id, QuizRun.pack_id)
+    )
+    best: dict[int, tuple[int, int]] = {}
+    for pack_id, score, length in (await session.execute(own_runs.union_all(game_runs))).all():
+        if pack_id not in best or (int(score), int(length)) > best[pack_id]:
+            best[pack_id] = (int(score), int(length))
+    skips = await session.execute(
+        select(Attempt.pack_id, func.count())
+        .join(QuizRun, QuizRun.id == Attempt.run_id)
+        .where(Attempt.user_id == user_id, Attempt.response.is_(None), QuizRun.mode == "full")
+        .group_by(Attempt.pack_id)
+    )
+    skipped: dict[int, int] = {pack_id: int(n) for pack_id, n in skips.all()}
     day = func.date(Attempt.answered_at)
     days: dict[int, list[date]] = {}
     for pack_id, value in (
@@ -567,6 +586,7 @@ async def user_pack_stats(session: AsyncSession, user_id: int, today: date) -> l
                 best_run=best_score,
                 best_run_items=best_items,
                 streak_days=streak(days.get(pack_id, []), today),
+                skipped=int(skipped.get(pack_id, 0)),
             )
         )
     return out

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -84,6 +86,12 @@ class Services:
     boards: Boards
     clock: Callable[[], datetime]
     extras: dict[str, Any] = field(default_factory=dict)
+    store_ready: bool = False
+    """The schema is upgraded and the content folder imported (once per process)."""
+
+
+class BotApiUnreachable(Exception):
+    """The Bot API could not be reached (or refused the token) at start-up."""
 
 
 class BotData:
@@ -101,6 +109,48 @@ QuizApp = Application[
 ]
 
 _DEFAULT = object()
+
+
+class QuizApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """The PTB ``Application`` with a start-up order that fails clearly: the database is
+    opened and upgraded before the first Bot API call (``getMe``), and a Bot API that cannot
+    be reached gets a few retries with back-off, one log line each, then
+    :class:`BotApiUnreachable`."""
+
+    async def initialize(self) -> None:
+        services = services_of(self)
+        await prepare_store(services)
+        await connect(services.settings, super().initialize)
+
+
+async def connect(settings: Settings, initialize: Callable[[], Any]) -> None:
+    """Call ``initialize`` (which calls ``getMe``), retrying network failures."""
+    delay = settings.startup_backoff
+    where = settings.telegram_api_base_url.removesuffix("/bot")
+    for attempt in range(1, settings.startup_retries + 2):
+        try:
+            await initialize()
+            return
+        except InvalidToken:
+            raise BotApiUnreachable(
+                "the Bot API refused the token: check TELEGRAM_BOT_TOKEN (from @BotFather)"
+            ) from None
+        except NetworkError as exc:
+            if attempt > settings.startup_retries:
+                raise BotApiUnreachable(
+                    f"cannot reach the Telegram Bot API at {where} ({exc}); gave up after "
+                    f"{attempt} tries"
+                ) from None
+            log.warning(
+                "cannot reach the Telegram Bot API at %s (%s); retry %d of %d in %.1f s",
+                where,
+                exc,
+                attempt,
+                settings.startup_retries,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
 
 
 def build_application(
@@ -135,6 +185,7 @@ def build_application(
         .token(token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.file_base_url)
+        .application_class(QuizApplication)
         .context_types(ContextTypes(bot_data=BotData))
         .concurrent_updates(concurrent_updates)
         .post_init(startup)
@@ -185,11 +236,22 @@ async def import_content(services: Services, folder: Path) -> list[str]:
     return [f"{p.slug} ({len(p.items)} items)" for p in packs]
 
 
-async def startup(application: QuizApp) -> None:
-    """Upgrade the schema, import the content folder, set the command menus, log the packs."""
-    services = services_of(application)
+async def prepare_store(services: Services) -> None:
+    """Upgrade the schema and import the content folder (once): before any Bot API call, so
+    that a database problem is the first and only thing reported."""
+    if services.store_ready:
+        return
     await migrate.upgrade(services.engine)
-    served = await import_content(services, services.settings.content_dir)
+    services.extras["served"] = await import_content(services, services.settings.content_dir)
+    services.store_ready = True
+
+
+async def startup(application: QuizApp) -> None:
+    """Set the command menus, re-arm game timers and log the packs (after
+    :meth:`QuizApplication.initialize` has prepared the store and reached the Bot API)."""
+    services = services_of(application)
+    await prepare_store(services)
+    served: list[str] = services.extras.get("served", [])
     await application.bot.set_my_commands(
         [BotCommand(c, d) for c, d in PRIVATE_COMMANDS], scope=BotCommandScopeAllPrivateChats()
     )

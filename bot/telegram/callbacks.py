@@ -35,8 +35,11 @@ _SHAPES: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {
     "n": (re.compile(r"(\d{1,19}):(\d{1,5})"), ("run", "number")),
     "c": (re.compile(r"(\d{1,19})"), ("run",)),
     "rv": (re.compile(r"(\d{1,19})"), ("run",)),
+    "rvn": (re.compile(r"(\d{1,19})"), ("run",)),  # review now, leaving the current run
+    "rvp": (re.compile(f"({_SLUG})"), ("slug",)),  # /review of a pack, confirmed
     # packs
     "pk": (re.compile(f"({_SLUG})"), ("slug",)),
+    "pks": (re.compile(f"({_SLUG})"), ("slug",)),  # a group game with the speed bonus
     "new": (re.compile(f"({_SLUG})"), ("slug",)),
     "rd": (re.compile(f"({_SLUG})"), ("slug",)),
     "lb": (re.compile(f"({_SLUG})"), ("slug",)),
@@ -103,8 +106,20 @@ def review(run: int) -> str:
     return f"rv:{run}"
 
 
+def review_now(run: int) -> str:
+    return f"rvn:{run}"
+
+
+def review_pack(slug: str) -> str:
+    return f"rvp:{slug}"
+
+
 def pack(slug: str) -> str:
     return f"pk:{slug}"
+
+
+def pack_with_speed(slug: str) -> str:
+    return f"pks:{slug}"
 
 
 def restart(slug: str) -> str:

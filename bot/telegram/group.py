@@ -18,6 +18,7 @@ from telegram.constants import ChatMemberStatus, ParseMode, PollLimit
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
+    CommandHandler,
     MessageHandler,
     PollAnswerHandler,
     filters,
@@ -33,13 +34,20 @@ from bot.text import shorten
 log = logging.getLogger("quizbot.group")
 
 GROUP_HELP = """<b>Group games</b>
-/quiz <i>pack</i> opens a lobby: everyone taps “I'm in”, then the host (or an admin) taps
-Start. It starts by itself a little after the first player joins.
-Add <i>speed</i> (/quiz <i>pack</i> speed) to reward fast correct answers.
+/quiz <i>pack</i> opens a lobby: tap “I'm in”, or just answer once the game is on (your first \
+answer joins you). The host or an admin taps Start; the game also starts by itself a little \
+after the first player joins. Add <i>speed</i> (/quiz <i>pack</i> speed) to reward fast \
+correct answers.
 
-Choice questions are quiz polls; for typed questions, <b>reply</b> to the question message.
-Your first answer counts. /stop (host or admin) ends the game with the standings so far.
+Choice questions are quiz polls; for typed questions, <b>reply</b> to the question message. \
+Your first answer counts. /stop (host or admin) ends the game with the standings so far. \
 /leaderboard shows this chat's ranking (<i>week</i> or <i>all</i>, and a pack)."""
+
+LATE = "⏱ Too late: time is up for this question, so this answer does not count."
+SKIP_IN_GROUP = (
+    "Nobody skips in a group game: each question closes by itself when its time is up. "
+    "/skip works in a private quiz with me."
+)
 
 
 def games(context_or_app: QuizContext | AnyApp) -> GameService:
@@ -67,7 +75,9 @@ def _player(update: Update) -> Any:
 
 async def _reply(update: Update, text: str, **kwargs: Any) -> None:
     if update.effective_chat is not None:
-        await update.effective_chat.send_message(text, parse_mode=ParseMode.HTML, **kwargs)
+        await update.effective_chat.send_message(
+            render.fit(text), parse_mode=ParseMode.HTML, **kwargs
+        )
 
 
 # --------------------------------------------------------------------------- lobby
@@ -76,7 +86,7 @@ async def _reply(update: Update, text: str, **kwargs: Any) -> None:
 def lobby_text(lobby: Lobby, lobby_seconds: int) -> str:
     pack = lobby.pack
     limit = pack.settings.time_limit
-    players = ", ".join(render.esc(n) for n in lobby.players) or "nobody yet"
+    players = _names(lobby.players, 30) or "nobody yet"
     lines = [
         f"🎮 <b>{render.esc(pack.title)}</b>",
         f"{len(pack.items)} questions, about {limit} s each."
@@ -84,7 +94,8 @@ def lobby_text(lobby: Lobby, lobby_seconds: int) -> str:
         "",
         f"Players ({len(lobby.players)}): {players}",
         "",
-        "Tap “I'm in” to play. The host or an admin taps Start; the game starts by itself "
+        "Tap “I'm in” to play, or just answer once the game is on: your first answer joins "
+        "you. The host or an admin taps Start; the game starts by itself "
         f"{lobby_seconds} s after the first player joins.",
     ]
     return "\n".join(lines)
@@ -96,23 +107,40 @@ def lobby_keyboard(run_id: int) -> Any:
     )
 
 
+GAME_OPTIONS = {"speed": "turns on the speed bonus"}
+"""The words ``/quiz`` takes in a group besides a pack."""
+
+
 async def quiz_command(update: Update, context: QuizContext) -> None:
     """Open a lobby: ``/quiz [pack] [speed]``."""
     args = [a.lower() for a in context.args or []]
     speed = "speed" in args
-    args = [a for a in args if a != "speed"]
-    if args:
-        await open_lobby(update, context, args[0], speed)
-        return
+    words = [a for a in args if a not in GAME_OPTIONS]
     svc = _services(context)
     async with svc.sessionmaker() as session:
         packs = await svc.quiz.visible_packs(session)
-    if len(packs) == 1:
+        pack = await svc.quiz.find_pack(session, words[0]) if words else None
+    if len(words) > 1 or (words and pack is None):
+        unknown = words[1] if pack is not None else words[0]
+        await _reply(update, game_usage(unknown, [p.slug for p in packs]))
+    elif pack is not None:
+        await open_lobby(update, context, pack.slug, speed)
+    elif len(packs) == 1:
         await open_lobby(update, context, packs[0].slug, speed)
     elif packs:
-        await _reply(update, "Which quiz?", reply_markup=render.pack_buttons(packs))
+        action = "pks" if speed else "pk"  # the option survives the choice of a pack
+        await _reply(update, "Which quiz?", reply_markup=render.pack_buttons(packs, action))
     else:
         await _reply(update, "No quizzes are published yet.")
+
+
+def game_usage(unknown: str, slugs: list[str]) -> str:
+    options = "; ".join(f"<i>{word}</i> {what}" for word, what in GAME_OPTIONS.items())
+    packs = ", ".join(slugs[:20]) or "none yet"
+    return (
+        f"I don't know “{render.esc(shorten(unknown, 64))}”.\n"
+        f"Usage: /quiz [pack] [speed]. Packs: {render.esc(packs)}. Options: {options}."
+    )
 
 
 async def open_lobby(update: Update, context: QuizContext, slug: str, speed: bool = False) -> None:
@@ -190,12 +218,22 @@ async def begin(app: AnyApp, run_id: int, chat_id: int) -> None:
     if isinstance(question, str):
         return
     cancel(app, run_id, "lobby", 0)
-    await app.bot.send_message(
-        chat_id,
-        f"🚦 <b>{render.esc(question.pack.title)}</b>: here we go!",
-        parse_mode=ParseMode.HTML,
-    )
+    lobby_message = await games(app).lobby_message(run_id)
+    if lobby_message is not None:  # the lobby's buttons would only refuse from now on
+        await _drop_markup(app, chat_id, lobby_message)
+    await say(app, chat_id, f"🚦 <b>{render.esc(question.pack.title)}</b>: here we go!")
     await ask(app, chat_id, question)
+
+
+async def say(app: AnyApp, chat_id: int, text: str) -> bool:
+    """Send a game message; a failure is logged, never raised (a timer has no one to
+    apologise to, and the game must not stop half-way because of one message)."""
+    try:
+        await app.bot.send_message(chat_id, render.fit(text), parse_mode=ParseMode.HTML)
+    except TelegramError as exc:
+        log.warning("chat %s: could not send a game message: %s", chat_id, exc)
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- questions
@@ -208,53 +246,82 @@ def poll_explanation(question: Question) -> str:
 
 
 async def ask(app: AnyApp, chat_id: int, question: Question) -> None:
-    """Send a question: a quiz poll when it fits, else buttons; typed items by reply."""
+    """Send a question: a quiz poll when it fits, else buttons; typed items by reply. A
+    question that cannot be sent at all ends the game with the standings so far."""
+    try:
+        message_id, poll_id = await _send_question(app, chat_id, question)
+    except TelegramError as exc:
+        log.warning(
+            "chat %s: question %s of game %s could not be sent (%s); the game ends",
+            chat_id,
+            question.number,
+            question.run_id,
+            exc,
+        )
+        await abandon(app, chat_id, question)
+        return
+    deadline = await games(app).asked(question, message_id, poll_id)
+    schedule(app, question.run_id, "close", question.number - 1, deadline)
+
+
+async def _send_question(app: AnyApp, chat_id: int, question: Question) -> tuple[int, str | None]:
+    """The question's message id and poll id (None when it went out as a message)."""
     header = f"{question.number}/{question.total}"
-    poll_id = None
     if poll_fits(question):
         correct = [n for n, i in enumerate(question.order) if i in question.item.correct_indices]  # type: ignore[union-attr]
         title = question.item.question
         if isinstance(question.item, TrueFalseItem):
             title = f"True or false? {title}"
-        message = await app.bot.send_poll(
-            chat_id,
-            question=shorten(f"{header} · {title}", PollLimit.MAX_QUESTION_LENGTH),
-            options=question.shown_options,
-            type=Poll.QUIZ,
-            is_anonymous=False,
-            allows_multiple_answers=question.multiple,
-            correct_option_ids=correct,
-            open_period=question.time_limit,
-            explanation=poll_explanation(question),
-        )
-        poll_id = message.poll.id if message.poll else None
-    elif question.typed:
-        message = await app.bot.send_message(
-            chat_id,
+        try:
+            message = await app.bot.send_poll(
+                chat_id,
+                question=shorten(f"{header} · {title}", PollLimit.MAX_QUESTION_LENGTH),
+                options=question.shown_options,
+                type=Poll.QUIZ,
+                is_anonymous=False,
+                allows_multiple_answers=question.multiple,
+                correct_option_ids=correct,
+                open_period=question.time_limit,
+                explanation=poll_explanation(question),
+            )
+        except TelegramError as exc:  # e.g. a group whose permissions forbid polls
+            log.warning("chat %s: quiz poll refused (%s); sending buttons instead", chat_id, exc)
+        else:
+            return message.message_id, message.poll.id if message.poll else None
+    if question.typed:
+        text = (
             f"<b>{header}</b> · <b>{render.esc(question.item.question)}</b>\n\n"
             f"↩️ <b>Reply to this message</b> with your answer ({question.time_limit} s). "
-            "Your first reply counts.",
-            parse_mode=ParseMode.HTML,
+            "Your first reply counts."
         )
-    else:
-        buttons = [
-            (render.LETTERS[n], callbacks.group_answer(question.run_id, question.item_id, i))
-            for n, i in enumerate(question.order)
-        ]
-        lines = [f"<b>{header}</b> · <b>{render.esc(question.item.question)}</b>", ""]
-        lines += [
-            f"<b>{render.LETTERS[n]}.</b> {render.esc(t)}"
-            for n, t in enumerate(question.shown_options)
-        ]
-        lines += ["", f"Tap your answer ({question.time_limit} s). Your first tap counts."]
-        message = await app.bot.send_message(
-            chat_id,
-            render.fit("\n".join(lines)),
-            parse_mode=ParseMode.HTML,
-            reply_markup=render.keyboard(render.chunk(buttons, 5)),
-        )
-    deadline = await games(app).asked(question, message.message_id, poll_id)
-    schedule(app, question.run_id, "close", question.number - 1, deadline)
+        message = await app.bot.send_message(chat_id, render.fit(text), parse_mode=ParseMode.HTML)
+        return message.message_id, None
+    buttons = [
+        (render.LETTERS[n], callbacks.group_answer(question.run_id, question.item_id, i))
+        for n, i in enumerate(question.order)
+    ]
+    lines = [f"<b>{header}</b> · <b>{render.esc(question.item.question)}</b>", ""]
+    lines += [
+        f"<b>{render.LETTERS[n]}.</b> {render.esc(t)}" for n, t in enumerate(question.shown_options)
+    ]
+    lines += ["", f"Tap your answer ({question.time_limit} s). Your first tap counts."]
+    message = await app.bot.send_message(
+        chat_id,
+        render.fit("\n".join(lines)),
+        parse_mode=ParseMode.HTML,
+        reply_markup=render.keyboard(render.chunk(buttons, 5)),
+    )
+    return message.message_id, None
+
+
+async def abandon(app: AnyApp, chat_id: int, question: Question) -> None:
+    """End a game whose question could not be sent: nothing is left running, and the group
+    hears why, with the standings so far."""
+    finished = await games(app).stop(chat_id)
+    text = f"⚠️ I could not send question {question.number} to this chat, so the game has ended."
+    if isinstance(finished, Finished):
+        text += "\n\n" + final_text(finished)
+    await say(app, chat_id, text)
 
 
 async def poll_answer(update: Update, context: QuizContext) -> None:
@@ -264,7 +331,14 @@ async def poll_answer(update: Update, context: QuizContext) -> None:
         return
     from bot.telegram.handlers import player_of
 
-    await games(context).poll_answer(player_of(answer.user), answer.poll_id, answer.option_ids)
+    outcome = await games(context).poll_answer(
+        player_of(answer.user), answer.poll_id, answer.option_ids
+    )
+    if outcome == "late":  # a vote carries no chat: say it to the voter, if they let us
+        try:
+            await context.bot.send_message(answer.user.id, LATE)
+        except TelegramError:
+            log.info("late vote by %s: no private chat to say so", answer.user.id)
 
 
 async def _group_answer_button(update: Update, context: QuizContext, action: Any) -> None:
@@ -295,12 +369,15 @@ async def group_reply(update: Update, context: QuizContext) -> None:
         or update.effective_user is None
     ):
         return
-    outcome, grade = await games(context).reply_answer(
+    outcome, _grade = await games(context).reply_answer(
         _player(update), chat.id, message.reply_to_message.message_id, message.text
     )
+    if outcome == "late":
+        await message.reply_text(LATE)
+        return
     emoji = None
-    if outcome == "recorded" and grade is not None:
-        emoji = "👍" if grade.correct else "✍"
+    if outcome == "recorded":
+        emoji = "✍"  # received; who was right is said when the question closes
     elif outcome == "invalid":
         emoji = "🤔"
     if emoji is not None:
@@ -349,9 +426,10 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
         if decision == "start" and chat_id is not None:
             await begin(app, run_id, chat_id)
         elif decision == "close" and chat_id is not None:
-            await app.bot.send_message(
-                chat_id, "Nobody joined, so the lobby is closed. /quiz opens a new one."
-            )
+            lobby_message = await service.lobby_message(run_id)
+            if lobby_message is not None:
+                await _drop_markup(app, chat_id, lobby_message)
+            await say(app, chat_id, "Nobody joined, so the lobby is closed. /quiz opens a new one.")
         return
     if what == "close":
         result = await service.close_question(run_id, position)
@@ -360,8 +438,8 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
         chat_id = await _chat_of(app, run_id)
         if chat_id is None:
             return
-        await _drop_buttons(app, chat_id, result.question)
-        await app.bot.send_message(chat_id, result_text(result), parse_mode=ParseMode.HTML)
+        await _drop_buttons(app, chat_id, result)
+        await say(app, chat_id, result_text(result))
         deadline = services_of(app).clock() + PAUSE
         schedule(app, run_id, "advance", position, deadline)
         return
@@ -371,7 +449,7 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
         if step is None or chat_id is None:
             return
         if isinstance(step, Finished):
-            await app.bot.send_message(chat_id, final_text(step), parse_mode=ParseMode.HTML)
+            await say(app, chat_id, final_text(step))
         else:
             await ask(app, chat_id, step)
 
@@ -384,11 +462,15 @@ async def _chat_of(app: AnyApp, run_id: int) -> int | None:
         return run.chat_id if run is not None else None
 
 
-async def _drop_buttons(app: AnyApp, chat_id: int, question: Question) -> None:
-    if question.message_id is None or question.typed or poll_fits(question):
-        return
+async def _drop_buttons(app: AnyApp, chat_id: int, result: QuestionResult) -> None:
+    if result.buttons and result.question.message_id is not None:
+        await _drop_markup(app, chat_id, result.question.message_id)
+
+
+async def _drop_markup(app: AnyApp, chat_id: int, message_id: int) -> None:
+    # Already gone, or not modified: nothing to tidy up.
     with contextlib.suppress(BadRequest):
-        await app.bot.edit_message_reply_markup(chat_id, question.message_id, reply_markup=None)
+        await app.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
 
 async def rearm_timers(app: AnyApp) -> int:
@@ -403,7 +485,7 @@ async def rearm_timers(app: AnyApp) -> int:
 
 
 def _names(names: list[str], limit: int = 12) -> str:
-    shown = ", ".join(render.esc(n) for n in names[:limit])
+    shown = ", ".join(render.esc(shorten(n, 64)) for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
@@ -422,17 +504,25 @@ def result_text(result: QuestionResult) -> str:
     return render.fit("\n".join(lines))
 
 
+FINAL_LINES = 20
+"""Players listed by name at the end of a game (the rest are counted)."""
+
+
 def final_text(finished: Finished) -> str:
     heading = "Game stopped" if finished.stopped else "Game over"
     lines = [f"🏁 <b>{heading}: {render.esc(finished.pack.title)}</b>", ""]
     if not finished.standings:
         lines.append("Nobody answered.")
     medals = {1: "🥇", 2: "🥈", 3: "🥉"}
-    for n, s in enumerate(finished.standings, start=1):
+    shown = finished.standings[:FINAL_LINES]
+    for n, s in enumerate(shown, start=1):
         lines.append(
-            f"{medals.get(n, f'{n}.')} {render.esc(s.name)} — {render.points(s.points)} pts "
+            f"{medals.get(n, f'{n}.')} {render.esc(shorten(s.name, 64))} — "
+            f"{render.points(s.points)} pts "
             f"({s.correct}/{finished.total} right, {render.duration(s.seconds_ms / 1000)})"
         )
+    if len(finished.standings) > len(shown):
+        lines.append(f"… and {len(finished.standings) - len(shown)} more")
     lines += ["", "/leaderboard shows this chat's ranking."]
     return render.fit("\n".join(lines))
 
@@ -456,6 +546,8 @@ async def stop_command(update: Update, context: QuizContext) -> None:
     if isinstance(stopped, Finished):
         await _reply(update, final_text(stopped))
     elif stopped is not None:
+        if stopped.message_id is not None:
+            await _drop_markup(context.application, chat.id, stopped.message_id)
         await _reply(update, "The lobby is closed.")
 
 
@@ -464,7 +556,29 @@ async def help_command(update: Update, context: QuizContext) -> None:
     await _reply(update, GROUP_HELP)
 
 
+async def skip_command(update: Update, context: QuizContext) -> None:
+    """/skip in a group: there is nothing to skip."""
+    await _reply(update, SKIP_IN_GROUP)
+
+
+async def review_command(update: Update, context: QuizContext) -> None:
+    """/review in a group: reviews are personal, in a private chat."""
+    link = f"https://t.me/{context.bot.username}" if context.bot.username else "me"
+    await _reply(
+        update,
+        f"Reviews are personal: send /review to {render.esc(link)} in a private chat, and "
+        "the questions you missed come back when they are due.",
+    )
+
+
+async def _speed_pack_button(update: Update, context: QuizContext, action: Any) -> None:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await open_lobby(update, context, action.slug, speed=True)
+
+
 BUTTONS = {
+    "pks": _speed_pack_button,
     "j": _join_button,
     "go": _start_button,
     "ga": _group_answer_button,
@@ -472,6 +586,10 @@ BUTTONS = {
 
 
 def register(application: AnyApp) -> None:
+    application.add_handler(CommandHandler("skip", skip_command, filters=filters.ChatType.GROUPS))
+    application.add_handler(
+        CommandHandler("review", review_command, filters=filters.ChatType.GROUPS)
+    )
     application.add_handler(PollAnswerHandler(poll_answer))
     application.add_handler(
         MessageHandler(

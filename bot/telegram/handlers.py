@@ -56,8 +56,8 @@ Read an article, then check how well you understood it.
 /score — your scores, /leaderboard — the rankings (<i>week</i> or <i>all</i>, and a pack)
 /settings — show or hide your name on leaderboards
 
-Tap an option to answer, or type it. For typed questions, spelling slips are forgiven and
-numbers may be written as 11,000 or 11 000. After each answer you see why it is right, with
+Tap an option to answer, or type it. For typed questions, spelling slips are forgiven and \
+numbers may be written as 11,000 or 11 000. After each answer you see why it is right, with \
 the article's own words.
 
 In a group, /quiz opens a game for everyone. Instructors: /instructor."""
@@ -76,21 +76,22 @@ async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
     chat = update.effective_chat
     if chat is None:
         return None
-    return await chat.send_message(text, parse_mode=ParseMode.HTML, **kwargs)
+    return await chat.send_message(render.fit(text), parse_mode=ParseMode.HTML, **kwargs)
 
 
 # --------------------------------------------------------------------------- questions
 
 
 async def send_question(context: QuizContext, chat_id: int, question: Question) -> None:
-    """Send a question as a new message. Its id is not stored: a button press names its own
-    message, a typed answer gets a reply, and a resumed run sends its question again."""
-    await context.bot.send_message(
+    """Send a question as a new message, and remember it: a typed answer or /skip removes its
+    buttons (a button press edits the message it names)."""
+    message = await context.bot.send_message(
         chat_id,
         render.question_text(question),
         parse_mode=ParseMode.HTML,
         reply_markup=render.question_keyboard(question),
     )
+    await services(context).quiz.set_message(question.run_id, message.message_id)
 
 
 async def send_summary(context: QuizContext, chat_id: int, summary: RunSummary) -> None:
@@ -124,6 +125,9 @@ async def show_feedback(
             reply_markup=markup,
         )
     else:
+        shown = await services(context).quiz.question_message(question.run_id)
+        if shown is not None:  # answered by typing or /skip: its buttons would only refuse
+            await _drop_keyboard(context, chat_id, shown)
         await context.bot.send_message(
             chat_id,
             render.feedback_text(feedback, with_question=typed_reply_to is None),
@@ -149,7 +153,7 @@ async def offer_or_start(
     player = player_of(user)
     pack, waiting = await quiz.unfinished_run(player, slug)
     if pack is None:
-        await reply(update, f"There is no quiz called <b>{render.esc(slug)}</b>. See /packs.")
+        await reply(update, render.no_such_pack(slug))
         return
     if waiting is not None:
         await reply(
@@ -166,7 +170,23 @@ async def offer_or_start(
             ),
         )
         return
+    current = await quiz.current_run(player)
+    if current is not None:  # one run in progress per chat: ask before starting another
+        await offer_switch(update, current, pack.title, callbacks.restart(pack.slug))
+        return
     await start_new(update, context, slug, user, chat_id)
+
+
+async def offer_switch(update: Update, current: Question, new_title: str, start: str) -> None:
+    """The player is in the middle of ``current``: offer to start ``new_title`` (button data
+    ``start``) or to go back; the other run is kept either way."""
+    await reply(
+        update,
+        render.switch_text(current, new_title),
+        reply_markup=render.keyboard(
+            [[("▶ Start it", start), ("↩ Back to my run", callbacks.resume(current.run_id))]]
+        ),
+    )
 
 
 async def start_new(
@@ -174,7 +194,7 @@ async def start_new(
 ) -> None:
     question = await services(context).quiz.start_run(player_of(user), slug, chat_id)
     if question is None:
-        await reply(update, f"There is no quiz called <b>{render.esc(slug)}</b>. See /packs.")
+        await reply(update, render.no_such_pack(slug))
         return
     await reply(
         update,
@@ -268,7 +288,7 @@ async def send_article(update: Update, context: QuizContext, slug: str) -> None:
     async with services(context).sessionmaker() as session:
         pack = await services(context).quiz.find_pack(session, slug)
     if pack is None:
-        await reply(update, f"There is no quiz called <b>{render.esc(slug)}</b>. See /packs.")
+        await reply(update, render.no_such_pack(slug))
         return
     for part in render.article_parts(pack.title, pack.article_text):
         await reply(update, part)
@@ -296,12 +316,29 @@ async def review_command(update: Update, context: QuizContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
+    await start_review(update, context, user, chat.id, context.args[0] if context.args else None)
+
+
+async def start_review(
+    update: Update,
+    context: QuizContext,
+    user: User,
+    chat_id: int,
+    slug: str | None,
+    confirmed: bool = False,
+) -> None:
+    """Start a review run of the due items (of ``slug``, or of the pack with the most); in the
+    middle of another run, ask first (``confirmed`` skips that)."""
     svc = services(context)
     player = player_of(user)
-    slugs = [context.args[0].lower()] if context.args else None
+    slugs = [slug.lower()] if slug else None
     async with svc.sessionmaker() as session, session.begin():
+        unknown = bool(slug) and await svc.quiz.find_pack(session, slug or "") is None
         user_id = await svc.quiz.user_id(session, player)
         due = await review.due_items(session, user_id, svc.clock(), slugs)
+    if unknown:
+        await reply(update, render.no_such_pack(slug or ""))
+        return
     if not due.by_pack:
         if due.next_due is None:
             await reply(update, "Nothing to review yet. Answer some questions first: /quiz")
@@ -310,7 +347,11 @@ async def review_command(update: Update, context: QuizContext) -> None:
             await reply(update, f"Nothing to review right now. The next review is due in {wait}.")
         return
     slug, item_ids = max(due.by_pack.items(), key=lambda entry: len(entry[1]))
-    question = await svc.quiz.start_run(player, slug, chat.id, mode="review", item_ids=item_ids)
+    current = None if confirmed else await svc.quiz.current_run(player)
+    if current is not None:
+        await offer_switch(update, current, "a review", callbacks.review_pack(slug))
+        return
+    question = await svc.quiz.start_run(player, slug, chat_id, mode="review", item_ids=item_ids)
     if question is None:
         await reply(update, "Those questions are no longer in the quiz.")
         return
@@ -320,7 +361,7 @@ async def review_command(update: Update, context: QuizContext) -> None:
         f"🔁 <b>{render.esc(question.pack.title)}</b>: {count} for review. Review runs are "
         "practice: they do not change the leaderboard.",
     )
-    await send_question(context, chat.id, question)
+    await send_question(context, chat_id, question)
 
 
 async def stop_command(update: Update, context: QuizContext) -> None:
@@ -425,7 +466,8 @@ async def private_text(update: Update, context: QuizContext) -> None:
     if isinstance(outcome, Answered):
         await show_feedback(context, chat.id, outcome, None, typed_reply_to=message.message_id)
     elif isinstance(outcome, Unreadable):
-        await message.reply_text(render.esc(outcome.hint), parse_mode=ParseMode.HTML)
+        hint = outcome.hint if outcome.question.typed else render.choice_hint(outcome.question)
+        await message.reply_text(render.esc(hint), parse_mode=ParseMode.HTML)
     elif outcome.reason == "already":
         await message.reply_text("You have answered this one: tap Next ▶ to go on.")
     else:
@@ -554,6 +596,11 @@ async def _review_button(update: Update, context: QuizContext, action: Any) -> N
     if not summary.missed_item_ids:
         await query.answer("No mistakes to review in that run. 🎉")
         return
+    current = await quiz.current_run(player) if action.kind == "rv" else None
+    if current is not None:
+        await query.answer()
+        await offer_switch(update, current, "a review", callbacks.review_now(action.run))
+        return
     question = await quiz.start_run(
         player,
         summary.pack.slug,
@@ -566,6 +613,14 @@ async def _review_button(update: Update, context: QuizContext, action: Any) -> N
         return
     await query.answer()
     await send_question(context, _chat_id(update), question)
+
+
+async def _review_pack_button(update: Update, context: QuizContext, action: Any) -> None:
+    assert update.callback_query is not None and update.effective_user is not None
+    await update.callback_query.answer()
+    await start_review(
+        update, context, update.effective_user, _chat_id(update), action.slug, confirmed=True
+    )
 
 
 async def _read_button(update: Update, context: QuizContext, action: Any) -> None:
@@ -621,6 +676,8 @@ _BUTTONS = {
     "pk": _pack_button,
     "new": _pack_button,
     "rv": _review_button,
+    "rvn": _review_button,
+    "rvp": _review_pack_button,
     "rd": _read_button,
     "lb": _board_button,
     "priv": _privacy_button,
@@ -681,8 +738,12 @@ async def on_error(update: object, context: QuizContext) -> None:
         text = "😕 Sorry, something went wrong on our side. Please try again."
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(text[:190], show_alert=True)
-        elif update.effective_chat is not None:
+            try:
+                await update.callback_query.answer(text[:190], show_alert=True)
+                return
+            except BadRequest:  # the press was already answered: say it in the chat
+                pass
+        if update.effective_chat is not None:
             await update.effective_chat.send_message(text)
     except Exception:
         log.warning("update %s: could not send the apology", update_id)

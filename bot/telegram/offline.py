@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,9 +35,10 @@ class OfflineRequest(BaseRequest):
     ``files`` maps a ``file_path`` to the bytes a download returns; ``documents`` maps a
     ``file_id`` to its ``(file_path, size)`` for ``getFile``. ``failures`` maps a method name to
     ``(status, description)`` to make the next calls of that method fail (e.g. 403 for a user
-    who blocked the bot). ``administrators`` lists, per chat id, the user ids that
-    ``getChatMember`` reports as administrators. With ``record=False`` nothing is kept, for long
-    benchmark runs.
+    who blocked the bot); ``refuse`` holds functions of ``(method, params)`` that return such a
+    ``(status, description)`` to fail only the calls they pick. ``administrators`` lists, per
+    chat id, the user ids that ``getChatMember`` reports as administrators. With
+    ``record=False`` nothing is kept, for long benchmark runs.
     """
 
     def __init__(self, record: bool = True) -> None:
@@ -45,6 +47,7 @@ class OfflineRequest(BaseRequest):
         self.files: dict[str, bytes] = {}
         self.documents: dict[str, tuple[str, int]] = {}
         self.failures: dict[str, tuple[int, str]] = {}
+        self.refuse: list[Callable[[str, dict[str, Any]], tuple[int, str] | None]] = []
         self.administrators: dict[int, set[int]] = {}
         self._message_ids = itertools.count(1000)
         self._poll_ids = itertools.count(5_000_000)
@@ -88,6 +91,8 @@ class OfflineRequest(BaseRequest):
             call = ApiCall(api_method, params, files)
             self.calls.append(call)
         failure = self.failures.get(api_method)
+        for rule in self.refuse:
+            failure = failure or rule(api_method, params)
         if failure is not None:
             status, description = failure
             body = {"ok": False, "error_code": status, "description": description}

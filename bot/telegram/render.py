@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -13,7 +14,7 @@ from bot.quiz.catalog import CachedPack
 from bot.quiz.service import POINT, Feedback, Question, RunSummary
 from bot.store.repo import PackStats, Standing
 from bot.telegram import callbacks
-from bot.text import shorten
+from bot.text import quoted, shorten
 
 SHORT_OPTION = 28
 """Options up to this length go on their own buttons; longer ones are numbered in the text."""
@@ -52,16 +53,67 @@ def chunk(buttons: list[tuple[str, str]], per_row: int) -> list[list[tuple[str, 
     return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
 
 
-def fit(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> str:
-    """Keep a message under Telegram's limit (the validator makes this rare)."""
-    return shorten(text, limit)
+ECHO = 300
+"""At most this many characters (escaped) of a player's typed answer are echoed back."""
+
+# A tag, an entity, a run of plain text, or a stray "<" or "&" (never produced by esc()).
+_HTML_TOKEN = re.compile(
+    r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*>|&(?:#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z]+);|[^<&]+|[<&]"
+)
+
+
+def fit(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH, ellipsis: str = "…") -> str:
+    """Keep an HTML message under Telegram's limit and well-formed: the cut never splits a
+    tag or an entity, and every tag still open at the cut is closed. Messages are built to
+    fit (echoes and names are shortened before they are escaped), so this is the last guard.
+
+    Written here rather than taken from a library: the HTML Telegram accepts is a handful of
+    tags, and a cut must count the closing tags it adds against the limit."""
+    if len(text) <= limit:
+        return text
+    out: list[str] = []
+    open_tags: list[str] = []
+    used = 0
+    for match in _HTML_TOKEN.finditer(text):
+        token = match.group()
+        closing = sum(len(name) + 3 for name in open_tags)
+        room = limit - used - closing - len(ellipsis)
+        name = match.group(2)
+        if name is not None and match.group(1):  # a closing tag: it was paid for
+            if open_tags and open_tags[-1] == name.lower():
+                open_tags.pop()
+                out.append(token)
+                used += len(token)
+            continue
+        if name is not None:
+            if len(token) + len(name) + 3 > room:
+                break
+            open_tags.append(name.lower())
+        elif len(token) > room:
+            if not token.startswith("&"):  # plain text can be cut (an entity cannot)
+                out.append(token[: max(0, room)].rstrip())
+            break
+        out.append(token)
+        used += len(token)
+    out.append(ellipsis)
+    out += [f"</{name}>" for name in reversed(open_tags)]
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------- packs
 
 
+def no_such_pack(slug: str) -> str:
+    return f"There is no quiz called <b>{esc(shorten(slug, 64))}</b>. See /packs."
+
+
 def pack_buttons(packs: Sequence[CachedPack], action: str = "pk") -> InlineKeyboardMarkup:
-    make = {"pk": callbacks.pack, "rd": callbacks.read, "lb": callbacks.leaderboard}[action]
+    make = {
+        "pk": callbacks.pack,
+        "pks": callbacks.pack_with_speed,
+        "rd": callbacks.read,
+        "lb": callbacks.leaderboard,
+    }[action]
     return keyboard([[(shorten(p.title, 60), make(p.slug))] for p in packs])
 
 
@@ -73,7 +125,7 @@ def pack_list(packs: Sequence[CachedPack]) -> str:
         lines.append(
             f"• <b>{esc(pack.title)}</b> ({len(pack.items)} questions) — /quiz {pack.slug}"
         )
-    return "\n".join(lines)
+    return fit("\n".join(lines))
 
 
 # --------------------------------------------------------------------------- questions
@@ -131,6 +183,24 @@ def question_keyboard(question: Question) -> InlineKeyboardMarkup:
     return keyboard(rows)
 
 
+def choice_hint(question: Question) -> str:
+    """What to do when a typed reply names no option."""
+    if _numbered(question):  # the options are lettered on screen
+        last = LETTERS[len(question.order) - 1]
+        return f"Tap a button, or type the letter of an option (A to {last})."
+    return "Tap a button, or type an option as it reads on its button."
+
+
+def switch_text(current: Question, new_title: str) -> str:
+    """The offer made when a player starts a run in the middle of another one."""
+    where = f"{'review' if current.mode == 'review' else 'question'} {current.number}"
+    return (
+        f"You are in the middle of <b>{esc(current.pack.title)}</b> ({where} of "
+        f"{current.total}). Start <b>{esc(new_title)}</b> instead? Your run is kept either "
+        "way: /quiz, or ↩ here, brings you back to it."
+    )
+
+
 # --------------------------------------------------------------------------- feedback
 
 
@@ -146,24 +216,47 @@ def verdict(feedback: Feedback) -> str:
 
 
 def quote_lines(sources: Sequence[str]) -> list[str]:
-    return [f"📖 <i>“{esc(source)}”</i>" for source in sources]
+    """The article's own words, in quotation marks (once: a quote of a speech has its own)."""
+    return [f"📖 <i>{esc(quoted(source))}</i>" for source in sources]
 
 
 def feedback_text(feedback: Feedback, with_question: bool = True) -> str:
+    """The verdict, the player's answer, the correct answer, the explanation and the quote.
+    The explanation and the quote always fit: when the message would be too long, the echo of
+    the player's answer gives way first, then the question above it."""
     question = feedback.question
     item = question.item
-    lines = []
-    if with_question:
-        lines += [_header(question), "", f"<b>{esc(item.question)}</b>", ""]
-    lines.append(verdict(feedback))
-    if not feedback.skipped:
-        lines.append(f"Your answer: {esc(feedback.response) or '—'}")
-    if not feedback.grade.correct or isinstance(item, ShortItem | NumberItem):
-        lines.append(f"Answer: <b>{esc(feedback.correct_answer)}</b>")
-    if feedback.grade.feedback:
-        lines.append(esc(feedback.grade.feedback))
-    lines += ["", f"💡 {esc(item.explanation)}", *quote_lines(item.sources)]
-    return fit("\n".join(lines))
+
+    def body(echoed: str) -> str:
+        lines = [verdict(feedback)]
+        if not feedback.skipped:
+            lines.append(f"Your answer: {echoed or '—'}")
+        if not feedback.grade.correct or isinstance(item, ShortItem | NumberItem):
+            lines.append(f"Answer: <b>{esc(feedback.correct_answer)}</b>")
+        if feedback.grade.feedback:
+            lines.append(esc(feedback.grade.feedback))
+        lines += ["", f"💡 {esc(item.explanation)}", *quote_lines(item.sources)]
+        return "\n".join(lines)
+
+    limit = MessageLimit.MAX_TEXT_LENGTH
+    header = f"{_header(question)}\n\n<b></b>\n\n" if with_question else ""
+    least_question = min(len(esc(item.question)), 200) if with_question else 0
+    room = limit - len(body("")) - len(header) - least_question
+    tail = body(esc_within(" ".join(feedback.response.split()), max(min(ECHO, room), 20)))
+    if not with_question:
+        return fit(tail)
+    room = limit - len(header) - len(tail)
+    return fit(f"{_header(question)}\n\n<b>{esc_within(item.question, room)}</b>\n\n{tail}")
+
+
+def esc_within(text: str, budget: int) -> str:
+    """``text`` shortened so that, escaped, it takes at most ``budget`` characters."""
+    cut = budget
+    while True:
+        out = esc(shorten(text, max(cut, 0)))
+        if len(out) <= budget or cut <= 0:
+            return out
+        cut -= len(out) - budget
 
 
 def next_keyboard(question: Question) -> InlineKeyboardMarkup:
@@ -189,7 +282,7 @@ def summary_text(summary: RunSummary) -> str:
         lines.append(f"Rank on this quiz: <b>#{summary.rank}</b>{of}")
     if summary.mode == "review":
         lines.append("<i>Review runs are practice: they do not change the leaderboard.</i>")
-    return "\n".join(lines)
+    return fit("\n".join(lines))
 
 
 def summary_keyboard(summary: RunSummary) -> InlineKeyboardMarkup:
@@ -242,7 +335,7 @@ def leaderboard_text(
         lines += ["…", f"{mine.rank}. {display_name(mine, viewer_id)} — {points(mine.points)} pts"]
     elif mine is None and asked_by_player:
         lines += ["", "You are not on this board yet."]
-    return "\n".join(lines)
+    return fit("\n".join(lines))
 
 
 def score_text(stats: Sequence[PackStats]) -> str:
@@ -259,29 +352,35 @@ def score_text(stats: Sequence[PackStats]) -> str:
         lines += [
             "",
             f"<b>{esc(s.title)}</b>",
-            f"Answered {s.answered}, correct {s.correct} ({s.accuracy:.0%})",
+            f"Answered {s.responded}, skipped {s.skipped}, correct {s.correct}"
+            + (f" ({s.correct / s.responded:.0%} of answered)" if s.responded else ""),
             f"Best run: {best}{streak if s.streak_days else ''}",
         ]
-    return "\n".join(lines)
+    return fit("\n".join(lines))
 
 
 def article_parts(title: str, article: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
     """The article as messages under ``limit`` characters, split between paragraphs (and only
-    inside a paragraph, between sentences or words, when one paragraph alone is too long)."""
+    inside a paragraph, between sentences or words, when one paragraph alone is too long).
+    Paragraphs are cut before they are escaped, so a cut never splits an entity."""
     paragraphs = [p.strip() for p in article.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    heading = f"📰 <b>{esc(title)}</b>\n\n"
+    heading = f"📰 <b>{esc(shorten(title, 256))}</b>\n\n"
+    budget = limit - len(heading)
     pieces: list[str] = []
     for paragraph in paragraphs:
-        escaped = esc(paragraph)
-        while len(escaped) > limit - len(heading):
-            cut = escaped.rfind(". ", 0, limit - len(heading))
+        rest = paragraph
+        while len(esc(rest)) > budget:
+            fits = budget  # the longest prefix that fits once escaped (escaping only grows)
+            while len(esc(rest[:fits])) > budget:
+                fits -= len(esc(rest[:fits])) - budget
+            cut = rest.rfind(". ", 0, fits)
             if cut <= 0:
-                cut = escaped.rfind(" ", 0, limit - len(heading))
+                cut = rest.rfind(" ", 0, fits)
             if cut <= 0:
-                cut = limit - len(heading) - 1
-            pieces.append(escaped[: cut + 1].strip())
-            escaped = escaped[cut + 1 :].strip()
-        pieces.append(escaped)
+                cut = fits - 1
+            pieces.append(esc(rest[: cut + 1].strip()))
+            rest = rest[cut + 1 :].strip()
+        pieces.append(esc(rest))
     parts: list[str] = []
     current = heading
     for piece in pieces:
