@@ -178,14 +178,19 @@ class SentenceFinder:
         self.weight = {word: math.log(total / count) + 0.1 for word, count in counts.items()}
 
     def best(self, question: str, answers: list[str]) -> str | None:
+        """The best supporting sentence, or None when no sentence shares a word of the answer
+        or two words of the question."""
         asked = _content_words(question)
         answered = set().union(*(_content_words(a) for a in answers)) if answers else set()
         best: tuple[float, int, str] | None = None
         for sentence, words in self.sentences:
+            # One shared word of the question alone ("made") is chance, not support.
+            if not words & answered and len(words & asked) < 2:
+                continue
             score = 2 * sum(self.weight[w] for w in words & answered) + sum(
                 self.weight[w] for w in words & asked
             )
-            if score and (best is None or (score, -len(sentence)) > (best[0], best[1])):
+            if best is None or (score, -len(sentence)) > (best[0], best[1]):
                 best = (score, -len(sentence), sentence)
         return best[2] if best else None
 

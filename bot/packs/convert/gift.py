@@ -79,7 +79,9 @@ def unescape(raw: str) -> str:
 
 
 def _clean(raw: str) -> str:
-    lines = [" ".join(line.split()) for line in unescape(raw).split("\n")]
+    """Unescaped text with whitespace squashed: a text wrapped over several lines of the file
+    is one line; only ``\\n`` makes a line break."""
+    lines = [" ".join(line.split()) for line in unescape(" ".join(raw.split("\n"))).split("\n")]
     return "\n".join(line for line in lines if line)
 
 
