@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.packs import find_pack_files, summarize, validate_pack_file
+from bot.packs import Pack, find_pack_files, summarize, validate_pack_file
 from bot.settings import Settings
 from bot.store import StoreError, create_engine, describe_error, make_sessionmaker, migrate
 from bot.store.models import ItemRow, PackRow
@@ -150,9 +150,8 @@ def cmd_pack_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _pack_from_store(slug: str) -> Any:
+def _pack_from_store(slug: str) -> Pack:
     """The published version of a pack, read through the catalog the bot serves from."""
-    from bot.packs.model import Pack
     from bot.quiz.catalog import Catalog
 
     found: list[Pack] = []

@@ -169,6 +169,16 @@ def test_gift_sample_imports_every_construct() -> None:
     missing_word = items["q10"]
     assert missing_word.question == "Bees make _____ from nectar."
     assert items["html-question"].question == "Is honey sweet & sticky?"
+    # Written as Moodle's own GIFT export writes them:
+    assert [(a.text, a.credit) for a in items["moodle-style"].accepted] == [
+        ("honey", 1.0),
+        ("nectar", 0.5),
+    ]
+    partial = items["partial"]
+    assert (partial.answer, partial.distractors) == ("honey", ["nectar", "water"])
+    assert "# note: partial credit for 'nectar' dropped: counted wrong" in result.yaml_text
+    assert items["wrong-feedback"].answer == 6
+    assert "# note: the feedback for wrong numbers was dropped" in result.yaml_text
     assert result.skipped == [
         "'Essay': an essay (no answers)",
         "'Match': a matching question",
@@ -180,7 +190,7 @@ def test_gift_errors_have_line_and_column_and_good_questions_still_convert() -> 
     result = converted("broken.gift")
     assert [str(p) for p in result.problems] == [
         "5:37: the answer block is not closed with '}'",
-        "9:33: no right answer: mark one with '='",
+        "9:33: no right answer: mark one with '=' (or weights with '~%50%')",
         "11:22: '{' inside an answer block (write \\{ for a brace)",
         "13:30: '12x' is not a number",
     ]

@@ -122,7 +122,7 @@ def test_cli_convert_writes_a_valid_pack(env: Path, capsys: pytest.CaptureFixtur
     status = main(["pack", "convert", str(SAMPLES / "gift-sample.gift"), "--out", str(out)])
     printed = capsys.readouterr().out
     assert status == 0, printed
-    assert f"{out}: 11 item(s) from" in printed
+    assert f"{out}: 14 item(s) from" in printed
     assert "skipped: 'Essay': an essay (no answers)" in printed
     assert validate_pack_file(out).ok
     # Never overwrites without --force.

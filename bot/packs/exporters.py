@@ -86,7 +86,9 @@ def _html_text(parent: Element, tag: str, text: str, fmt: str = "html") -> Eleme
 def moodle_xml(pack: Pack, file_name: str) -> Exported:
     quiz = Element("quiz")
     category = SubElement(quiz, "question", {"type": "category"})
-    SubElement(SubElement(category, "category"), "text").text = f"$course$/top/{pack.title}"
+    # A '/' would start a sub-category.
+    name = pack.title.replace("/", "-")
+    SubElement(SubElement(category, "category"), "text").text = f"$course$/top/{name}"
     for item in pack.items:
         kind = {
             ChoiceItem: "multichoice",
@@ -160,7 +162,7 @@ def gift(pack: Pack, file_name: str) -> Exported:
     skipped: list[str] = []
     blocks = [
         f"// {pack.title}: exported from quizbot pack {pack.slug!r}",
-        f"$CATEGORY: $course$/top/{pack.title.replace(chr(10), ' ')}",
+        f"$CATEGORY: $course$/top/{' '.join(pack.title.split()).replace('/', '-')}",
     ]
     for item in pack.items:
         lines = [f"::{gift_escape(item.id)}::{gift_escape(item.question)} {{"]

@@ -10,10 +10,11 @@ format") and Moodle's own ``qformat_gift`` reading order:
 - ``::title::`` names a question (→ its item id); ``[html]``, ``[moodle]``, ``[plain]`` or
   ``[markdown]`` gives the text's format (HTML is turned into plain text);
 - the answer block ``{...}``: ``T``/``F``/``TRUE``/``FALSE`` (true-false), ``=right ~wrong``
-  (multiple choice; ``~%50%`` weights make it multiple-answer), only ``=`` answers (short
-  answer; ``=%50%`` gives partial credit), ``#200:5``, ``#5..10`` or ``#=200:0 =%50%200:20``
-  (numerical), ``#feedback`` after an answer, ``####general feedback`` at the end; text after
-  the block makes a "missing word" question (shown as ``_____``);
+  (multiple choice; ``~%50%`` weights without any ``=`` make it multiple-answer), only ``=``
+  answers (short answer; ``=%50%`` gives partial credit), ``#200:5``, ``#5..10`` or
+  ``#=200:0 =%50%200:20 ~#wrong`` (numerical), ``#feedback`` after an answer,
+  ``####general feedback`` at the end; text after the block makes a "missing word" question
+  (shown as ``_____``);
 - ``\\~ \\= \\# \\{ \\} \\: \\\\`` are literal characters and ``\\n`` a line break.
 
 Essays (``{}``), matching (``->``) and questions without an answer block (descriptions) are
@@ -269,18 +270,21 @@ def _choice_or_short(answers: list[_Answer], draft: Draft, base: int) -> None:
                 accepted.append(entry)
         body.update(type="short", answers=accepted)
         return
-    weighted = any(a.marker == "~" and (a.weight or 0) > 0 for a in answers)
-    right = [
-        a
-        for a in answers
-        if (a.marker == "=" and (a.weight is None or a.weight > 0)) or (a.weight or 0) > 0
-    ]
-    if not right:
-        raise GiftError(base, "no right answer: mark one with '='")
-    for answer in answers:
-        if answer.marker == "=" and answer.weight is not None and 0 < answer.weight < 100:
-            weighted = True
-    if len(right) == 1 and not weighted:
+    # As Moodle reads GIFT: with an '=' answer the question is single-answer ('~%50%' partial
+    # credit, which our choices do not have, is dropped with a note); without one, every option
+    # with a positive weight is right in a multiple-answer question.
+    if any(a.marker == "=" for a in answers):
+        right = [a for a in answers if a.marker == "="]
+        partial = [a.text for a in answers if a.marker == "~" and (a.weight or 0) > 0]
+        if partial:
+            draft.notes.append(
+                "partial credit for " + ", ".join(map(repr, partial)) + " dropped: counted wrong"
+            )
+    else:
+        right = [a for a in answers if (a.weight or 0) > 0]
+        if not right:
+            raise GiftError(base, "no right answer: mark one with '=' (or weights with '~%50%')")
+    if len(right) == 1 and right[0].marker == "=":
         body.update(type="choice", answer=right[0].text)
     else:
         body.update(type="choice", answer=[a.text for a in right])
@@ -326,8 +330,12 @@ def _number(text: str, offset: int) -> float:
 
 
 def _numeric(body: str, base: int, draft: Draft) -> None:
+    wrong = find(body, "~")
+    if wrong != -1:  # Moodle: feedback for any other answer, e.g. {#=200:5 ~#Not quite}
+        draft.notes.append("the feedback for wrong numbers was dropped")
+        body = body[:wrong]
     spec = body
-    if find(body, "=") != -1 or find(body, "~") != -1:
+    if find(body, "=") != -1:
         answers = _answers(body.strip(), base + len(body) - len(body.lstrip()))
         full = [a for a in answers if a.marker == "=" and (a.weight is None or a.weight >= 100)]
         if not full:
