@@ -1,8 +1,9 @@
 """Read GIFT, Moodle's plain-text question format.
 
-Why our own parser: the GIFT parsers on PyPI are stale (years without a release) and each
-misses part of the syntax we need (numeric ranges, escapes, per-answer weights, line numbers
-in errors). The grammar is small; this follows Moodle's reference (docs.moodle.org, "GIFT
+Why our own parser: the GIFT parsers on PyPI are stale (pygiftparser's last release is from
+2017, pygiftparserrgmf is a 0.0.x from 2022) or convert GIFT to Moodle XML text instead of
+giving questions (gift-to-moodlexml, 0.1.x); none reports errors with line and column. The
+grammar is small; this follows Moodle's reference (docs.moodle.org, "GIFT
 format") and Moodle's own ``qformat_gift`` reading order:
 
 - questions are separated by blank lines; lines starting with ``//`` are comments;
