@@ -4,17 +4,29 @@ YAML (items are read generically, whatever the pack holds)."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import genanki
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from bot.packs import validate_pack_bytes, validate_pack_file
 from bot.packs.convert import convert
 from bot.packs.exporters import FORMATS, export_pack, gift_escape
-from bot.packs.model import ChoiceItem, Item, NumberItem, Pack, ShortItem, TrueFalseItem
+from bot.packs.model import (
+    ChoiceItem,
+    Item,
+    NumberItem,
+    Pack,
+    PackSettings,
+    ShortItem,
+    TrueFalseItem,
+)
 from bot.quiz.grading import Grade, grade_choice, grade_typed
 from botkit import CONTENT
 
@@ -194,3 +206,62 @@ def test_yaml_export_validates_to_the_same_items(pack: Pack) -> None:
 def test_every_format_has_an_exporter(pack: Pack) -> None:
     for fmt in FORMATS:
         assert export_pack(pack, fmt).data
+
+
+# The characters the formats treat specially, often; any other printable character sometimes.
+_PLAIN = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("~=#{}:\\%<>&;\"'/*[]n ->T"),
+        st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")),
+    ),
+    min_size=1,
+    max_size=40,
+).map(lambda text: " ".join(text.split()))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    question=_PLAIN,
+    answer=_PLAIN,
+    distractor=_PLAIN,
+    feedback=_PLAIN,
+    explanation=_PLAIN,
+    fmt=st.sampled_from([("moodle-xml", ".xml"), ("gift", ".gift")]),
+)
+def test_any_text_survives_both_formats(
+    question: str, answer: str, distractor: str, feedback: str, explanation: str, fmt: Any
+) -> None:
+    """Whatever characters an author uses, they come back as they were written."""
+    assume(all([question, answer, distractor, feedback, explanation]))
+    assume(answer.casefold() != distractor.casefold())
+    # GIFT has no escape for '%': an answer that starts like a weight ("%50%…") is one.
+    assume(not re.match(r"%-?\d", answer) and not re.match(r"%-?\d", distractor))
+    item = ChoiceItem(
+        id="q",
+        type="choice",
+        question=question,
+        answer=answer,
+        distractors=[distractor],
+        feedback={distractor: feedback},
+        explanation=explanation,
+        difficulty="easy",
+        skill="detail",
+    )
+    pack = Pack(
+        slug="any",
+        title="Any",
+        language="en",
+        description="d",
+        article_name="",
+        article_text="",
+        settings=PackSettings(),
+        items=(item,),
+    )
+    name, suffix = fmt
+    result = convert(f"any{suffix}", export_pack(pack, name).data)
+    assert not result.problems and result.report is not None
+    assert result.report.pack is not None, [str(p) for p in result.report.problems]
+    (copy,) = result.report.pack.items
+    assert isinstance(copy, ChoiceItem)
+    assert (copy.question, copy.answer, copy.distractors) == (question, answer, [distractor])
+    assert (copy.feedback, copy.explanation) == ({distractor: feedback}, explanation)

@@ -220,7 +220,7 @@ def _question(raw: str) -> tuple[Draft | None, str | None]:
         _numeric(body[1:], lead + 1, draft)
     elif _TRUEFALSE.match(body) and find(body, "=") == -1 and find(body, "~") == -1:
         _truefalse(body, lead, draft)
-    elif find(body, "->") != -1:
+    elif find(body, "~") == -1 and find(body, "->") != -1:  # Moodle: a choice has a '~'
         return None, f"{label}: a matching question"
     else:
         _choice_or_short(_answers(body, lead), draft, lead)
