@@ -5,6 +5,7 @@ column, and the proposed quotes when an article is given."""
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from bot.packs import validate_pack_bytes
 from bot.packs.convert import Conversion, convert
 from bot.packs.convert.common import SentenceFinder, html_to_text, sentences
 from bot.packs.convert.gift import find, unescape
+from bot.packs.convert.sheet import MAX_XLSX_UNPACKED
 from bot.packs.model import ChoiceItem, NumberItem, Pack, ShortItem, TrueFalseItem
 from bot.quiz.grading import grade_short
 
@@ -326,6 +328,19 @@ def test_xlsx_made_with_openpyxl() -> None:
     assert isinstance(choice, ChoiceItem) and choice.distractors == ["rocks", "cars"]
     assert isinstance(number, NumberItem) and (number.answer, number.tolerance) == (100, 5)
     assert isinstance(truefalse, TrueFalseItem) and truefalse.answer is True
+
+
+def test_an_xlsx_that_unpacks_too_far_is_refused() -> None:
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", b"\0" * (MAX_XLSX_UNPACKED + 1))
+    assert len(stream.getvalue()) < 1024 * 1024
+    result = convert("bomb.xlsx", stream.getvalue())
+    (problem,) = result.problems
+    assert problem.message == (
+        f"not a readable .xlsx workbook: it unpacks to {MAX_XLSX_UNPACKED + 1:,} bytes; "
+        f"at most {MAX_XLSX_UNPACKED:,}"
+    )
 
 
 def test_a_broken_xlsx_gets_a_clear_message() -> None:

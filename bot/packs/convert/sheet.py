@@ -71,7 +71,20 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
         yield reader.line_num, [c.strip() for c in row]
 
 
+MAX_XLSX_UNPACKED = 64 * 1024 * 1024
+"""Most bytes an .xlsx file (a zip archive) may unpack to: a few MiB can hold a "zip bomb"."""
+
+
+class _TooLarge(Exception):
+    pass
+
+
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        # zipfile never reads a member past its declared size, so the sum is a real bound.
+        unpacked = sum(member.file_size for member in archive.infolist())
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise _TooLarge(f"it unpacks to {unpacked:,} bytes; at most {MAX_XLSX_UNPACKED:,}")
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         sheet = workbook.worksheets[0]
@@ -107,7 +120,14 @@ def read_sheet(data: bytes, xlsx: bool) -> Parsed:
         parsed.problems.append(ConvertProblem(1, 1, f"not UTF-8 text (byte {exc.start})"))
     except csv.Error as exc:
         parsed.problems.append(ConvertProblem(1, 1, f"not a readable CSV file: {exc}"))
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except (
+        _TooLarge,
+        InvalidFileException,
+        zipfile.BadZipFile,
+        KeyError,
+        OSError,
+        ValueError,
+    ) as exc:
         parsed.problems.append(ConvertProblem(1, 1, f"not a readable .xlsx workbook: {exc}"))
     if header is None and not parsed.problems:
         parsed.problems.append(ConvertProblem(1, 1, "the sheet is empty"))
