@@ -401,6 +401,19 @@ def test_sentences_do_not_end_at_initials() -> None:
     ]
 
 
+def test_sentences_may_span_wrapped_lines_but_not_headlines() -> None:
+    article = (
+        "Bees and Honey\nBy A. Writer\n\nBees visit about 100\nflowers on each trip. They rest.\n"
+    )
+    finder = SentenceFinder(article)
+    assert [s for s, _ in finder.sentences] == [
+        "Bees and Honey",
+        "By A. Writer",
+        "Bees visit about 100 flowers on each trip.",
+        "They rest.",
+    ]
+
+
 def test_sentence_finder_prefers_rare_words() -> None:
     finder = SentenceFinder("Bees fly. Bees fly to clover fields. Bees rest.")
     assert finder.best("Where do bees fly?", ["clover"]) == "Bees fly to clover fields."

@@ -63,7 +63,7 @@ def read_aiken(data: bytes) -> Parsed:
                 right = dict(options)[letter]
                 distractors = [t for x, t in options if x != letter]
                 body = {"type": "choice", "question": question, "answer": right}
-                parsed.drafts.append(Draft({**body, "distractors": distractors}, line=start))
+                parsed.drafts.append(Draft({**body, "distractors": distractors}))
             question = None
         elif option:
             letter = option.group(1)

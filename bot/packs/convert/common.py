@@ -38,7 +38,6 @@ class Draft:
 
     body: dict[str, Any]
     name: str = ""
-    line: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -96,10 +95,10 @@ _ID = re.compile(ITEM_ID_PATTERN)
 def item_id_of(name: str) -> str:
     """An item id made of a question's name: ``Range of ATACMS`` → ``range-of-atacms``; a
     name that already is an id (as our exports write them) is kept as it is."""
-    if _ID.match(name):
+    if _ID.fullmatch(name):
         return name
     slug = re.sub(r"[^A-Za-z0-9_.]+", "-", name.strip().lower()).strip("-._")[:64]
-    return slug.strip("-._") if _ID.match(slug.strip("-._")) else ""
+    return slug.strip("-._") if _ID.fullmatch(slug.strip("-._")) else ""
 
 
 def slug_of(name: str) -> str:
@@ -160,6 +159,15 @@ def _content_words(text: str) -> set[str]:
     return {w for w in _WORDS.findall(text.casefold()) if w not in _STOP and len(w) > 1}
 
 
+_LINE_BREAK = re.compile(r"\n\s*\n|(?<=[^\s.!?,;:\"'”’)\]])[ \t]*\n(?=[ \t]*[\"“‘(]?[A-Z0-9])")
+
+
+def _paragraphs(article: str) -> list[str]:
+    """Paragraphs, and lines that end a sentence without a full stop (a headline, a byline).
+    A paragraph wrapped over several lines is one paragraph: its sentences can span lines."""
+    return [part for part in _LINE_BREAK.split(article.replace("\r\n", "\n")) if part.strip()]
+
+
 class SentenceFinder:
     """Proposes the article sentence that best supports an item: the one sharing most content
     words with the correct answer (counted twice) and the question, each word weighted by how
@@ -168,7 +176,7 @@ class SentenceFinder:
 
     def __init__(self, article: str) -> None:
         self.sentences: list[tuple[str, set[str]]] = []
-        for paragraph in article.split("\n"):
+        for paragraph in _paragraphs(article):
             for sentence in sentences(paragraph):
                 words = _content_words(sentence)
                 if words and len(sentence) <= 600:

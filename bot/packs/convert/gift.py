@@ -156,7 +156,6 @@ def read_gift(data: bytes) -> Parsed:
             parsed.skipped.append(skipped)
             continue
         assert draft is not None
-        draft.line = block.lines[0][0]
         if tags:
             draft.body["tags"] = list(tags)
         parsed.drafts.append(draft)

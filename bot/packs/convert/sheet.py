@@ -232,4 +232,4 @@ def _row(
     tags = _values(cells.get("tags", ""))
     if tags:
         body["tags"] = tags
-    return Draft(body, name=cells.get("id", ""), line=number)
+    return Draft(body, name=cells.get("id", ""))
