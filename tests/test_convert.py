@@ -15,7 +15,7 @@ from openpyxl import Workbook
 
 from bot.packs import validate_pack_bytes
 from bot.packs.convert import Conversion, convert
-from bot.packs.convert.common import SentenceFinder, html_to_text, sentences
+from bot.packs.convert.common import SentenceFinder, category_tags, html_to_text, sentences
 from bot.packs.convert.gift import find, unescape
 from bot.packs.convert.sheet import MAX_XLSX_UNPACKED
 from bot.packs.model import ChoiceItem, NumberItem, Pack, ShortItem, TrueFalseItem
@@ -125,6 +125,20 @@ def test_single_choice_partial_credit_is_noted_not_silently_dropped() -> None:
     result = convert("partial.xml", data)
     assert result.ok
     assert "# note: partial credit for 'b' dropped: counted wrong" in result.yaml_text
+
+
+@pytest.mark.parametrize(
+    ("path", "tags"),
+    [
+        ("$course$/top/Default for Reading 101/Bees and Honey", ["bees-and-honey"]),
+        ("$course$/top/Default for Reading 101", []),
+        ("$course$/top", []),
+        ("$module$", []),
+        ("Ünits/Week 3 – Honey ", ["week-3-honey"]),
+    ],
+)
+def test_category_tags(path: str, tags: list[str]) -> None:
+    assert category_tags(path) == tags
 
 
 def test_html_to_text() -> None:

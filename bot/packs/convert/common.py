@@ -101,6 +101,21 @@ def item_id_of(name: str) -> str:
     return slug.strip("-._") if _ID.fullmatch(slug.strip("-._")) else ""
 
 
+def tag_of(name: str) -> str:
+    """A tag made of a category or tag name: ``Bees and Honey`` → ``bees-and-honey``."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def category_tags(path: str) -> list[str]:
+    """The tag for the questions of a Moodle category (``$course$/top/Bees``): its last part,
+    unless that is Moodle's own ``top``/``Default for…`` or a ``$placeholder$``."""
+    leaf = path.strip().rstrip("/").split("/")[-1].strip()
+    tag = tag_of(leaf)
+    if not tag or tag == "top" or leaf.startswith(("$", "Default for")):
+        return []
+    return [tag]
+
+
 def slug_of(name: str) -> str:
     """A pack slug made of a file name."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48].strip("-")

@@ -28,7 +28,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.packs.convert.common import ConvertProblem, Draft, Parsed, html_to_text
+from bot.packs.convert.common import (
+    ConvertProblem,
+    Draft,
+    Parsed,
+    category_tags,
+    html_to_text,
+)
 
 _ESCAPABLE = "~=#{}:\\"
 _WEIGHT = re.compile(r"\s*%(-?\d+(?:\.\d+)?)%")
@@ -139,10 +145,7 @@ def read_gift(data: bytes) -> Parsed:
     for block in _blocks(text):
         first = block.lines[0][1]
         if first.lstrip().startswith("$CATEGORY:"):
-            path = first.split(":", 1)[1].strip()
-            leaf = path.rstrip("/").split("/")[-1]
-            tag = re.sub(r"[^a-z0-9]+", "-", leaf.lower()).strip("-")
-            tags = [tag] if tag and tag != "default" and not leaf.startswith("$") else []
+            tags = category_tags(first.split(":", 1)[1])
             block = _Block(block.lines[1:])
             if not block.lines:
                 continue

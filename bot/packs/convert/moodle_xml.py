@@ -9,7 +9,6 @@ every other type are listed as skipped, by name. ``category`` pseudo-questions b
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -20,9 +19,10 @@ from bot.packs.convert.common import (
     ConvertProblem,
     Draft,
     Parsed,
+    category_tags,
     fraction,
     html_to_text,
-    item_id_of,
+    tag_of,
 )
 
 
@@ -55,10 +55,7 @@ def read_moodle_xml(data: bytes) -> Parsed:
         kind = question.get("type", "")
         name = _text(question.find("name")) or f"question {number}"
         if kind == "category":
-            path = _text(question.find("category"))
-            leaf = path.rstrip("/").split("/")[-1] if path else ""
-            tag = item_id_of(leaf).replace("_", "-").replace(".", "-").lower()
-            tags = [tag] if tag and tag != "default" and not leaf.startswith("$") else []
+            tags = category_tags(_text(question.find("category")))
             continue
         reader = _READERS.get(kind)
         if reader is None:
@@ -77,15 +74,8 @@ def read_moodle_xml(data: bytes) -> Parsed:
         explanation = _html(question.find("generalfeedback"))[0]
         if explanation:
             draft.body["explanation"] = explanation
-        own_tags = [
-            t
-            for t in (
-                re.sub(r"[^a-z0-9]+", "-", (el.text or "").lower()).strip("-")
-                for el in question.iterfind("tags/tag/text")
-            )
-            if t
-        ]
-        all_tags = list(dict.fromkeys([*tags, *own_tags]))
+        own_tags = [tag_of(el.text or "") for el in question.iterfind("tags/tag/text")]
+        all_tags = [t for t in dict.fromkeys([*tags, *own_tags]) if t]
         if all_tags:
             draft.body["tags"] = all_tags
         if not question_text:
