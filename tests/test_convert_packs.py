@@ -177,3 +177,14 @@ def test_cli_export_refuses_an_invalid_pack_file(
     broken.write_text("pack: x\n", encoding="utf-8")
     assert main(["pack", "export", str(broken), "--format", "gift"]) == 1
     assert "is not a valid pack: nothing exported" in capsys.readouterr().err
+
+
+def test_cli_offers_every_export_format() -> None:
+    from bot.cli import build_parser
+    from bot.packs.exporters import FORMATS
+
+    for fmt in FORMATS:
+        args = build_parser().parse_args(["pack", "export", "x", "--format", fmt])
+        assert args.format == fmt
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["pack", "export", "x", "--format", "qti"])
