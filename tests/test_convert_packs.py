@@ -3,6 +3,7 @@ validator, the import fingerprint, the store, /read and feedback; and the two CL
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.cli import main
 from bot.packs import validate_pack_bytes, validate_pack_file
+from bot.packs.convert import convert
 from bot.packs.source import read_pack_source, validate_source
 from botkit import CONTENT, ROOT, Clock, start_harness, user
 
@@ -103,6 +105,45 @@ async def test_read_and_feedback_of_a_pack_without_article(
         assert "📖" not in shown  # no quote line
     finally:
         await harness.app.shutdown()
+
+
+async def test_an_instructor_publishes_a_converted_pack_from_telegram(
+    engine: AsyncEngine, clock: Clock, tmp_path: Path
+) -> None:
+    """The YAML that `pack convert` writes without an article can be sent to the bot as it is."""
+    harness = await start_harness(engine, clock, content=tmp_path)
+    try:
+        teacher, admin, student = user(201, "Tess"), user(900, "Ada"), user(301, "Sam")
+        await harness.text(teacher, "/start")
+        await harness.text(admin, "/grant 201")
+        converted = convert("bees.gift", (SAMPLES / "gift-sample.gift").read_bytes())
+        data = converted.yaml_text.encode()
+        harness.api.documents["f1"] = ("documents/f1/bees.yaml", len(data))
+        harness.api.files["documents/f1/bees.yaml"] = data
+        document = {"file_id": "f1", "file_unique_id": "uf1", "file_name": "bees.yaml"}
+        calls = await harness.send(harness.updates.message(teacher, None, document=document))
+        reply = "\n".join(str(c.params.get("text", "")) for c in calls)
+        assert "is valid" in reply and "Article:" not in reply
+        publish = next(
+            button["callback_data"]
+            for call in calls
+            if call.params.get("reply_markup")
+            for row in _keyboard(call.params["reply_markup"])
+            for button in row
+            if button["callback_data"].startswith("pub:")
+        )
+        calls = await harness.press(teacher, publish)
+        assert any("Published" in str(c.params.get("text", "")) for c in calls)
+        calls = await harness.text(student, "/read bees")
+        assert "has no article" in str(calls[-1].params["text"])
+    finally:
+        await harness.app.shutdown()
+
+
+def _keyboard(markup: Any) -> list[list[dict[str, Any]]]:
+    data = json.loads(markup) if isinstance(markup, str) else markup
+    rows: list[list[dict[str, Any]]] = data["inline_keyboard"]
+    return rows
 
 
 # --------------------------------------------------------------------------- the CLI
