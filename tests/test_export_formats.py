@@ -4,6 +4,7 @@ YAML (items are read generically, whatever the pack holds)."""
 
 from __future__ import annotations
 
+import html
 import re
 import sqlite3
 import zipfile
@@ -173,7 +174,7 @@ def test_anki_deck_has_one_note_per_item_with_stable_ids(pack: Pack, tmp_path: P
         if item.sources:
             assert fields[-1].startswith("\u201c")
         if isinstance(item, ShortItem):
-            assert fields[1] == item.model_answer
+            assert fields[1] == html.escape(item.model_answer, quote=False)
 
 
 def anki_notes(data: bytes, folder: Path) -> list[tuple[str, str, list[str]]]:

@@ -290,7 +290,8 @@ def anki_note(pack: Pack, item: Item) -> genanki.Note:
         others = [f"± {_number(tolerance)}"] if tolerance else []
         if item.unit:
             others.append(f"unit: {item.unit}")
-    fields = [_esc(item.question), answer, _esc(", ".join(others)), _esc(item.explanation), quote]
+    texts = [item.question, answer, ", ".join(others), item.explanation]
+    fields = [*map(_esc, texts), quote]
     return genanki.Note(model=TYPED_MODEL, fields=fields, guid=guid, tags=tags)
 
 
