@@ -372,6 +372,13 @@ def test_unknown_file_kinds_and_large_files_are_refused() -> None:
     assert "at most" in huge.problems[0].message and huge.yaml_text == ""
 
 
+def test_a_long_file_name_gives_a_valid_slug_and_title() -> None:
+    result = convert("Week 3 — " + "very " * 40 + "long.gift", b"Q? {=a ~b}")
+    pack = pack_of(result)
+    assert pack.slug.startswith("week-3-very-very") and len(pack.slug) <= 48
+    assert pack.title.startswith("Week 3 — very") and len(pack.title) <= 128
+
+
 def test_txt_is_read_as_gift_unless_it_is_aiken() -> None:
     assert convert("a.txt", b"Q? {=a ~b}").format == "GIFT"
     assert converted("aiken-sample.txt").format == "Aiken"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from bot.packs import limits
 from bot.packs.convert.aiken import looks_like_aiken, read_aiken
 from bot.packs.convert.common import ConvertProblem, Parsed, pack_yaml, slug_of
 from bot.packs.convert.gift import read_gift
@@ -16,6 +17,7 @@ from bot.packs.convert.moodle_xml import read_moodle_xml
 from bot.packs.convert.sheet import read_sheet
 from bot.packs.validate import PackReport, validate_pack_bytes
 from bot.packs.yamlsafe import MAX_PACK_BYTES
+from bot.text import shorten
 
 FORMATS = {
     ".xml": "Moodle XML",
@@ -86,7 +88,8 @@ def convert(
         return result
     stem = PurePath(file_name).stem
     slug = slug_of(stem)
-    title = stem.replace("_", " ").replace("-", " ").strip().capitalize() or "Imported questions"
+    words = stem.replace("_", " ").replace("-", " ").strip().capitalize()
+    title = shorten(words, limits.TITLE) or "Imported questions"
     origin = f"{PurePath(file_name).name} ({result.format})"
     result.yaml_text = pack_yaml(slug, title, parsed.drafts, article_name, article_text, origin)
 
