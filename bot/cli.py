@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.packs import find_pack_files, summarize, validate_pack_file
+from bot.packs import Pack, find_pack_files, summarize, validate_pack_file
 from bot.settings import Settings
 from bot.store import StoreError, create_engine, describe_error, make_sessionmaker, migrate
 from bot.store.models import ItemRow, PackRow
@@ -107,6 +107,114 @@ def cmd_pack_draft(args: argparse.Namespace) -> int:
         print(f"  {report.quality.summary()}")
     print(f"review it, then: quizbot pack check --strict {out}")
     return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+# --------------------------------------------------------------------------- convert, export
+
+
+def cmd_pack_convert(args: argparse.Namespace) -> int:
+    """Convert a Moodle XML, GIFT, Aiken or spreadsheet file into a YAML pack."""
+    from bot.packs.convert import MAX_INPUT_BYTES, convert
+    from bot.packs.validate import ArticleError, read_article
+
+    source = Path(args.file)
+    out = Path(args.out) if args.out else source.with_suffix(".yaml")
+    if out.exists() and not args.force:
+        raise CliError(f"{out} exists: choose another --out, or add --force to replace it")
+    try:
+        with source.open("rb") as stream:
+            data = stream.read(MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        raise CliError(f"cannot read {source}: {exc.strerror}") from None
+    article_name = article_text = None
+    if args.article:
+        article = Path(args.article)
+        try:
+            article_text = read_article(article.resolve(), shown=args.article)
+        except ArticleError as exc:
+            raise CliError(str(exc)) from None
+        article_name = os.path.relpath(article.resolve(), out.resolve().parent)
+    result = convert(source.name, data, article_name, article_text, str(out))
+    for problem in result.problems:
+        print(f"{source}:{problem}")
+    for note in result.skipped:
+        print(f"skipped: {note}")
+    if not result.yaml_text:
+        print(f"{source}: nothing converted")
+        return EXIT_PROBLEMS
+    try:
+        out.write_text(result.yaml_text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror}") from None
+    print(
+        f"{out}: {result.items} item(s) from {source} ({result.format}), "
+        f"{len(result.skipped)} skipped"
+    )
+    assert result.report is not None
+    for pack_problem in result.report.problems:
+        print(f"  {pack_problem}")
+    if result.ok:
+        print("valid: check the lines marked `# check`, then quizbot pack import " + str(out))
+        return EXIT_OK
+    print("fix the problems above, then: quizbot pack validate " + str(out))
+    return EXIT_PROBLEMS
+
+
+def cmd_pack_export(args: argparse.Namespace) -> int:
+    """Export a pack (a pack file, or a slug in the store) to another tool's format."""
+    from bot.packs.exporters import export_pack
+
+    target = Path(args.pack)
+    if target.suffix in (".yaml", ".yml") or target.is_file():
+        report = validate_pack_file(target)
+        if report.pack is None or not report.ok:
+            for problem in report.problems:
+                print(f"  {problem}")
+            raise CliError(f"{target} is not a valid pack: nothing exported")
+        pack = report.pack
+    else:
+        pack = _pack_from_store(args.pack)
+    exported = export_pack(pack, args.format)
+    for note in exported.skipped:
+        print(f"skipped: {note}", file=sys.stderr)
+    if not exported.data:
+        raise CliError(f"no item of {pack.slug!r} fits the {args.format} format")
+    out = Path(args.out) if args.out else Path(exported.file_name)
+    try:
+        out.write_bytes(exported.data)
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc.strerror}") from None
+    print(f"{out}: {exported.items} item(s) of {pack.slug!r} as {args.format}")
+    return EXIT_OK
+
+
+def _pack_from_store(slug: str) -> Pack:
+    """The published version of a pack, read through the catalog the bot serves from."""
+    from bot.quiz.catalog import Catalog
+
+    found: list[Pack] = []
+
+    async def work(engine: Any, settings: Settings) -> int:
+        async with make_sessionmaker(engine)() as session:
+            row = await _stored_pack(session, slug)
+            cached = await Catalog().by_slug(session, row.slug)
+            assert cached is not None
+            found.append(
+                Pack(
+                    slug=cached.slug,
+                    title=cached.title,
+                    language=cached.language,
+                    description=cached.description,
+                    article_name=row.article_name,
+                    article_text=cached.article_text,
+                    settings=cached.settings,
+                    items=tuple(c.item for c in cached.items),
+                )
+            )
+        return EXIT_OK
+
+    with_store(work)
+    return found[0]
 
 
 # --------------------------------------------------------------------------- database
@@ -478,6 +586,27 @@ def build_parser() -> argparse.ArgumentParser:
     imp = pack_sub.add_parser("import", help="validate, then publish packs into the store")
     imp.add_argument("paths", nargs="*", help="pack files or folders (default: content/)")
     imp.set_defaults(func=cmd_pack_import)
+    conv = pack_sub.add_parser(
+        "convert",
+        help="turn a Moodle XML, GIFT, Aiken, .csv or .xlsx file into a YAML pack",
+        description="Convert questions from another tool into a YAML pack. With --article, "
+        "each item gets a proposed `source` sentence (marked `# check`); without, the pack has "
+        "no article.",
+    )
+    conv.add_argument("file", help="a .xml, .gift, .aiken, .txt, .csv or .xlsx file")
+    conv.add_argument("--article", metavar="ARTICLE", help="the article (.txt) to quote")
+    conv.add_argument("--out", metavar="PACK.yaml", help="where to write (FILE with .yaml)")
+    conv.add_argument("--force", action="store_true", help="replace --out if it exists")
+    conv.set_defaults(func=cmd_pack_convert)
+    exp = pack_sub.add_parser(
+        "export", help="write a pack as Moodle XML, GIFT, Aiken, an Anki deck or YAML"
+    )
+    exp.add_argument("pack", help="a pack file, or the slug of a pack in the store")
+    exp.add_argument(
+        "--format", required=True, choices=("moodle-xml", "gift", "aiken", "anki", "yaml")
+    )
+    exp.add_argument("--out", metavar="FILE", help="where to write (SLUG and the format's ending)")
+    exp.set_defaults(func=cmd_pack_export)
     listing = pack_sub.add_parser("list", help="packs in the store, with status and items")
     listing.set_defaults(func=cmd_pack_list)
     for action, text in (

@@ -71,7 +71,9 @@ class _ItemBase(_Model):
     id: Annotated[str, Field(strict=True, pattern=ITEM_ID_PATTERN)]
     question: Text
     explanation: Text
-    source: Text | Annotated[list[Text], Field(min_length=1)]
+    # Required when the pack has an article (checked in bot.packs.validate); a pack without one
+    # (imported from Moodle, GIFT...) has items without quotes.
+    source: Text | Annotated[list[Text], Field(min_length=1)] | None = None
     difficulty: Difficulty
     skill: Skill
     # default_factory, not a literal: pydantic deep-copies a mutable default for every item.
@@ -82,7 +84,10 @@ class _ItemBase(_Model):
 
     @property
     def sources(self) -> list[str]:
-        """The supporting quotes as a list, whichever way the author wrote them."""
+        """The supporting quotes as a list, whichever way the author wrote them (none when the
+        pack has no article)."""
+        if self.source is None:
+            return []
         return [self.source] if isinstance(self.source, str) else list(self.source)
 
 
@@ -258,13 +263,17 @@ class PackHeader(_Model):
     title: Text
     language: Annotated[str, Field(strict=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")] = "en"
     description: Text
-    article: Text
+    article: Text | None = None
     settings: PackSettings = PackSettings()
     items: Annotated[list[Any], Field(min_length=1)]
 
 
 class Pack(_Model):
-    """A validated pack: its header, its items and the article text its quotes come from."""
+    """A validated pack: its header, its items and the article text its quotes come from.
+
+    A pack without an article (``article:`` unset, as imported from Moodle or GIFT) has empty
+    ``article_name`` and ``article_text``: the store keeps it like any other pack, ``/read``
+    says the quiz has no article, and feedback shows the explanation without a quote."""
 
     slug: str
     title: str
@@ -292,6 +301,10 @@ class Pack(_Model):
         for hashed in item_hashes:
             digest.update(hashed.encode())
         return digest.hexdigest()
+
+    @property
+    def has_article(self) -> bool:
+        return bool(self.article_text)
 
     @property
     def article_hash(self) -> str:

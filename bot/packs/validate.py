@@ -375,6 +375,7 @@ class _Checker:
         self.problems = problems
         self.reported: set[Path_] = set()
         self.article: ArticleQuotes | None = None
+        self.has_article = True  # False when `article:` is unset: items need no `source`
         self.passage_searches = 0
         self.language = "en"
 
@@ -414,8 +415,9 @@ class _Checker:
         if isinstance(raw.get("language"), str):
             self.language = raw["language"]
         self._check_header_lengths(raw)
-        article_text = self._load_article(raw, load_article)
-        if article_text is not None:
+        self.has_article = raw.get("article") is not None
+        article_text = self._load_article(raw, load_article) if self.has_article else ""
+        if article_text:
             self.article = ArticleQuotes(article_text)
         items: list[Item] = []
         if isinstance(raw_items, list):
@@ -435,7 +437,7 @@ class _Checker:
             title=header.title,
             language=header.language,
             description=header.description,
-            article_name=header.article,
+            article_name=header.article or "",
             article_text=article_text,
             settings=header.settings,
             items=tuple(items),
@@ -729,7 +731,7 @@ class _Checker:
         ]
         if isinstance(item.source, str):
             texts.append(((*path, "source"), "source quote", item.source))
-        else:
+        elif item.source is not None:
             texts += [((*path, "source", n), "source quote", s) for n, s in enumerate(item.source)]
         if isinstance(item, ChoiceItem):
             texts += [((*path, "feedback", k), "feedback", v) for k, v in item.feedback.items()]
@@ -752,6 +754,23 @@ class _Checker:
     # -- quotes
 
     def _check_quotes(self, item: Item, path: Path_) -> None:
+        if item.source is None:
+            if self.has_article:
+                self.add(
+                    path,
+                    item.id,
+                    "missing key 'source': a quote from the article that supports the answer "
+                    "(only a pack without `article:` may leave it out)",
+                )
+            return
+        if not self.has_article:
+            self.add(
+                (*path, "source"),
+                item.id,
+                "the pack has no `article:`, so this quote is not checked",
+                severity="warning",
+            )
+            return
         if self.article is None:
             return  # the article is missing or unreadable: reported once, on `article`
         for position, source in enumerate(item.sources):

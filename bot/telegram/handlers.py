@@ -290,6 +290,13 @@ async def send_article(update: Update, context: QuizContext, slug: str) -> None:
     if pack is None:
         await reply(update, render.no_such_pack(slug))
         return
+    if not pack.article_text:  # a pack imported from Moodle, GIFT... without `article:`
+        await reply(
+            update,
+            f"<b>{render.esc(pack.title)}</b> has no article: its questions stand on their "
+            "own, and each answer is explained without a quote.",
+        )
+        return
     for part in render.article_parts(pack.title, pack.article_text):
         await reply(update, part)
 

@@ -1,0 +1,235 @@
+"""Read questions from a spreadsheet: ``.csv`` (UTF-8, comma or semicolon) or ``.xlsx``.
+
+The template (docs/pack-format.md): a header row, then one row per item. Columns, in any
+order, named case-insensitively; only ``question`` and ``answer`` are required:
+
+``id, type, question, answer, distractors, explanation, source, difficulty, skill, tags,
+tolerance, unit``
+
+Several values in one cell (answers of a multi-select or short item, distractors, tags) are
+separated by ``|``. Without ``type``, a row with distractors is a choice, ``true``/``false``
+a true-false item, a number a number item, anything else a short answer.
+
+``.xlsx`` files are read with openpyxl in read-only mode, with the values the spreadsheet last
+computed (formulas are never evaluated here); openpyxl parses the workbook's XML with
+defusedxml when it is installed, as it is with this project.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import zipfile
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from typing import Any
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from bot.packs.convert.common import ConvertProblem, Draft, Parsed
+from bot.packs.validate import MAX_ITEMS
+
+COLUMNS = (
+    "id",
+    "type",
+    "question",
+    "answer",
+    "distractors",
+    "explanation",
+    "source",
+    "difficulty",
+    "skill",
+    "tags",
+    "tolerance",
+    "unit",
+)
+SEPARATOR = "|"
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return str(int(value))
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    text = data.decode("utf-8-sig")
+    sample = text[:4096]
+    delimiter = ";" if sample.count(";") > sample.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    for row in reader:
+        yield reader.line_num, [c.strip() for c in row]
+
+
+MAX_XLSX_UNPACKED = 64 * 1024 * 1024
+"""Most bytes an .xlsx file (a zip archive) may unpack to: a few MiB can hold a "zip bomb"."""
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        # zipfile never reads a member past its declared size, so the sum is a real bound.
+        unpacked = sum(member.file_size for member in archive.infolist())
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise _TooLarge(f"it unpacks to {unpacked:,} bytes; at most {MAX_XLSX_UNPACKED:,}")
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, [_cell(value) for value in row]
+    finally:
+        workbook.close()
+
+
+def read_sheet(data: bytes, xlsx: bool) -> Parsed:
+    parsed = Parsed()
+    rows = _xlsx_rows(data) if xlsx else _csv_rows(data)
+    header: dict[str, int] | None = None
+    try:
+        for number, row in rows:
+            if not any(row):
+                continue
+            if header is None:
+                header = _header(row, number, parsed)
+                if header is None:
+                    return parsed
+                continue
+            if len(parsed.drafts) >= MAX_ITEMS:
+                parsed.problems.append(
+                    ConvertProblem(number, 1, f"more than {MAX_ITEMS:,} rows of questions")
+                )
+                return parsed
+            cells = {name: row[i] if i < len(row) else "" for name, i in header.items()}
+            draft = _row(cells, number, header, parsed)
+            if draft is not None:
+                parsed.drafts.append(draft)
+    except UnicodeDecodeError as exc:
+        parsed.problems.append(ConvertProblem(1, 1, f"not UTF-8 text (byte {exc.start})"))
+    except csv.Error as exc:
+        parsed.problems.append(ConvertProblem(1, 1, f"not a readable CSV file: {exc}"))
+    except (
+        _TooLarge,
+        InvalidFileException,
+        zipfile.BadZipFile,
+        KeyError,
+        OSError,
+        ValueError,
+    ) as exc:
+        parsed.problems.append(ConvertProblem(1, 1, f"not a readable .xlsx workbook: {exc}"))
+    if header is None and not parsed.problems:
+        parsed.problems.append(ConvertProblem(1, 1, "the sheet is empty"))
+    return parsed
+
+
+def _header(row: list[str], number: int, parsed: Parsed) -> dict[str, int] | None:
+    header: dict[str, int] = {}
+    for index, name in enumerate(row):
+        key = name.strip().lower()
+        if not key:
+            continue
+        if key not in COLUMNS:
+            parsed.problems.append(
+                ConvertProblem(
+                    number, index + 1, f"unknown column {name!r}; use: {', '.join(COLUMNS)}"
+                )
+            )
+        elif key in header:
+            parsed.problems.append(ConvertProblem(number, index + 1, f"column {name!r} twice"))
+        else:
+            header[key] = index
+    for required in ("question", "answer"):
+        if required not in header:
+            parsed.problems.append(
+                ConvertProblem(number, 1, f"the header row has no {required!r} column")
+            )
+    return None if parsed.problems else header
+
+
+def _values(cell: str) -> list[str]:
+    return [part.strip() for part in cell.split(SEPARATOR) if part.strip()]
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text.replace(",", ""))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _row(
+    cells: dict[str, str], number: int, header: dict[str, int], parsed: Parsed
+) -> Draft | None:
+    def problem(column: str, message: str) -> None:
+        parsed.problems.append(ConvertProblem(number, header.get(column, 0) + 1, message))
+
+    question, answer = cells["question"], cells["answer"]
+    if not question:
+        problem("question", "the question is empty")
+        return None
+    if not answer:
+        problem("answer", "the answer is empty")
+        return None
+    kind = cells.get("type", "").lower()
+    distractors = _values(cells.get("distractors", ""))
+    if not kind:
+        if distractors:
+            kind = "choice"
+        elif answer.lower() in ("true", "false"):
+            kind = "truefalse"
+        elif _number(answer) is not None:
+            kind = "number"
+        else:
+            kind = "short"
+    body: dict[str, Any] = {"type": kind, "question": question}
+    if kind == "choice":
+        answers = _values(answer)
+        body["answer"] = answers if len(answers) > 1 else answers[0]
+        body["distractors"] = distractors
+    elif kind == "truefalse":
+        if answer.lower() not in _TRUE | _FALSE:
+            problem("answer", f"a true-false answer is true or false, not {answer!r}")
+            return None
+        body["answer"] = answer.lower() in _TRUE
+    elif kind == "short":
+        body["answers"] = _values(answer)
+    elif kind == "number":
+        value = _number(answer)
+        if value is None:
+            problem("answer", f"a number item's answer must be a number, not {answer!r}")
+            return None
+        body["answer"] = value
+        tolerance = cells.get("tolerance", "")
+        if tolerance:
+            if tolerance.endswith("%"):
+                body["tolerance"] = tolerance
+            elif (number_value := _number(tolerance)) is not None:
+                body["tolerance"] = number_value
+            else:
+                problem("tolerance", f"the tolerance {tolerance!r} is not a number or 5%")
+                return None
+        if cells.get("unit"):
+            body["unit"] = cells["unit"]
+    else:
+        problem("type", f"unknown type {kind!r}; use choice, truefalse, short or number")
+        return None
+    for key in ("explanation", "source", "difficulty", "skill"):
+        if cells.get(key):
+            body[key] = cells[key]
+    tags = _values(cells.get("tags", ""))
+    if tags:
+        body["tags"] = tags
+    return Draft(body, name=cells.get("id", ""))
