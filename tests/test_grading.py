@@ -366,7 +366,6 @@ def test_parse_number(response: str, value: float) -> None:
     [
         ("", "Please answer with a number, e.g. 11000."),
         ("lots of troops", "Please answer with a number, e.g. 11000."),
-        ("thousand", "Please answer with a number, e.g. 11000."),
         ("11,000 or 12,000", "Please give one number."),
         ("between 10 and 12", "Please give one number."),
         ("10-12", "Please give one number."),
