@@ -77,7 +77,6 @@ _ARTICLES = {
     "it": ("il", "lo", "la", "i", "gli", "le", "l", "un", "una", "uno"),
     "pt": ("o", "a", "os", "as", "um", "uma"),
     "nl": ("de", "het", "een"),
-    "da": ("en", "et", "den", "det"),
 }
 # Articles written with an apostrophe and no space: "l'Ukraine" is "Ukraine".
 _ELIDED_ARTICLE = {
@@ -92,7 +91,6 @@ _AND = {
     "it": "e",
     "pt": "e",
     "nl": "en",
-    "da": "og",
     "uk": "і",
     "ru": "и",
 }

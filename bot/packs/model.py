@@ -48,7 +48,6 @@ PACK_LANGUAGES: dict[str, str] = {
     "it": "Italian",
     "pt": "Portuguese",
     "nl": "Dutch",
-    "da": "Danish",
     "uk": "Ukrainian",
     "ru": "Russian",
 }
@@ -63,9 +62,8 @@ def base_language(language: str) -> str:
 
 def _supported_language(language: str) -> str:
     if base_language(language) not in PACK_LANGUAGES:
-        raise ValueError(
-            f"the grader does not know this language; use one of {', '.join(PACK_LANGUAGES)}"
-        )
+        known = ", ".join(PACK_LANGUAGES)
+        raise ValueError(f"the grader does not know the language {language!r}; use one of {known}")
     return language
 
 

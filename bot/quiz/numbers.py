@@ -2,13 +2,16 @@
 mark and thousands separators, scale words (``11k``, ``2 Millionen``, ``11 тисяч``), number
 words, fractions (``half a million``, ``1/2``), negatives and ordinals. Pure functions.
 
-Number words come from text2num (English, French, German, Spanish, Italian, Portuguese, Dutch,
-Danish). What it leaves out is filled here, each with a test: English years said in two halves
-("nineteen ninety-eight"), fractions and "and a half", sign words ("minus five"), German
-"zweieinhalb", and the decimal words of Danish and Dutch ("to komma fem"). Ukrainian and Russian
-number words are read from a small table below: no maintained library reads them (number-parser,
-the one on PyPI, was last released in 2023 and misreads compounds such as
-"тисяча дев'ятсот дев'яносто вісім" and every ordinal).
+Number words come from text2num (English, French, German, Spanish, Italian, Portuguese, Dutch).
+What it leaves out is filled here, each with a test: English years said in two halves
+("nineteen ninety-eight", "twelve oh-two"), "sixtieth", fractions and "and a half", sign words
+("minus five"), German "zweieinhalb", Italian elisions ("novecentottantotto"), Dutch "komma",
+decimals read digit by digit ("two point two five"), Spanish "segundo", Italian "sedicesimo".
+Its Danish is left out: it misses the compounds with "og" ("otteogtreds", "ethundrede og
+otte") of every Danish number above 20.
+Ukrainian and Russian number words are read from a small table below: no maintained library
+reads them (number-parser, the one on PyPI, was last released in 2023 and misreads compounds
+such as "тисяча дев'ятсот дев'яносто вісім" and every ordinal).
 """
 
 from __future__ import annotations
@@ -47,7 +50,6 @@ NUMBER_STYLES: dict[str, NumberStyle] = {
     "it": _CONTINENTAL,
     "pt": _CONTINENTAL,
     "nl": _CONTINENTAL,
-    "da": _CONTINENTAL,
     "uk": NumberStyle(",", ".'_" + _SPACES, "\u00a0"),  # 11 000 with a no-break space
     "ru": NumberStyle(",", ".'_" + _SPACES, "\u00a0"),
 }
@@ -136,9 +138,6 @@ _SCALE_WORDS: dict[str, dict[str, int]] = {
            "bilhão": _BILLION, "bilhões": _BILLION, "mil milhões": _BILLION},
     "nl": {"k": _THOUSAND, "duizend": _THOUSAND, "mln": _MILLION, "miljoen": _MILLION,
            "mld": _BILLION, "miljard": _BILLION},
-    "da": {"k": _THOUSAND, "tusind": _THOUSAND, "mio": _MILLION, "million": _MILLION,
-           "millioner": _MILLION, "mia": _BILLION, "milliard": _BILLION,
-           "milliarder": _BILLION},
     "uk": {"k": _THOUSAND, "тис": _THOUSAND, "тисяча": _THOUSAND, "тисячі": _THOUSAND,
            "тисяч": _THOUSAND, "млн": _MILLION, "мільйон": _MILLION, "мільйона": _MILLION,
            "мільйони": _MILLION, "мільйонів": _MILLION, "млрд": _BILLION,
@@ -160,7 +159,6 @@ _FRACTION_WORDS: dict[str, dict[str, float]] = {
     "it": {"mezzo": 0.5, "mezza": 0.5, "metà": 0.5, "quarto": 0.25, "quarti": 0.25},
     "pt": {"meio": 0.5, "meia": 0.5, "metade": 0.5, "quarto": 0.25, "quartos": 0.25},
     "nl": {"half": 0.5, "halve": 0.5, "helft": 0.5, "kwart": 0.25},
-    "da": {"halv": 0.5, "halvt": 0.5, "halvdel": 0.5, "kvart": 0.25, "kvarter": 0.25},
     "uk": {"половина": 0.5, "половини": 0.5, "половиною": 0.5, "пів": 0.5, "чверть": 0.25,
            "чверті": 0.25, "чвертей": 0.25},
     "ru": {"половина": 0.5, "половины": 0.5, "половиной": 0.5, "пол": 0.5, "четверть": 0.25,
@@ -175,7 +173,6 @@ _AND_WORDS = {
     "it": {"e"},
     "pt": {"e"},
     "nl": {"en"},
-    "da": {"og"},
     "uk": {"і", "й", "та", "з", "із"},
     "ru": {"и", "с", "со"},
 }
@@ -187,7 +184,6 @@ _MINUS_WORDS = {
     "it": {"meno"},
     "pt": {"menos"},
     "nl": {"min"},
-    "da": {"minus"},
     "uk": {"мінус"},
     "ru": {"минус"},
 }
@@ -201,8 +197,8 @@ for _value, _forms in [
     (0, "нуль ноль"),
     (1, "один одна одне одно одного одну одним однієї одной"),
     (2, "два дві две двох двух"),
-    (3, "три трьох трех трёх"),
-    (4, "чотири четыре чотирьох четырех четырёх"),
+    (3, "три трьох трех"),
+    (4, "чотири четыре чотирьох четырех"),
     (5, "пять пяти"),
     (6, "шість шесть шести"),
     (7, "сім семь семи"),
@@ -272,8 +268,8 @@ for _value, _forms in [
     (90, "девяност"),
     (100, "сот"),
     (200, "двохсот двухсот"),
-    (300, "трьохсот трехсот трёхсот"),
-    (400, "чотирьохсот четырехсот четырёхсот"),
+    (300, "трьохсот трехсот"),
+    (400, "чотирьохсот четырехсот"),
     (500, "пятисот"),
     (600, "шестисот"),
     (700, "семисот"),
@@ -372,16 +368,31 @@ def _cyrillic_words_to_digits(text: str, decimal: str) -> str:
 def _words_to_digits(text: str, language: str) -> str:
     lang = base_language(language)
     if lang in ("uk", "ru"):
-        return _cyrillic_words_to_digits(text, number_style(lang).decimal)
-    text2num_lang = lang if lang in ("fr", "de", "es", "it", "pt", "nl", "da") else "en"
+        return _cyrillic_words_to_digits(text.replace("ё", "е"), number_style(lang).decimal)
+    text2num_lang = lang if lang in ("fr", "de", "es", "it", "pt", "nl") else "en"
+    text = text.replace(",", " ")  # "six million, two hundred": no digits, so no decimal comma
+    if text2num_lang == "en":
+        text = re.sub(r"\boh-", "oh ", text)  # twelve oh-two
+        text = re.sub(r"\bsixtieth\b", "sixty", text)  # the one ordinal text2num 3.1 lacks
+        # text2num stops at "and" before an ordinal: "six hundred and sixtieth" would be 600.
+        text = re.sub(r"\b(hundred|thousand|million|billion) and (?!an?\b|one\b)", r"\1 ", text)
+    if text2num_lang == "es":
+        text = re.sub(r"\bdécimo(?=\w)", "décimo ", text)  # décimoprimero
+    if text2num_lang == "it":
+        text = re.sub(r"cent(?=ott)", "cento", text)  # novecentottantotto: cento + ottantotto
+        # Two ordinals text2num 3.1 lacks, read as their cardinals.
+        text = re.sub(r"sedicesim[oaie]\b", "sedici", text)
+        text = re.sub(r"settantunesim[oaie]\b", "settantuno", text)
     if text2num_lang == "de":
         text = re.sub(r"\banderthalb\b", "1,5", text)
         text = re.sub(r"(\w)einhalb\b", r"\1 und halb", text)  # zweieinhalb
-    if text2num_lang in ("nl", "da"):
+    if text2num_lang == "nl":
         text = re.sub(r"\bkomma\b", "point", text)  # its decimal word is English-only
         converted = str(alpha2digit(text, text2num_lang, threshold=0))
         return re.sub(r"(\d) point (\d)", r"\1,\2", converted)
     converted = str(alpha2digit(text, text2num_lang, threshold=0))
+    if text2num_lang == "es":  # text2num leaves "segundo" alone: it is also "a second"
+        converted = re.sub(r"\bsegund[oa]\b", "2º", converted)
     if text2num_lang in ("es", "it", "pt"):
         # "tres cuartos" is three quarters, not "3 4th": after a number it is the fraction.
         converted = re.sub(r"(\d) 4(?:º|ᵒˢ|ª|ᵃˢ)", r"\1 quarto", converted)
@@ -400,6 +411,8 @@ def parse_number(response: str, unit: str | None = None, language: str = "en") -
     from_words = not any(ch.isdigit() for ch in text)
     if from_words and any(ch.isalpha() for ch in text):
         text = _words_to_digits(text, lang)
+        # Decimals read digit by digit: "two point two five" is 2.2 5 after text2num.
+        text = re.sub(r"\d[.,]\d+(?: \d\b)+", lambda m: m.group().replace(" ", ""), text)
     return _combine(_tokens(text, unit, lang), from_words, lang)
 
 
