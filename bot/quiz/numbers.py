@@ -20,6 +20,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from text_to_num import alpha2digit
 
@@ -419,6 +420,19 @@ def parse_number(response: str, unit: str | None = None, language: str = "en") -
 _Token = tuple[str, float]  # ("n", number) | ("f", fraction) | ("and", 0) | ("-", 0)
 
 
+@lru_cache(maxsize=32)
+def _token_pattern(lang: str) -> re.Pattern[str]:
+    """A number (digits, a fraction such as 1/2, an exponent) with the scale word after it, or a
+    word."""
+    scales = _SCALE_WORDS.get(lang, _SCALE_WORDS["en"])
+    suffix = "|".join(re.escape(w) for w in sorted(scales, key=len, reverse=True))
+    return re.compile(
+        rf"(?<![\w.,])(?P<sign>[-+\u2212]?)(?P<num>(?P<top>\d+)/(?P<bottom>\d+)|{_DIGITS}"
+        rf"(?:e[-+]?\d+)?)(?:\s*(?P<suffix>{suffix})(?![^\W\d_]))?"
+        rf"|(?P<word>[^\W\d_]+)"
+    )
+
+
 def _tokens(text: str, unit: str | None, lang: str) -> list[_Token]:
     style = number_style(lang)
     scales = _SCALE_WORDS.get(lang, _SCALE_WORDS["en"])
@@ -426,14 +440,8 @@ def _tokens(text: str, unit: str | None, lang: str) -> list[_Token]:
     fractions = _FRACTION_WORDS.get(lang, _FRACTION_WORDS["en"])
     ands = _AND_WORDS.get(lang, _AND_WORDS["en"])
     minus = _MINUS_WORDS.get(lang, set()) | {"minus"}
-    suffix = "|".join(re.escape(w) for w in sorted(scales, key=len, reverse=True))
-    token = re.compile(
-        rf"(?<![\w.,])(?P<sign>[-+\u2212]?)(?P<num>(?P<top>\d+)/(?P<bottom>\d+)|{_DIGITS}"
-        rf"(?:e[-+]?\d+)?)(?:\s*(?P<suffix>{suffix})(?![^\W\d_]))?"
-        rf"|(?P<word>[^\W\d_]+)"
-    )
     tokens: list[_Token] = []
-    for match in token.finditer(text):
+    for match in _token_pattern(lang).finditer(text):
         word = match.group("word")
         if word is not None:
             if word in fractions:
