@@ -388,7 +388,7 @@ def _words_to_digits(text: str, language: str) -> str:
         text = re.sub(r"\banderthalb\b", "1,5", text)
         text = re.sub(r"(\w)einhalb\b", r"\1 und halb", text)  # zweieinhalb
     if text2num_lang == "nl":
-        text = re.sub(r"\bkomma\b", "point", text)  # its decimal word is English-only
+        text = re.sub(r"\bkomma\b", "point", text)  # text2num knows no Dutch decimal word
         converted = str(alpha2digit(text, text2num_lang, threshold=0))
         return re.sub(r"(\d) point (\d)", r"\1,\2", converted)
     converted = str(alpha2digit(text, text2num_lang, threshold=0))
