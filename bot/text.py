@@ -6,6 +6,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from anyascii import anyascii
+
 # Typographic quotes, apostrophes and primes an author may paste from a word processor,
 # mapped to their ASCII forms so that "Bloody Joe" matches “Bloody Joe”.
 TYPOGRAPHIC = str.maketrans(
@@ -24,6 +26,7 @@ TYPOGRAPHIC = str.maketrans(
         "\u2033": '"',  # double prime
         "\u00ab": '"',  # left-pointing double angle quotation mark
         "\u00bb": '"',  # right-pointing double angle quotation mark
+        "\u02bc": "'",  # modifier letter apostrophe, the Ukrainian apostrophe in пʼять
     }
 )
 
@@ -84,13 +87,26 @@ _ARTICLES = {
     "es": ("el", "la", "los", "las", "un", "una"),
     "it": ("il", "lo", "la", "i", "gli", "le", "l", "un", "una", "uno"),
     "pt": ("o", "a", "os", "as", "um", "uma"),
+    "nl": ("de", "het", "een"),
 }
 # Articles written with an apostrophe and no space: "l'Ukraine" is "Ukraine".
 _ELIDED_ARTICLE = {
     "fr": re.compile(r"(?<!\w)(l)'(?=\w)"),
     "it": re.compile(r"(?<!\w)(l|un)'(?=\w)"),
 }
-_AND = {"en": "and", "fr": "et", "de": "und", "es": "y", "it": "e", "pt": "e"}
+_AND = {
+    "en": "and",
+    "fr": "et",
+    "de": "und",
+    "es": "y",
+    "it": "e",
+    "pt": "e",
+    "nl": "en",
+    "uk": "і",
+    "ru": "и",
+}
+# German writes umlauts as a following e when it has no umlaut to hand: Mueller is Müller.
+_GERMAN_UMLAUTS = {"ä": "ae", "ö": "oe", "ü": "ue"}
 
 # 11,000 / 11 000 / 11'000: digit groups of three after a group of one to three digits.
 _GROUPED_NUMBER = re.compile(r"(?<![\d.,])\d{1,3}(?:[,\u00a0\u202f\u2009'_ ]\d{3})+(?![\d])")
@@ -105,20 +121,47 @@ def _lang(language: str) -> str:
     return language.split("-", 1)[0].lower()
 
 
+def _is_latin(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith("LATIN")
+
+
+def fold_letters(text: str, language: str = "en") -> str:
+    """Latin letters transliterated to ASCII (Łódź is Lodz, Ørsted is Orsted, Straße is
+    Strasse; in German ä is ae), every other script kept as it is: a Cyrillic answer is graded
+    in Cyrillic (й, ї and є stay, only ё is е), and a Latin spelling never equals a Cyrillic
+    word. Combining marks (accents, Russian stress marks) are dropped. ``text`` is case-folded."""
+    if text.isascii():
+        return text
+    german = _lang(language) == "de"
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFC", text):
+        if ch.isascii():
+            out.append(ch)
+        elif german and ch in _GERMAN_UMLAUTS:
+            out.append(_GERMAN_UMLAUTS[ch])
+        elif ch == "ё":
+            out.append("е")
+        elif _is_latin(ch):
+            out.append(anyascii(ch).lower())
+        elif unicodedata.name(ch, "").startswith("CYRILLIC"):
+            out.append(ch)  # й and ї are letters of their own, not и and і with a mark
+        else:
+            out.extend(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+    return "".join(out)
+
+
 @lru_cache(maxsize=4096)
 def normalize(text: str, language: str = "en") -> str:
-    """The form in which typed answers are compared: Unicode NFKC, case folding, accents
-    removed, typographic quotes made plain, digit groups joined (``11 000`` is ``11000``),
-    apostrophes inside words and dots in abbreviations dropped (``U.S.`` is ``US``), other
-    punctuation and symbols turned into spaces, ``&`` read as "and", whitespace squashed and
-    leading articles dropped. Private-use characters are kept (the grader's wildcard)."""
+    """The form in which typed answers are compared: Unicode NFKC, case folding, Latin letters
+    transliterated (:func:`fold_letters`), typographic quotes made plain, digit groups joined
+    (``11 000`` is ``11000``), apostrophes inside words and dots in abbreviations dropped
+    (``U.S.`` is ``US``), other punctuation and symbols turned into spaces, ``&`` read as
+    "and", whitespace squashed and leading articles dropped. Private-use characters are kept
+    (the grader's wildcard)."""
     lang = _lang(language)
     text = unicodedata.normalize("NFKC", text)
     text = _SPACES.sub(" ", plain_quotes(text).casefold())
-    text = unicodedata.normalize(
-        "NFC",
-        "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)),
-    )
+    text = fold_letters(text, lang)
     text = _GROUPED_NUMBER.sub(lambda m: _GROUP_SEPARATOR.sub("", m.group()), text)
     if lang in _ELIDED_ARTICLE:
         text = _ELIDED_ARTICLE[lang].sub(r"\1 ", text)  # l'ukraine -> l ukraine

@@ -124,7 +124,7 @@ async def test_token_is_never_logged(
     finally:
         await harness.app.shutdown()
     assert "TEST-TOKEN" not in caplog.text
-    assert "serving 1 pack(s): atacms-2024 (34 items)" in caplog.text
+    assert "serving 2 pack(s): atacms-2024 (34 items), kyiv-metro-uk" in caplog.text
     assert "TEST-TOKEN" not in repr(make_settings())
 
 
@@ -447,7 +447,7 @@ async def test_a_stranger_sees_the_board_and_nothing_is_written(bot: Harness) ->
 
 
 async def test_read_sends_the_article_in_parts(bot: Harness) -> None:
-    calls = await bot.text(ANN, "/read")
+    calls = await bot.text(ANN, "/read atacms-2024")
     parts = [c.params["text"] for c in calls if c.method == "sendMessage"]
     assert len(parts) >= 2
     assert all(len(p) <= MessageLimit.MAX_TEXT_LENGTH for p in parts)

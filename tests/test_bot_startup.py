@@ -58,7 +58,10 @@ def test_no_bot_api_is_one_line_per_retry_then_a_clear_exit(tmp_path: Path) -> N
     assert "TEST-TOKEN" not in done.stderr
     # The database was opened, upgraded and filled before the first Bot API call.
     with sqlite3.connect(database) as db:
-        assert db.execute("SELECT slug FROM packs").fetchall() == [("atacms-2024",)]
+        assert db.execute("SELECT slug FROM packs ORDER BY slug").fetchall() == [
+            ("atacms-2024",),
+            ("kyiv-metro-uk",),
+        ]
 
 
 def test_a_database_error_comes_first_and_alone(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_play_through_piped_stdin(env: Path) -> None:
     """The first thing a new user can try: no token, answers piped in, same database."""
     answers = "\n".join(["1", "2", "the third world war", "200", "skip", "quit"]) + "\n"
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "play", "--name", "Ann"],
+        [sys.executable, "-m", "bot.cli", "play", "--name", "Ann", "--pack", "atacms-2024"],
         input=answers,
         capture_output=True,
         text=True,
@@ -152,7 +152,7 @@ def test_import_list_and_status(
     assert "nothing imported" in capsys.readouterr().out
 
     assert main(["pack", "list"]) == 0
-    assert "atacms-2024  active   33 items, 1 retired" in capsys.readouterr().out
+    assert "atacms-2024    active   33 items, 1 retired" in capsys.readouterr().out
     assert main(["pack", "hide", "atacms-2024"]) == 0
     assert main(["pack", "list"]) == 0
     assert "hidden" in capsys.readouterr().out

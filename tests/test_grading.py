@@ -366,7 +366,6 @@ def test_parse_number(response: str, value: float) -> None:
     [
         ("", "Please answer with a number, e.g. 11000."),
         ("lots of troops", "Please answer with a number, e.g. 11000."),
-        ("thousand", "Please answer with a number, e.g. 11000."),
         ("11,000 or 12,000", "Please give one number."),
         ("between 10 and 12", "Please give one number."),
         ("10-12", "Please give one number."),
@@ -560,7 +559,10 @@ ITEMS = [
 
 
 @settings(max_examples=300, deadline=None)
-@given(response=st.one_of(ANY_TEXT, NUMBERISH), language=st.sampled_from(["en", "fr", "de", "xx"]))
+@given(
+    response=st.one_of(ANY_TEXT, NUMBERISH),
+    language=st.sampled_from(["en", "fr", "de", "es", "it", "pt", "nl", "uk", "ru", "xx"]),
+)
 def test_no_response_makes_a_grader_raise(response: str, language: str) -> None:
     assert isinstance(normalize(response, language), str)
     for item in ITEMS:
@@ -569,7 +571,7 @@ def test_no_response_makes_a_grader_raise(response: str, language: str) -> None:
         assert grade.correct == (grade.score == 1.0)
     assert grade_typed(RANGE, response, order=SHOWN).score in (0.0, 1.0)
     try:
-        value = parse_number(response)
+        value = parse_number(response, language=language)
     except NumberParseError:
         pass
     else:

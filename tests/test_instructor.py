@@ -257,7 +257,9 @@ async def test_everyone_else_is_refused_politely_and_logged(
     assert len(refusals) == 6
     assert all("Telegram user 301" in r or "Telegram user 201" in r for r in refusals)
     assert await scalar(engine, select(func.count()).select_from(Role)) == 0
-    assert await scalar(engine, select(PackRow.status)) == "active"
+    assert await scalar(engine, select(PackRow.status).where(PackRow.slug == "atacms-2024")) == (
+        "active"
+    )
     # In a group the tools answer that they work in private (to staff) or refuse.
     calls = await bot.text(ADMIN, "/stats atacms-2024", chat_id=-1001)
     assert "works in a private chat" in texts(calls)
@@ -347,7 +349,7 @@ async def test_broken_pack_lists_every_problem(bot: Harness, engine: AsyncEngine
         assert render.esc(problem.located()) in text
     assert "Nothing was published: fix the file and send it again." in text
     assert publish_data(calls) is None
-    assert await scalar(engine, select(func.count()).select_from(PackRow)) == 1
+    assert await scalar(engine, select(func.count()).select_from(PackRow)) == 2  # the shipped
 
 
 async def test_long_problem_list_is_split_and_cut_with_a_count(bot: Harness) -> None:
@@ -437,7 +439,7 @@ async def test_students_cannot_upload(
     )
     calls = await upload(bot, SAM, "photo.jpg", b"\xff\xd8")
     assert texts(calls) == "I read text only: send /quiz to start, or /help."
-    assert await scalar(engine, select(func.count()).select_from(PackRow)) == 1
+    assert await scalar(engine, select(func.count()).select_from(PackRow)) == 2  # the shipped
 
 
 async def test_reupload_updates_items_and_keeps_history(bot: Harness, engine: AsyncEngine) -> None:
@@ -517,7 +519,7 @@ async def test_publish_rechecks_the_owner(bot: Harness, engine: AsyncEngine) -> 
     assert "belongs to another instructor" in texts(calls)
     owner = await scalar(engine, select(PackRow.owner_id).where(PackRow.slug == "bees-101"))
     assert owner == await scalar(engine, select(User.id).where(User.telegram_id == 202))
-    assert await scalar(engine, select(func.count()).select_from(ItemRow)) == 34 + 2
+    assert await scalar(engine, select(func.count()).select_from(ItemRow)) == 34 + 22 + 2
 
 
 async def test_upload_expires(bot: Harness) -> None:

@@ -407,7 +407,7 @@ async def test_imported_rows_are_stored_as_the_orm_stores_them(engine: AsyncEngi
     """The importer writes items on the driver connection: the values in the database must be
     those the ORM would have written, to the byte."""
     sessionmaker = make_sessionmaker(engine)
-    outcome = await import_files(sessionmaker, [CONTENT], NOW)
+    outcome = await import_files(sessionmaker, [CONTENT / "atacms-2024.yaml"], NOW)
     assert outcome.ok and outcome.plans[0].new_pack
     async with sessionmaker() as session, session.begin():
         imported = (await session.execute(select(PackRow))).scalar_one()

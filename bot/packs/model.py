@@ -40,6 +40,32 @@ DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
 SKILLS: tuple[str, ...] = ("detail", "main-idea", "inference", "vocabulary", "purpose")
 ITEM_TYPES: tuple[str, ...] = ("choice", "truefalse", "short", "number")
 
+PACK_LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "nl": "Dutch",
+    "uk": "Ukrainian",
+    "ru": "Russian",
+}
+"""The languages a pack may be written in: the grader knows their number words, digit
+conventions, articles and letters (docs/pack-format.md says what each one changes)."""
+
+
+def base_language(language: str) -> str:
+    """'pt-BR' -> 'pt': the part of a language code that decides grading."""
+    return language.split("-", 1)[0].lower()
+
+
+def _supported_language(language: str) -> str:
+    if base_language(language) not in PACK_LANGUAGES:
+        known = ", ".join(PACK_LANGUAGES)
+        raise ValueError(f"the grader does not know the language {language!r}; use one of {known}")
+    return language
+
 
 def _not_blank(value: str) -> str:
     if not value.strip():
@@ -261,7 +287,11 @@ class PackHeader(_Model):
 
     pack: Annotated[str, Field(strict=True, pattern=SLUG_PATTERN)]
     title: Text
-    language: Annotated[str, Field(strict=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")] = "en"
+    language: Annotated[
+        str,
+        Field(strict=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"),
+        AfterValidator(_supported_language),
+    ] = "en"
     description: Text
     article: Text | None = None
     settings: PackSettings = PackSettings()

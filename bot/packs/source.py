@@ -30,7 +30,7 @@ from bot.packs.validate import (
 )
 from bot.packs.yamlsafe import MAX_PACK_BYTES
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Bump this whenever the same bytes could give a different pack or different problems: a new
 or changed validation rule, a change to the pack or item models, to how items are stored. Every
 stored fingerprint then stops matching, so the next import validates every pack again."""

@@ -12,14 +12,15 @@ wins:
 3. wildcard matches of answers that earn nothing: catch-alls such as ``*`` with feedback, which
    must not swallow a misspelt right answer.
 
-Numbers accept "11,000", "11000", "11 000", "11k", "eleven thousand" and an optional unit.
+Numbers are read in the pack's language by :mod:`bot.quiz.numbers`: "11,000" in English,
+"11.000" or "11 000" in German or Ukrainian, "2,5", "11k", "eleven thousand", "dix-neuf cents",
+"одинадцять тисяч", "half a million", with an optional unit.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,7 +36,22 @@ from bot.packs.model import (
     ShortItem,
     TrueFalseItem,
 )
+from bot.quiz.numbers import NO_NUMBER, NumberParseError, format_number, parse_number
 from bot.text import WILDCARD, answer_form, normalize
+
+__all__ = [
+    "Grade",
+    "NumberParseError",
+    "format_number",
+    "grade_choice",
+    "grade_number",
+    "grade_short",
+    "grade_typed",
+    "parse_choice",
+    "parse_number",
+    "parse_truefalse",
+    "typo_allowance",
+]
 
 
 @dataclass(frozen=True)
@@ -81,8 +97,17 @@ def grade_choice(item: ChoiceItem | TrueFalseItem, selected: Collection[int]) ->
     return Grade(False, 0.0, None, feedback)
 
 
-_TRUE_WORDS = {"t", "true", "yes", "y", "right", "correct", "1", "vrai", "wahr", "verdadero"}
-_FALSE_WORDS = {"f", "false", "no", "n", "wrong", "incorrect", "0", "faux", "falsch", "falso"}
+# Typed true/false in every pack language (normal forms: no accents, "sì" is "si").
+_TRUE_WORDS = {
+    *("t", "true", "yes", "y", "right", "correct", "1"),
+    *("vrai", "oui", "wahr", "ja", "richtig", "verdadero", "si", "vero", "verdadeiro", "sim"),
+    *("waar", "sandt", "так", "правда", "вірно", "да", "верно"),
+}
+_FALSE_WORDS = {
+    *("f", "false", "no", "n", "wrong", "incorrect", "0"),
+    *("faux", "non", "falsch", "nein", "falso", "nao", "onwaar", "nee", "falsk", "nej"),
+    *("ні", "неправда", "невірно", "нет", "неверно"),
+}
 
 
 def parse_truefalse(response: str) -> bool | None:
@@ -212,126 +237,18 @@ def _matched(answer: AcceptedAnswer) -> Grade:
 
 # --------------------------------------------------------------------------- numbers
 
-_UNITS = {
-    "zero": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-}
-_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-_SUFFIXES = {
-    "k": 1_000,
-    "thousand": 1_000,
-    "m": 1_000_000,
-    "mn": 1_000_000,
-    "million": 1_000_000,
-    "millions": 1_000_000,
-    "bn": 1_000_000_000,
-    "b": 1_000_000_000,
-    "billion": 1_000_000_000,
-    "thousands": 1_000,
-}
 
-_NUMBER = re.compile(
-    r"(?<![\w.])([-+\u2212]?)"
-    r"(\d{1,3}(?:[,\u00a0\u202f\u2009' _]\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?(?:e[-+]?\d+)?|\.\d+)"
-    r"(?:\s*(k|thousands?|m|mn|millions?|bn|b|billion)\b)?",
-    re.IGNORECASE,
-)
-
-
-class NumberParseError(ValueError):
-    """The response holds no number, or more than one."""
-
-
-def parse_number(response: str, unit: str | None = None) -> float:
-    """Read one number from a typed response, or raise :class:`NumberParseError`.
-
-    ``unit`` is the item's unit: when it is written like a multiplier ("m" for metres), "200 m"
-    means 200 of it, not 200 million."""
-    text = unicodedata.normalize("NFKC", response).strip()
-    matches = list(_NUMBER.finditer(text))
-    if len(matches) > 1:
-        raise NumberParseError("Please give one number.")
-    if matches:
-        sign, digits, suffix = matches[0].groups()
-        if re.fullmatch(r"\d+,\d{1,2}", digits):
-            digits = digits.replace(",", ".")  # a decimal comma: 2,5
-        value = float(re.sub(r"[,\u00a0\u202f\u2009' _]", "", digits))
-        if suffix and (unit is None or suffix.casefold() != unit.strip().casefold()):
-            value *= _SUFFIXES[suffix.lower()]
-        return -value if sign in ("-", "\u2212") else value
-    words = _number_from_words(text)
-    if words is None:
-        raise NumberParseError("Please answer with a number, e.g. 11000.")
-    return words
-
-
-def _number_from_words(text: str) -> float | None:
-    words = re.findall(r"[a-z]+", text.lower().replace("-", " "))
-    total = current = 0
-    found = False
-    for position, word in enumerate(words):
-        following = words[position + 1] if position + 1 < len(words) else ""
-        if word in ("a", "an") and following in _SCALES and not found:
-            current, found = 1, True  # "a thousand", "a million"
-        elif word in _UNITS:
-            current += _UNITS[word]
-            found = True
-        elif word == "hundred" and found:
-            current *= 100
-        elif word in _SCALES and found:
-            total += max(current, 1) * _SCALES[word]
-            current = 0
-        elif word == "and" or not found:
-            continue
-        else:
-            break
-    return float(total + current) if found else None
-
-
-def format_number(value: float) -> str:
-    """11000.0 -> '11,000'; 2.5 -> '2.5'."""
-    if math.isfinite(value) and value == int(value):
-        return f"{int(value):,}"
-    return f"{value:,.4f}".rstrip("0").rstrip(".")
-
-
-def grade_number(item: NumberItem, response: str) -> Grade:
-    """Grade a typed number within the item's tolerance."""
+def grade_number(item: NumberItem, response: str, language: str = "en") -> Grade:
+    """Grade a typed number within the item's tolerance, read in the pack's ``language``."""
     try:
-        value = parse_number(response, item.unit)
+        value = parse_number(response, item.unit, language)
     except NumberParseError as exc:
         return Grade(False, 0.0, None, str(exc), unreadable=True)
     if not math.isfinite(value):
-        return Grade(False, 0.0, None, "Please answer with a number, e.g. 11000.", unreadable=True)
+        return Grade(False, 0.0, None, NO_NUMBER, unreadable=True)
     if abs(value - item.answer) <= item.absolute_tolerance + 1e-9 * max(1.0, abs(item.answer)):
-        return Grade(True, 1.0, format_number(item.answer), None)
-    return Grade(False, 0.0, None, f"You answered {format_number(value)}.")
+        return Grade(True, 1.0, format_number(item.answer, language), None)
+    return Grade(False, 0.0, None, f"You answered {format_number(value, language)}.")
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -349,7 +266,7 @@ def grade_typed(
     if isinstance(item, ShortItem):
         return grade_short(item, response, language, settings)
     if isinstance(item, NumberItem):
-        return grade_number(item, response)
+        return grade_number(item, response, language)
     picked = parse_choice(item, response, order)
     if picked is None:
         count = len(order) if order is not None else len(item.option_texts)

@@ -109,7 +109,7 @@ class Feedback:
 
     @property
     def correct_answer(self) -> str:
-        return correct_answer_text(self.question.item)
+        return correct_answer_text(self.question.item, self.question.pack.language)
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def option_texts(item: Item) -> list[str]:
     return []
 
 
-def correct_answer_text(item: Item) -> str:
+def correct_answer_text(item: Item, language: str = "en") -> str:
     if isinstance(item, ChoiceItem):
         return "; ".join(item.answers)
     if isinstance(item, TrueFalseItem):
@@ -173,7 +173,7 @@ def correct_answer_text(item: Item) -> str:
     if isinstance(item, ShortItem):
         return item.model_answer
     unit = f" {item.unit}" if item.unit else ""
-    return f"{format_number(item.answer)}{unit}"
+    return f"{format_number(item.answer, language)}{unit}"
 
 
 def _closed(message: str = "This question is closed.") -> Refused:
