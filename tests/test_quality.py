@@ -334,6 +334,8 @@ def test_a_key_echoed_in_another_items_question(tmp_path: Path) -> None:
     risk = truefalse("risk", "The final section calls the decision a calculated risk.", True)
     quiet(tmp_path, "key-echo", [shift, echo, risk])
     quiet(tmp_path, "key-echo", [shift, truefalse("echo", "Moscow reacted angrily.", True)])
+    # Without a function-word list (Dutch here) every "of the" would be a phrase: not checked.
+    quiet(tmp_path, "key-echo", [shift, echo], language="nl")
 
 
 def test_a_short_answer_echoed_in_another_items_options(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ RULES: dict[str, str] = {
     "gives-away": "an item's question or feedback states the answer of another item",
     "truefalse-wording": "a true/false statement whose wording signals its truth",
     "truefalse-cues": "across the pack, hedges and absolutes predict the true/false answers",
-    "key-echo": "the key is the only option sharing a phrase with another item's question",
+    "key-echo": "the key alone shares a phrase with another item's question or options",
 }
 """Every rule's name and what it catches (documented with examples in docs/pack-format.md)."""
 
@@ -802,6 +802,8 @@ def _check_key_echoes(
     """Flag a key that shares a two-word phrase with another item's question or options when none
     of its distractors shares a phrase with any other item: a guesser picks the option whose
     words the quiz repeats elsewhere. (A whole key stated in a question is ``gives-away``.)"""
+    if not words.stop:
+        return  # without a function-word list, "of the" would count as a shared phrase
     asked = [_phrases(words, " \n ".join([item.question, *_options(item)])) for item in pack.items]
     own = [_phrases(words, item.question) for item in pack.items]
     holders: dict[tuple[str, str], set[int]] = {}
@@ -827,7 +829,8 @@ def _check_key_echoes(
                 continue  # a distractor is echoed too: the echo does not point at the key
             keys = [(_option_key(item, i), texts[i]) for i in sorted(item.correct_indices)]
         elif isinstance(item, ShortItem):
-            keys = [(("answers", 0), item.model_answer)]
+            model = next(i for i, a in enumerate(item.accepted) if a.text == item.model_answer)
+            keys = [(("answers", model), item.model_answer)]
         else:
             continue
         for key, text in keys:
