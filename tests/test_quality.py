@@ -283,6 +283,79 @@ def test_true_false_wording_that_signals_the_answer(tmp_path: Path) -> None:
     fires(tmp_path, "truefalse-wording", [truefalse("t", "The effect may be limited.", True)])
     quiet(tmp_path, "truefalse-wording", [truefalse("f", "Ukraine used tanks.", False)])
     quiet(tmp_path, "truefalse-wording", [truefalse("t", "The effect is limited.", True)])
+    # An absolute false statement is no cue when some true statements are absolute too.
+    mixed = [
+        truefalse("f", "Ukraine always used drones.", False),
+        truefalse("t", "Zelenskyy is the only Ukrainian named.", True),
+        truefalse("h", "Some civilians died in the south.", True),
+        truefalse("g", "Nixey says the U.S. may risk a wider war.", False),
+    ]
+    quiet(tmp_path, "truefalse-wording", mixed)
+
+
+def test_true_false_wording_that_predicts_the_answers_across_the_pack(tmp_path: Path) -> None:
+    # Every absolute statement true and every hedged one false: the reverse cue.
+    reverse = [
+        truefalse("a1", "Zelenskyy is the only Ukrainian named.", True),
+        truefalse("a2", "Ukraine had used only non-U.S. weapons.", True),
+        truefalse("h1", "The U.S. had resisted for some weeks.", False),
+        truefalse("h2", "Nixey says the U.S. may risk a wider war.", False),
+        truefalse("p1", "Dzhabarov is a senator.", True),
+        truefalse("p2", "Slutsky is a senator.", False),
+    ]
+    report = fires(tmp_path, "truefalse-cues", reverse)
+    assert report.quality is not None
+    assert (report.quality.signal_guessed, report.quality.signalled_statements) == (4, 4)
+    [warning] = [p for p in report.warnings if "[truefalse-cues]" in p.message]
+    assert warning.item == "pack" and "absolute true, hedged false" in warning.message
+    # One absolute false and one hedged true statement break the pattern.
+    mixed = [
+        *reverse[:3],
+        truefalse("h2", "Some of the dead were in the south.", True),
+        truefalse("p1", "The phrase came only from state media.", False),
+        reverse[5],
+    ]
+    report = quiet(tmp_path, "truefalse-cues", mixed)
+    assert report.quality is not None and report.quality.signal_guessed == 3
+
+
+def test_a_key_echoed_in_another_items_question(tmp_path: Path) -> None:
+    shift = choice(
+        "shift",
+        "How does the first sentence describe the decision?",
+        "A significant policy shift",
+        ["A bold, calculated risk", "A measured approach"],
+    )
+    echo = truefalse("echo", "Moscow reacted angrily to the policy shift.", True)
+    report = fires(tmp_path, "key-echo", [shift, echo])
+    [warning] = [p for p in report.warnings if "[key-echo]" in p.message]
+    assert warning.item == "shift" and "'echo'" in warning.message
+    # A distractor echoed by another item too: the echo no longer points at the key.
+    risk = truefalse("risk", "The final section calls the decision a calculated risk.", True)
+    quiet(tmp_path, "key-echo", [shift, echo, risk])
+    quiet(tmp_path, "key-echo", [shift, truefalse("echo", "Moscow reacted angrily.", True)])
+    # Without a function-word list (Dutch here) every "of the" would be a phrase: not checked.
+    quiet(tmp_path, "key-echo", [shift, echo], language="nl")
+
+
+def test_a_short_answer_echoed_in_another_items_options(tmp_path: Path) -> None:
+    target = short(
+        "target", "What did Moscow attack, say Ukraine's leaders?", ["civilian infrastructure"]
+    )
+    other = choice(
+        "other",
+        "What do Ukraine's leaders want to counter?",
+        "Attacks on civilian infrastructure",
+        ["Attacks on North Korean troops", "Drone strikes on Kursk"],
+    )
+    fires(tmp_path, "key-echo", [target, other])
+    fair = choice(
+        "other",
+        "What do Ukraine's leaders want to counter?",
+        "Russian missile attacks",
+        ["Attacks on North Korean troops", "Drone strikes on Kursk"],
+    )
+    quiet(tmp_path, "key-echo", [target, fair])
 
 
 # --------------------------------------------------------------------------- reporting
@@ -301,6 +374,7 @@ def test_summary_figures(tmp_path: Path) -> None:
     assert "correct option longest in 0 of 1 single-answer choices (chance 0.2)" in summary
     assert "1 of 3 distractors not from the article" in summary
     assert "true/false 1 true, 1 false" in summary and "0 item(s) giving another away" in summary
+    assert "0 key(s) echoed in another question" in summary
 
 
 def test_every_rule_is_documented_with_examples() -> None:

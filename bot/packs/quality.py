@@ -13,6 +13,7 @@ the validator turns them into located warnings and the adapters render them.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -43,6 +44,8 @@ RULES: dict[str, str] = {
     "answer-in-question": "a short or number item whose answer is in its own question",
     "gives-away": "an item's question or feedback states the answer of another item",
     "truefalse-wording": "a true/false statement whose wording signals its truth",
+    "truefalse-cues": "across the pack, hedges and absolutes predict the true/false answers",
+    "key-echo": "the key alone shares a phrase with another item's question or options",
 }
 """Every rule's name and what it catches (documented with examples in docs/pack-format.md)."""
 
@@ -54,6 +57,11 @@ LONGEST_SIGNIFICANCE = 0.05
 
 FOREIGN_SHARE = 0.10
 """Share of distractors foreign to the article above which the pack-level rule warns."""
+
+TRUEFALSE_CUE_MIN = 4
+TRUEFALSE_CUE_SHARE = 0.8
+"""The pack-level true/false wording rule warns when at least this many hedged or absolute
+statements follow one pattern (hedged true and absolute false, or the reverse) this often."""
 
 
 # Function words that carry no cue. snowballstemmer has no stop-word lists and nltk's need a data
@@ -160,6 +168,9 @@ class QualityReport:
     fixed_items: int = 0
     fixed_top_position: int = 0
     giveaways: int = 0
+    echoed_keys: int = 0
+    signalled_statements: int = 0
+    signal_guessed: int = 0
     cross_item_checked: bool = True
 
     @property
@@ -184,6 +195,11 @@ class QualityReport:
             )
         if self.true_items or self.false_items:
             parts.append(f"true/false {self.true_items} true, {self.false_items} false")
+        if self.signalled_statements:
+            parts.append(
+                f"true/false wording guesses {self.signal_guessed} of "
+                f"{self.signalled_statements} hedged or absolute statements"
+            )
         if self.fixed_items:
             parts.append(
                 f"fixed-order correct answers in one position {self.fixed_top_position} "
@@ -191,6 +207,7 @@ class QualityReport:
             )
         if self.cross_item_checked:
             parts.append(f"{self.giveaways} item(s) giving another away")
+            parts.append(f"{self.echoed_keys} key(s) echoed in another question")
         else:
             parts.append(f"items not checked against each other (over {CROSS_ITEM_LIMIT:,})")
         return "; ".join(parts)
@@ -309,8 +326,6 @@ def check_pack(pack: Pack) -> QualityReport:
                 report.true_items += 1
             else:
                 report.false_items += 1
-            if english:
-                _check_truefalse(item, add)
         elif isinstance(item, ShortItem):
             _check_short(item, add)
         elif isinstance(item, NumberItem):
@@ -336,6 +351,8 @@ def check_pack(pack: Pack) -> QualityReport:
             )
         )
     _check_truefalse_balance(report)
+    if english:
+        _check_truefalse_wording(pack, report)
     if fixed_positions:
         position, count = fixed_positions.most_common(1)[0]
         report.fixed_top_position = count
@@ -352,7 +369,8 @@ def check_pack(pack: Pack) -> QualityReport:
                 )
             )
     if len(pack.items) <= CROSS_ITEM_LIMIT:
-        _check_giveaways(pack, report, words)
+        given = _check_giveaways(pack, report, words)
+        _check_key_echoes(pack, report, words, given)
     else:
         report.cross_item_checked = False
     return report
@@ -507,21 +525,67 @@ def _check_choice(
                 )
 
 
-def _check_truefalse(item: TrueFalseItem, add: _AddFn) -> None:
-    said = set(_words(item.question))
-    if not item.answer and said & _ABSOLUTES:
-        add(
-            "truefalse-wording",
-            ("question",),
-            f"a false statement with {', '.join(sorted(said & _ABSOLUTES))!r}: absolute "
-            "statements are guessed false; make it false by a detail of the article instead",
+def _check_truefalse_wording(pack: Pack, report: QualityReport) -> None:
+    """Hedges and absolutes in true/false statements, item by item and across the pack.
+
+    The classic cue is "absolute means false, hedged means true". A single absolute false
+    statement is no cue when true statements in the pack are absolute too (and likewise for
+    hedges), so an item is flagged only when its kind of wording sits on one side of the key
+    alone. Across the pack, the wording must not predict the key in either direction: a writer
+    who dodged the classic cue by making every absolute statement true has built the reverse one.
+    """
+    statements: list[tuple[int, TrueFalseItem, frozenset[str], frozenset[str]]] = []
+    for index, item in enumerate(pack.items):
+        if isinstance(item, TrueFalseItem):
+            said = set(_words(item.question))
+            statements.append(
+                (index, item, frozenset(said & _ABSOLUTES), frozenset(said & _HEDGES))
+            )
+    absolute_true = any(item.answer and absolute for _, item, absolute, _ in statements)
+    hedged_false = any(not item.answer and hedged for _, item, _, hedged in statements)
+    classic = reverse = 0
+    for index, item, absolute, hedged in statements:
+        add = _adder(report, item, index)
+        if not item.answer and absolute and not absolute_true:
+            add(
+                "truefalse-wording",
+                ("question",),
+                f"a false statement with {', '.join(sorted(absolute))!r}, and no true statement "
+                "in the pack is absolute: absolute statements are guessed false; make it false "
+                "by a detail of the article instead, or word some true statements as strongly",
+            )
+        if item.answer and hedged and not hedged_false:
+            add(
+                "truefalse-wording",
+                ("question",),
+                f"a true statement with {', '.join(sorted(hedged))!r}, and no false statement in "
+                "the pack is hedged: hedged statements are guessed true; state the fact plainly, "
+                "or hedge some false statements too",
+            )
+        if bool(absolute) == bool(hedged):
+            continue  # no signal, or a mixed one
+        if item.answer == bool(hedged):
+            classic += 1
+        else:
+            reverse += 1
+    signalled = classic + reverse
+    report.signalled_statements = signalled
+    report.signal_guessed = max(classic, reverse)
+    if signalled >= TRUEFALSE_CUE_MIN and max(classic, reverse) / signalled >= TRUEFALSE_CUE_SHARE:
+        rule = (
+            "hedged true, absolute false" if classic >= reverse else "absolute true, hedged false"
         )
-    if item.answer and said & _HEDGES:
-        add(
-            "truefalse-wording",
-            ("question",),
-            f"a true statement with {', '.join(sorted(said & _HEDGES))!r}: hedged statements "
-            "are guessed true; state the fact plainly",
+        report.findings.append(
+            Finding(
+                "truefalse-cues",
+                "pack",
+                None,
+                (),
+                f"in {max(classic, reverse)} of {signalled} hedged or absolute true/false "
+                f"statements the wording gives the answer ({rule}): a guesser who spots the "
+                "pattern beats chance; use hedges and absolutes on both sides of the key",
+                tuple(index for index, _, absolute, hedged in statements if absolute or hedged),
+            )
         )
 
 
@@ -642,8 +706,11 @@ def _keys(pack: Pack, words: _Words) -> list[_Key]:
     return keys
 
 
-def _check_giveaways(pack: Pack, report: QualityReport, words: _Words) -> None:
+def _check_giveaways(pack: Pack, report: QualityReport, words: _Words) -> set[tuple[int, int]]:
+    """Flag the items whose question or earlier feedback states another item's answer; return
+    the (giver, target) pairs found."""
     keys = _keys(pack, words)
+    pairs: set[tuple[int, int]] = set()
     # Which texts hold each stem: an item's question (seen before it is answered, by everyone)
     # and its feedback (explanation and quote, seen after it, so only by later items).
     questions: dict[str, set[int]] = {}
@@ -680,6 +747,7 @@ def _check_giveaways(pack: Pack, report: QualityReport, words: _Words) -> None:
                 if any(rival and rival <= texts[giver] for rival in key.rivals):
                     continue  # it names a distractor as well: no give-away
                 givers.add(giver)
+                pairs.add((giver, key.index))
                 item = pack.items[giver]
                 report.findings.append(
                     Finding(
@@ -692,6 +760,12 @@ def _check_giveaways(pack: Pack, report: QualityReport, words: _Words) -> None:
                     )
                 )
     report.giveaways = len(givers)
+    return pairs
+
+
+def _options(item: Item) -> list[str]:
+    """The options a taker reads with an item's question (none for typed items)."""
+    return list(item.option_texts) if isinstance(item, ChoiceItem) else []
 
 
 def _feedback(item: Item) -> list[str]:
@@ -711,3 +785,77 @@ def _holders(stems: Iterable[str], index_of: dict[str, set[int]]) -> set[int]:
     for posting in postings[1:]:
         found &= posting
     return found
+
+
+def _phrases(words: _Words, text: str) -> frozenset[tuple[str, str]]:
+    """The pairs of neighbouring content words in ``text`` (function words skipped), stemmed:
+    "a significant policy shift" gives (signific, polici) and (polici, shift)."""
+    content = [
+        words.stem(w) for w in _words(text) if (w not in words.stop and len(w) > 1) or w.isdigit()
+    ]
+    return frozenset(itertools.pairwise(content))
+
+
+def _check_key_echoes(
+    pack: Pack, report: QualityReport, words: _Words, given: set[tuple[int, int]]
+) -> None:
+    """Flag a key that shares a two-word phrase with another item's question or options when none
+    of its distractors shares a phrase with any other item: a guesser picks the option whose
+    words the quiz repeats elsewhere. (A whole key stated in a question is ``gives-away``.)"""
+    if not words.stop:
+        return  # without a function-word list, "of the" would count as a shared phrase
+    asked = [_phrases(words, " \n ".join([item.question, *_options(item)])) for item in pack.items]
+    own = [_phrases(words, item.question) for item in pack.items]
+    holders: dict[tuple[str, str], set[int]] = {}
+    for index, phrases in enumerate(asked):
+        for phrase in phrases:
+            holders.setdefault(phrase, set()).add(index)
+
+    def echoes(text: str, index: int) -> dict[tuple[str, str], set[int]]:
+        found = {}
+        for phrase in _phrases(words, text) - own[index]:
+            others = holders.get(phrase, set()) - {index}
+            if others:
+                found[phrase] = others
+        return found
+
+    echoed: set[int] = set()
+    for index, item in enumerate(pack.items):
+        if isinstance(item, ChoiceItem):
+            texts = item.option_texts
+            if any(
+                echoes(texts[i], index) for i in range(len(texts)) if i not in item.correct_indices
+            ):
+                continue  # a distractor is echoed too: the echo does not point at the key
+            keys = [(_option_key(item, i), texts[i]) for i in sorted(item.correct_indices)]
+        elif isinstance(item, ShortItem):
+            model = next(i for i, a in enumerate(item.accepted) if a.text == item.model_answer)
+            keys = [(("answers", model), item.model_answer)]
+        else:
+            continue
+        for key, text in keys:
+            found = echoes(text, index)
+            others = sorted(set().union(*found.values()) - {g for g, t in given if t == index})
+            if not others:
+                continue
+            shown = sorted(" ".join(p) for p in found)[0]
+            echoed.add(index)
+            report.findings.append(
+                Finding(
+                    "key-echo",
+                    item.id,
+                    index,
+                    key,
+                    f"the answer {_quoted(text)} shares a phrase ({shown!r}) with the question "
+                    f"or options of item {pack.items[others[0]].id!r}"
+                    + (
+                        ", and no distractor shares one with another item: a guesser picks the "
+                        "option the quiz repeats; reword the answer or that item, or give a "
+                        "distractor words from another item too"
+                        if isinstance(item, ChoiceItem)
+                        else ": a taker copies the answer from there; reword one of them"
+                    ),
+                    tuple(others),
+                )
+            )
+    report.echoed_keys = len(echoed)
