@@ -346,11 +346,8 @@ def cmd_play(args: argparse.Namespace) -> int:
                 )
         catalog = Catalog()
         quiz = QuizService(sessionmaker, catalog)
-        boards = Boards(sessionmaker, catalog, utcnow, quiz.transactions)
-        try:
-            return await play(quiz, boards, args.name, args.pack, stdio())
-        finally:
-            quiz.close()
+        boards = Boards(sessionmaker, catalog, utcnow)
+        return await play(quiz, boards, args.name, args.pack, stdio())
 
     return with_store(work)
 
@@ -475,7 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--answers-per-user",
         type=_positive,
         metavar="N",
-        help="items each user answers, from the first (5; the article pack has 34)",
+        help="items each user answers, from the first (34: whole runs of the article pack)",
     )
     bench.add_argument("--quick", action="store_true", help="small sizes: a smoke test (CI)")
     bench.add_argument(

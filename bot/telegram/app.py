@@ -127,7 +127,7 @@ def build_application(
         sessionmaker=sessionmaker,
         catalog=catalog,
         quiz=quiz,
-        boards=Boards(sessionmaker, catalog, clock, quiz.transactions),
+        boards=Boards(sessionmaker, catalog, clock),
         clock=clock,
     )
     builder = (
@@ -210,5 +210,4 @@ async def startup(application: QuizApp) -> None:
 
 async def shutdown(application: QuizApp) -> None:
     services = services_of(application)
-    services.quiz.close()
     await services.engine.dispose()
