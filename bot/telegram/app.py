@@ -29,6 +29,7 @@ from bot.logs import redact
 from bot.quiz.boards import Boards
 from bot.quiz.catalog import Catalog
 from bot.quiz.service import QuizService
+from bot.quiz.uploads import Uploads
 from bot.settings import Settings
 from bot.store import create_engine, make_sessionmaker, migrate, repo
 from bot.store.importer import import_files
@@ -83,6 +84,7 @@ class Services:
     quiz: QuizService
     boards: Boards
     clock: Callable[[], datetime]
+    uploads: Uploads
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -129,6 +131,7 @@ def build_application(
         quiz=quiz,
         boards=Boards(sessionmaker, catalog, clock),
         clock=clock,
+        uploads=Uploads(sessionmaker, clock),
     )
     builder = (
         ApplicationBuilder()

@@ -11,8 +11,9 @@ by file name (the last part of the path) among the ``.txt`` articles that instru
 the last 30 minutes, then among the articles of published packs (their own, active ones, or
 any for an admin); the server never reads its own files for an upload. A pack that arrives
 before its article waits for it. A valid pack is answered with a summary, what publishing
-would change, and a Publish button; the validated pack waits in this process's memory for
-:data:`PENDING_MINUTES` (a restart forgets it: the instructor sends the file again).
+would change, and a Publish button; the validated pack waits in the database for
+:data:`PENDING_MINUTES` (:mod:`bot.quiz.uploads`), so Publish works after a restart and on any
+webhook worker. Articles and packs waiting for their article are held in this process only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,9 +35,8 @@ from telegram.error import TelegramError
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.packs import ArticleError, PackReport, summarize, validate_pack_bytes
-from bot.packs.model import Pack
 from bot.packs.validate import MAX_ARTICLE_BYTES, PACK_SUFFIXES, decode_article
-from bot.quiz import analysis
+from bot.quiz import analysis, uploads
 from bot.quiz.export import csv_bytes, export_pack
 from bot.store import repo, roles
 from bot.store.importer import ImportPlan, import_pack, plan_import
@@ -50,7 +49,7 @@ from bot.text import shorten
 
 log = logging.getLogger("quizbot.instructor")
 
-PENDING_MINUTES = 30
+PENDING_MINUTES = uploads.PENDING_MINUTES
 """How long a validated upload waits for Publish, and an article or a pack for each other."""
 
 HELD_PER_USER = 5
@@ -209,17 +208,6 @@ def deep_link(context: QuizContext, slug: str) -> str:
 
 
 @dataclass
-class PendingPack:
-    """A validated pack waiting for its uploader to tap Publish."""
-
-    token: str
-    telegram_id: int
-    pack: Pack
-    file_name: str
-    expires_at: datetime
-
-
-@dataclass
 class HeldArticle:
     name: str
     text: str
@@ -238,14 +226,12 @@ class WaitingPack:
 
 @dataclass
 class Uploads:
-    """Uploads between a file and the Publish button, in this process's memory only."""
+    """Articles, and packs waiting for their article, in this process's memory only."""
 
-    pending: dict[str, PendingPack] = field(default_factory=dict)
     articles: dict[int, dict[str, HeldArticle]] = field(default_factory=dict)
     waiting: dict[int, WaitingPack] = field(default_factory=dict)
 
     def prune(self, now: datetime) -> None:
-        self.pending = {t: p for t, p in self.pending.items() if p.expires_at > now}
         for telegram_id, held in list(self.articles.items()):
             kept = {n: a for n, a in held.items() if a.expires_at > now}
             if kept:
@@ -263,19 +249,6 @@ class Uploads:
 
     def articles_of(self, telegram_id: int) -> dict[str, str]:
         return {n: a.text for n, a in self.articles.get(telegram_id, {}).items()}
-
-    def add_pending(
-        self, telegram_id: int, pack: Pack, file_name: str, now: datetime
-    ) -> PendingPack:
-        mine = [t for t, p in self.pending.items() if p.telegram_id == telegram_id]
-        for token in mine[: max(0, len(mine) - HELD_PER_USER + 1)]:
-            del self.pending[token]
-        token = secrets.token_hex(8)
-        pending = PendingPack(
-            token, telegram_id, pack, file_name, now + timedelta(minutes=PENDING_MINUTES)
-        )
-        self.pending[token] = pending
-        return pending
 
 
 def uploads_of(context: QuizContext) -> Uploads:
@@ -565,12 +538,9 @@ async def receive_pack(
                 blocks.append(
                     f"It is {row.status}: students will not see it until /show {pack.slug}."
                 )
-        pending = uploads_of(context).add_pending(caller.telegram_id, pack, name, svc.clock())
+        pending = await svc.uploads.hold(caller.telegram_id, pack, name)
         markup = render.keyboard([[("📤 Publish", callbacks.publish(pending.token))]])
-        footer = (
-            f"Tap Publish within {PENDING_MINUTES} minutes: the upload expires then (and if the "
-            "bot restarts before, send the file again)."
-        )
+        footer = f"Tap Publish within {PENDING_MINUTES} minutes: the upload expires then."
     parts, _ = paginate(header, blocks, _plural("line"), footer)
     await send_parts(update, parts, markup)
 
@@ -579,21 +549,18 @@ async def _publish_button(update: Update, context: QuizContext, action: Any) -> 
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     svc = services(context)
-    uploads = uploads_of(context)
-    pending = uploads.pending.get(action.slug)
-    if pending is None:
-        await query.answer(
-            "This upload is no longer waiting (published already, or expired after "
-            f"{PENDING_MINUTES} minutes or a restart). Send the file again.",
-            show_alert=True,
-        )
+    gone = (
+        "This upload is no longer waiting (published already, or expired after "
+        f"{PENDING_MINUTES} minutes). Send the file again."
+    )
+    uploader = await svc.uploads.uploader_of(action.slug)
+    if uploader is None:
+        await query.answer(gone, show_alert=True)
         return
     caller = await caller_of(context, user)
-    if pending.telegram_id != user.id:
+    if uploader != user.id:
         log.warning(
-            "Telegram user %s pressed Publish on an upload by %s; refused",
-            user.id,
-            pending.telegram_id,
+            "Telegram user %s pressed Publish on an upload by %s; refused", user.id, uploader
         )
         await query.answer("Only the instructor who sent this file can publish it.")
         return
@@ -601,8 +568,10 @@ async def _publish_button(update: Update, context: QuizContext, action: Any) -> 
         await refuse(update, caller, "publishing question packs")
         return
     # Claimed before publishing, so that a second tap cannot publish the same upload again.
-    uploads.pending.pop(pending.token, None)
-    pack = pending.pack
+    pack = await svc.uploads.claim(action.slug, user.id)
+    if pack is None:
+        await query.answer(gone, show_alert=True)
+        return
     async with svc.sessionmaker() as session, session.begin():
         plan = await plan_import(session, pack)
         refusal = ownership_refusal(caller, plan)
