@@ -64,7 +64,7 @@ from telegram.ext import ApplicationHandlerStop, TypeHandler
 from bot.packs import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseItem, validate_pack_file
 from bot.quiz.boards import BoardQuery
 from bot.quiz.grading import format_number
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import Settings, bundled
 from bot.store import create_engine, make_sessionmaker, migrate, repo
 from bot.store.engine import parse_url
 from bot.store.importer import import_files, import_pack
@@ -74,9 +74,9 @@ from bot.telegram.app import QuizApp, QuizContext, build_application, services_o
 from bot.telegram.offline import OfflineRequest, UpdateFactory
 
 PARTS = ("throughput", "leaderboard", "import")
-CONTENT_DIR = PROJECT_ROOT / "content"
+CONTENT_DIR = bundled("content")
 ARTICLE_PACK = "atacms-2024"
-ARTICLE = PROJECT_ROOT / "seeds" / "biden-atacms-2024.txt"
+ARTICLE = bundled("seeds") / "biden-atacms-2024.txt"
 MB = 1024 * 1024
 
 

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import getpass
 import logging
-import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -304,7 +303,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     try:
         if args.webhook_url:
-            secret = args.secret_token or os.environ.get("QUIZBOT_WEBHOOK_SECRET")
+            secret = args.secret_token or (
+                settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+            )
             application.run_webhook(
                 listen=args.listen,
                 port=args.port,
@@ -507,14 +508,10 @@ def _default_name() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("QUIZBOT_LOG_LEVEL", "INFO").upper()
-        if args.command == "run"
-        else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
+        level = load_settings().log_level if args.command == "run" else "WARNING"
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         status: int = args.func(args)
     except CliError as exc:
         print(f"quizbot: error: {exc}", file=sys.stderr)
