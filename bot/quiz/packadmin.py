@@ -226,9 +226,9 @@ class PackAdmin:
 
     # ------------------------------------------------------------------ reports
 
-    async def analyse(self, row: PackRow) -> analysis.Analysis:
+    async def analyse(self, row: PackRow, in_thread: bool = False) -> analysis.Analysis:
         async with self.sessionmaker() as session:
-            return await analysis.analyse_pack(session, row)
+            return await analysis.analyse_pack(session, row, in_thread=in_thread)
 
     async def export(self, row: PackRow, in_thread: bool = False) -> Export:
         async with self.sessionmaker() as session:

@@ -467,6 +467,10 @@ class QuizService:
         self._user_ids.put(player.cache_key, (user_id, fingerprint))
         return user_id
 
+    async def register(self, player: Player) -> int:
+        """:meth:`user_id` in a transaction of its own."""
+        return await self.in_transaction(player, lambda session: self.user_id(session, player))
+
     async def known_user_id(self, session: AsyncSession, player: Player) -> int | None:
         """The player's user id if they have one, without creating or refreshing the row."""
         cached = self._user_ids.get_fresh(player.cache_key)

@@ -28,6 +28,7 @@ from telegram.request import BaseRequest
 from bot.logs import redact
 from bot.quiz.boards import Boards
 from bot.quiz.catalog import Catalog
+from bot.quiz.packadmin import PackAdmin
 from bot.quiz.service import QuizService
 from bot.quiz.uploads import Uploads
 from bot.settings import Settings
@@ -85,6 +86,7 @@ class Services:
     boards: Boards
     clock: Callable[[], datetime]
     uploads: Uploads
+    admin: PackAdmin
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -132,6 +134,7 @@ def build_application(
         boards=Boards(sessionmaker, catalog, clock),
         clock=clock,
         uploads=Uploads(sessionmaker, clock),
+        admin=PackAdmin(sessionmaker, catalog, clock),
     )
     builder = (
         ApplicationBuilder()
