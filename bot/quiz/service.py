@@ -589,8 +589,10 @@ class QuizService:
             )
             session.add(run)
             await session.flush()
-            self._remember(RunPlan.of(run))
-            return await self.question_of(session, run)
+            question = await self.question_of(session, run)
+        # Cached once committed: a run id from a transaction that rolled back may be reused.
+        self._remember(RunPlan.of(run))
+        return question
 
     def new_run(
         self,
