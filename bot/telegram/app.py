@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 from collections.abc import Callable
@@ -212,6 +213,10 @@ async def startup(application: QuizApp) -> None:
         ", ".join(served) or "none (add YAML packs to the content folder)",
         f"; re-armed {rearmed} game timer(s)" if rearmed else "",
     )
+    # Everything loaded so far (modules, the catalog, the Application) lives as long as the
+    # process: out of the collector's sight, a full collection no longer walks it, and no
+    # longer holds the event loop for ~90 ms (quizbot bench, 60 users).
+    gc.freeze()
 
 
 async def shutdown(application: QuizApp) -> None:
