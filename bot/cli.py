@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.packs import Pack, find_pack_files, summarize, validate_pack_file
+from bot.quiz.catalog import Catalog
+from bot.quiz.packadmin import STATUS_OF_ACTION, PackAdmin, Status
 from bot.settings import Settings
 from bot.store import StoreError, create_engine, describe_error, make_sessionmaker, migrate
-from bot.store.models import ItemRow, PackRow
+from bot.store.models import PackRow
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -190,27 +191,13 @@ def cmd_pack_export(args: argparse.Namespace) -> int:
 
 def _pack_from_store(slug: str) -> Pack:
     """The published version of a pack, read through the catalog the bot serves from."""
-    from bot.quiz.catalog import Catalog
-
     found: list[Pack] = []
 
     async def work(engine: Any, settings: Settings) -> int:
-        async with make_sessionmaker(engine)() as session:
-            row = await _stored_pack(session, slug)
-            cached = await Catalog().by_slug(session, row.slug)
-            assert cached is not None
-            found.append(
-                Pack(
-                    slug=cached.slug,
-                    title=cached.title,
-                    language=cached.language,
-                    description=cached.description,
-                    article_name=row.article_name,
-                    article_text=cached.article_text,
-                    settings=cached.settings,
-                    items=tuple(c.item for c in cached.items),
-                )
-            )
+        pack = await pack_admin(engine).published_pack(slug)
+        if pack is None:
+            raise CliError(f"no pack {slug!r} in the store (see quizbot pack list)")
+        found.append(pack)
         return EXIT_OK
 
     with_store(work)
@@ -248,14 +235,15 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return with_store(work)
 
 
+def pack_admin(engine: Any) -> PackAdmin:
+    """The pack administration service on ``engine`` (the bot's, with its own catalog)."""
+    return PackAdmin(make_sessionmaker(engine), Catalog())
+
+
 def cmd_pack_import(args: argparse.Namespace) -> int:
-    from bot.store.importer import import_files
-
     async def work(engine: Any, settings: Settings) -> int:
-        from bot.store.repo import utcnow
-
         paths = [Path(p) for p in args.paths] or [settings.content_dir]
-        outcome = await import_files(make_sessionmaker(engine), paths, utcnow())
+        outcome = await pack_admin(engine).import_files(paths, all_or_nothing=True)
         for name in outcome.missing:
             print(f"quizbot: error: no such file or folder: {name}", file=sys.stderr)
         for report in outcome.reports:
@@ -278,40 +266,24 @@ def cmd_pack_import(args: argparse.Namespace) -> int:
 
 def cmd_pack_list(args: argparse.Namespace) -> int:
     async def work(engine: Any, settings: Settings) -> int:
-        live = func.sum(case((ItemRow.retired.is_(False), 1), else_=0))
-        async with make_sessionmaker(engine)() as session:
-            rows = (
-                await session.execute(
-                    select(
-                        PackRow.slug, PackRow.status, PackRow.title, func.count(ItemRow.id), live
-                    )
-                    .outerjoin(ItemRow, ItemRow.pack_id == PackRow.id)
-                    .group_by(PackRow.id)
-                    .order_by(PackRow.slug)
-                )
-            ).all()
-        if not rows:
+        packs = await pack_admin(engine).list_packs()
+        if not packs:
             print("no packs in the store: quizbot pack import content/")
             return EXIT_OK
-        width = max(len(r[0]) for r in rows)
-        for slug, status, title, items, live_items in rows:
-            retired = items - int(live_items or 0)
-            extra = f", {retired} retired" if retired else ""
-            print(f"{slug:<{width}}  {status:<7}  {int(live_items or 0)} items{extra}  {title}")
+        width = max(len(p.slug) for p in packs)
+        for p in packs:
+            extra = f", {p.retired_items} retired" if p.retired_items else ""
+            print(f"{p.slug:<{width}}  {p.status:<7}  {p.live_items} items{extra}  {p.title}")
         return EXIT_OK
 
     return with_store(work)
 
 
 def cmd_pack_status(args: argparse.Namespace) -> int:
-    status = {"hide": "hidden", "show": "active", "retire": "retired"}[args.action]
+    status: Status = STATUS_OF_ACTION[args.action]
 
     async def work(engine: Any, settings: Settings) -> int:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            result = await session.execute(
-                update(PackRow).where(PackRow.slug == args.slug).values(status=status)
-            )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
+        if await pack_admin(engine).set_status(args.slug, status) is None:
             raise CliError(f"no pack {args.slug!r} in the store (see quizbot pack list)")
         print(f"{args.slug}: {status}")
         return EXIT_OK
@@ -328,43 +300,33 @@ def _telegram_id(text: str) -> int:
     return int(text)
 
 
-async def _stored_pack(session: Any, slug: str) -> PackRow:
-    row = (
-        await session.execute(select(PackRow).where(PackRow.slug == slug.strip().lower()))
-    ).scalar_one_or_none()
+async def _stored_pack(admin: PackAdmin, slug: str) -> PackRow:
+    row = await admin.find(slug)
     if row is None:
         raise CliError(f"no pack {slug!r} in the store (see quizbot pack list)")
-    return row  # type: ignore[no-any-return]
+    return row
 
 
 def cmd_role(args: argparse.Namespace) -> int:
-    from bot.store import repo, roles
-    from bot.store.repo import utcnow
-
     async def work(engine: Any, settings: Settings) -> int:
-        async with make_sessionmaker(engine)() as session, session.begin():
-            if args.role_command == "list":
-                holders = await roles.holders(session)
-                print(f"instructors ({len(holders)}):" if holders else "no instructors")
-                for h in holders:
-                    handle = f" (@{h.username})" if h.username else ""
-                    by = f" by {h.granted_by}" if h.granted_by else " from the shell"
-                    when = h.granted_at.strftime("%Y-%m-%d %H:%M UTC")
-                    print(f"  {h.telegram_id or '-'}  {h.name}{handle}  granted {when}{by}")
-                admins = ", ".join(str(i) for i in sorted(settings.admin_ids)) or "none"
-                print(f"admins (QUIZBOT_ADMIN_IDS): {admins}")
-                return EXIT_OK
-            now = utcnow()
-            if args.role_command == "grant":
-                user_id = await roles.ensure_telegram_user(
-                    session, args.telegram_id, now, args.name
-                )
-                changed = await roles.grant(session, user_id, now)
-                outcome = "is now an instructor" if changed else "already is an instructor"
-            else:
-                found = await repo.user_id_for_telegram(session, args.telegram_id)
-                changed = found is not None and await roles.revoke(session, found)
-                outcome = "is no longer an instructor" if changed else "was not an instructor"
+        admin = pack_admin(engine)
+        if args.role_command == "list":
+            holders = await admin.holders()
+            print(f"instructors ({len(holders)}):" if holders else "no instructors")
+            for h in holders:
+                handle = f" (@{h.username})" if h.username else ""
+                by = f" by {h.granted_by}" if h.granted_by else " from the shell"
+                when = h.granted_at.strftime("%Y-%m-%d %H:%M UTC")
+                print(f"  {h.telegram_id or '-'}  {h.name}{handle}  granted {when}{by}")
+            admins = ", ".join(str(i) for i in sorted(settings.admin_ids)) or "none"
+            print(f"admins (QUIZBOT_ADMIN_IDS): {admins}")
+            return EXIT_OK
+        if args.role_command == "grant":
+            changed = (await admin.grant(args.telegram_id, args.name)).changed
+            outcome = "is now an instructor" if changed else "already is an instructor"
+        else:
+            changed = (await admin.revoke(args.telegram_id)).changed
+            outcome = "is no longer an instructor" if changed else "was not an instructor"
         print(f"{args.telegram_id} {outcome}")
         return EXIT_OK
 
@@ -380,10 +342,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     found: list[analysis.Analysis] = []
 
     async def work(engine: Any, settings: Settings) -> int:
-        async with make_sessionmaker(engine)() as session:
-            found.append(
-                await analysis.analyse_pack(session, await _stored_pack(session, args.slug))
-            )
+        admin = pack_admin(engine)
+        found.append(await admin.analyse(await _stored_pack(admin, args.slug)))
         return EXIT_OK
 
     with_store(work)
@@ -407,14 +367,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bot.quiz.export import Export, export_pack
+    from bot.quiz.export import Export
 
     found: list[Export] = []
 
     async def work(engine: Any, settings: Settings) -> int:
-        async with make_sessionmaker(engine)() as session:
-            row = await _stored_pack(session, args.slug)
-            found.append(await export_pack(session, row.id, row.slug))
+        admin = pack_admin(engine)
+        found.append(await admin.export(await _stored_pack(admin, args.slug)))
         return EXIT_OK
 
     with_store(work)
@@ -450,7 +409,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     try:
         if args.webhook_url:
-            secret = args.secret_token or os.environ.get("QUIZBOT_WEBHOOK_SECRET")
+            secret = args.secret_token or (
+                settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+            )
             application.run_webhook(
                 listen=args.listen,
                 port=args.port,
@@ -492,11 +453,8 @@ def cmd_play(args: argparse.Namespace) -> int:
                 )
         catalog = Catalog()
         quiz = QuizService(sessionmaker, catalog)
-        boards = Boards(sessionmaker, catalog, utcnow, quiz.transactions)
-        try:
-            return await play(quiz, boards, args.name, args.pack, stdio())
-        finally:
-            quiz.close()
+        boards = Boards(sessionmaker, catalog, utcnow)
+        return await play(quiz, boards, args.name, args.pack, stdio())
 
     return with_store(work)
 
@@ -652,13 +610,13 @@ def build_parser() -> argparse.ArgumentParser:
         "PostgreSQL with --database-url); prints a table and writes the figures as JSON.",
     )
     bench.add_argument(
-        "--users", type=_positive, metavar="N", help="simulated users (1000; --quick: 20)"
+        "--users", type=_positive, metavar="N", help="simulated users (1000; --quick: 10)"
     )
     bench.add_argument(
         "--answers-per-user",
         type=_positive,
         metavar="N",
-        help="items each user answers, from the first (5; the article pack has 34)",
+        help="items each user answers, from the first (34: whole runs of the article pack)",
     )
     bench.add_argument("--quick", action="store_true", help="small sizes: a smoke test (CI)")
     bench.add_argument(
@@ -693,14 +651,10 @@ def _default_name() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("QUIZBOT_LOG_LEVEL", "INFO").upper()
-        if args.command == "run"
-        else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
+        level = load_settings().log_level if args.command == "run" else "WARNING"
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         status: int = args.func(args)
     except CliError as exc:
         print(f"quizbot: error: {exc}", file=sys.stderr)

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED = Path(__file__).resolve().parent / "bundled"
+"""Where a wheel carries ``content/``, ``seeds/`` and ``migrations/`` (pyproject.toml maps
+the checkout's top-level folders there as package data)."""
+
+
+def bundled(name: str) -> Path:
+    """The folder ``name`` (``content``, ``seeds``, ``migrations``): the checkout's own when
+    running from one (or an editable install), else the copy installed with the package."""
+    checkout = PROJECT_ROOT / name
+    if checkout.is_dir() and (PROJECT_ROOT / "bot" / "settings.py").is_file():
+        return checkout
+    return BUNDLED / name
 
 
 def default_data_dir() -> Path:
@@ -24,11 +36,11 @@ def default_database_url() -> str:
 
 
 def default_content_dir() -> Path:
-    """``content/`` in the working directory, else the project's own ``content/`` folder."""
+    """``content/`` in the working directory, else the bundled ``content/`` folder."""
     here = Path("content")
     if here.is_dir():
         return here
-    return PROJECT_ROOT / "content"
+    return bundled("content")
 
 
 class Settings(BaseSettings):
@@ -50,6 +62,11 @@ class Settings(BaseSettings):
     """Retries when the Bot API cannot be reached at start-up (then the bot exits)."""
     startup_backoff: float = Field(default=2.0, gt=0, le=60, alias="QUIZBOT_STARTUP_BACKOFF")
     """Seconds before the first retry; each retry waits twice as long (at most a minute)."""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", alias="QUIZBOT_LOG_LEVEL"
+    )
+    webhook_secret: SecretStr | None = Field(default=None, alias="QUIZBOT_WEBHOOK_SECRET")
     upload_max_bytes: int = Field(
         default=512 * 1024, ge=1024, le=20 * 1024 * 1024, alias="QUIZBOT_UPLOAD_MAX_BYTES"
     )
@@ -66,6 +83,11 @@ class Settings(BaseSettings):
                     "QUIZBOT_ADMIN_IDS must be Telegram user ids separated by commas"
                 ) from None
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("telegram_api_base_url")
     @classmethod

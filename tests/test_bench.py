@@ -38,9 +38,15 @@ def test_quick_bench_produces_every_figure(
         throughput = results["throughput"][backend]
         for mode in ("sequential", "concurrent"):
             figures = throughput[mode]
-            assert figures["answers"] == figures["users"] * results["options"]["answers_per_user"]
-            assert figures["updates"] >= 2 * figures["answers"]  # each answer, then Next
+            # Whole runs: every item of the article pack, so every run's last answer is timed.
+            assert results["options"]["answers_per_user"] == 34
+            assert figures["answers"] == figures["users"] * 34
+            # Each answer, then Next (none after the last).
+            assert figures["updates"] >= 2 * figures["answers"] - figures["users"]
             positive(figures, "answers_per_s", "ceiling_answers_per_s", "ratio")
+            # A callback is answered, and the verdict and the next question are shown.
+            assert 3 <= figures["api_calls_per_answer"] <= 6
+            positive(figures, "longest_loop_stall_ms", "longest_loop_stall_cpu_ms")
         assert throughput["sequential"]["concurrent_updates"] == 1
         assert throughput["concurrent"]["concurrent_updates"] > 1
         positive(throughput, "peak_rss_mb")
@@ -62,6 +68,8 @@ def test_quick_bench_produces_every_figure(
 
     table = capsys.readouterr().out
     assert "answers/s ÷ ceiling, sequential" in table
+    assert "Bot API calls per answer, sequential" in table
+    assert "longest event-loop stall, sequential, CPU (ms)" in table
     assert "/leaderboard p95 (ms)" in table
     assert "ceiling: /leaderboard, no database p95 (ms)" in table
     assert "unchanged re-import (s)" in table

@@ -527,9 +527,7 @@ async def test_database_outage_gets_a_clear_message(
     def gone(*args: object, **kwargs: object) -> object:
         raise OperationalError("SELECT 1", {}, ConnectionRefusedError("server is down"))
 
-    # Both ways to the store: ORM sessions, and the answer path's direct transactions.
     monkeypatch.setattr(services.quiz, "sessionmaker", gone)
-    monkeypatch.setattr(services.quiz.transactions.direct, "transaction", gone)
     calls = await bot.press(ANN, f"a:{run}:{item_id}:0")
     assert calls[-1].method == "answerCallbackQuery"
     assert "quiz store is unavailable" in calls[-1].params["text"]

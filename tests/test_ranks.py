@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from test_store import _setup_run, empty_engine  # noqa: F401 - a fixture
 
 from bot.store import make_sessionmaker, migrate, repo
-from bot.store.direct import Direct
 from bot.store.models import ScoreBucket, ScoreTotal
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -48,8 +47,8 @@ async def kept(session: Any) -> dict[tuple[str, str, int], int]:
 
 
 async def check_every_rank(engine: AsyncEngine, scopes: list[str]) -> int:
-    """Compare every player's rank with the full sort, through a session and through the
-    direct path; returns how many ranks were checked."""
+    """Compare every player's rank with the full sort, read in one session, and each board's
+    last player again in a transaction of its own; returns how many ranks were checked."""
     sessionmaker = make_sessionmaker(engine)
     checked = 0
     lasts = []
@@ -67,14 +66,10 @@ async def check_every_rank(engine: AsyncEngine, scopes: list[str]) -> int:
                 assert [s.user_id for s in top] == board[:5]
                 if board:
                     lasts.append((scope, period, board[-1], len(board)))
-    direct = Direct(engine)
-    try:
-        for scope, period, user_id, place in lasts:
-            async with direct.transaction() as tx:
-                last = await repo.standing_of(tx, scope, period, user_id)
-            assert last is not None and last.rank == place
-    finally:
-        direct.close()
+    for scope, period, user_id, place in lasts:
+        async with sessionmaker() as session, session.begin():
+            last = await repo.standing_of(session, scope, period, user_id)
+        assert last is not None and last.rank == place
     return checked
 
 

@@ -179,20 +179,19 @@ async def test_sqlite_pragmas(tmp_path: Path) -> None:
             fk = (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar()
             journal = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
             timeout = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar()
-        # SQLite's own lock wait would block the event loop: the engine waits instead.
-        assert (fk, journal, timeout) == (1, "wal", 0)
+        # SQLite waits for a lock in aiosqlite's thread, off the event loop.
+        assert (fk, journal, timeout) == (1, "wal", 10_000)
     finally:
         await engine.dispose()
 
 
-async def test_sqlite_lock_wait_leaves_the_event_loop_free(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_sqlite_lock_wait_leaves_the_event_loop_free(tmp_path: Path) -> None:
     """A writer that finds the database locked by another connection waits without blocking
     the event loop, goes on once the lock is free, and gives up after the busy timeout."""
     path = tmp_path / "w.db"
     holder = create_engine(f"sqlite+aiosqlite:///{path}")
     waiter = create_engine(f"sqlite+aiosqlite:///{path}")
+    impatient = create_engine(f"sqlite+aiosqlite:///{path}", connect_args={"timeout": 0.1})
     await migrate.upgrade(holder)
     ticks = 0
 
@@ -202,8 +201,8 @@ async def test_sqlite_lock_wait_leaves_the_event_loop_free(
             await asyncio.sleep(0.005)
             ticks += 1
 
-    async def write(name: str) -> None:
-        async with make_sessionmaker(waiter)() as session, session.begin():
+    async def write(name: str, engine: AsyncEngine = waiter) -> None:
+        async with make_sessionmaker(engine)() as session, session.begin():
             await repo.upsert_local_user(session, name, NOW)
 
     ticker = asyncio.create_task(tick())
@@ -215,14 +214,14 @@ async def test_sqlite_lock_wait_leaves_the_event_loop_free(
             assert not blocked.done() and ticks >= 10
             await locked.commit()
             await asyncio.wait_for(blocked, 5)
-            monkeypatch.setattr("bot.store.engine.SQLITE_BUSY_TIMEOUT_MS", 100)
             await locked.exec_driver_sql("SELECT 1")
             with pytest.raises(OperationalError, match="locked"):
-                await write("bob")
+                await write("bob", impatient)
     finally:
         ticker.cancel()
         await holder.dispose()
         await waiter.dispose()
+        await impatient.dispose()
 
 
 # --------------------------------------------------------------------------- engine errors

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.quiz.catalog import Catalog
 from bot.store import repo
-from bot.store.direct import NeedSession, Transactions, Tx, tx_of
 
 Period = Literal["all", "week"]
 
@@ -56,21 +55,16 @@ class Boards:
         sessionmaker: async_sessionmaker[AsyncSession],
         catalog: Catalog,
         clock: Callable[[], datetime],
-        transactions: Transactions | None = None,
     ) -> None:
+        self.sessionmaker = sessionmaker
         self.catalog = catalog
         self.clock = clock
-        self.transactions = transactions or Transactions(sessionmaker)
         self._rolled_for: date | None = None
 
-    async def ensure_week_rolled(self, executor: AsyncSession | Tx) -> None:
-        """Subtract days that left the seven-day window (once a day per process; on an ORM
-        session, so a direct transaction asks for one the first time each day)."""
+    async def ensure_week_rolled(self, session: AsyncSession) -> None:
+        """Subtract days that left the seven-day window (once a day per process)."""
         today = self.clock().date()
         if self._rolled_for != today:
-            session = tx_of(executor).session
-            if session is None:
-                raise NeedSession
             await repo.roll_week(session, today)
             self._rolled_for = today
 
@@ -82,38 +76,34 @@ class Boards:
         limit: int = 10,
     ) -> Board | str:
         """The board for a chat (``chat_id``) or the whole bot, optionally for one pack."""
-        return await self.transactions.run(
-            lambda tx: self.board_in(tx, viewer_id, chat_id, query, limit)
-        )
+        async with self.sessionmaker() as session, session.begin():
+            return await self.board_in(session, viewer_id, chat_id, query, limit)
 
     async def board_in(
         self,
-        executor: AsyncSession | Tx,
+        session: AsyncSession,
         viewer_id: int | None,
         chat_id: int | None,
         query: BoardQuery,
         limit: int = 10,
     ) -> Board | str:
         """:meth:`board` in the caller's transaction."""
-        tx = tx_of(executor)
         pack_id = None
         pack_title = None
         if query.slug:
-            if tx.session is None:
-                raise NeedSession  # the catalog checks the pack is current through the ORM
-            pack = await self.catalog.by_slug(tx.session, query.slug)
+            pack = await self.catalog.by_slug(session, query.slug)
             if pack is None or pack.status != "active":  # hidden packs too, as elsewhere
                 return f"There is no quiz called {query.slug[:64]!r}. See /packs."
             pack_id, pack_title = pack.id, pack.title
         if query.period == "week":
-            await self.ensure_week_rolled(tx)
+            await self.ensure_week_rolled(session)
         scope = repo.scope_key(chat_id=chat_id, pack_id=pack_id)
-        top = await repo.top_standings(tx, scope, query.period, limit)
+        top = await repo.top_standings(session, scope, query.period, limit)
         mine = None
         if viewer_id is not None:
             mine = next((s for s in top if s.user_id == viewer_id), None)
             if mine is None:
-                mine = await repo.standing_of(tx, scope, query.period, viewer_id)
+                mine = await repo.standing_of(session, scope, query.period, viewer_id)
         where = "This chat" if chat_id is not None else "Everyone"
         when = "last 7 days" if query.period == "week" else "all time"
         what = f" · {pack_title}" if pack_title else ""

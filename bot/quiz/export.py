@@ -217,7 +217,7 @@ async def attempt_rows(session: AsyncSession, pack_id: int) -> list[AttemptRow]:
             .order_by(Attempt.answered_at, Attempt.id)
         )
     ).all()
-    return [AttemptRow(*row) for row in rows]
+    return [AttemptRow(*tuple(row)) for row in rows]
 
 
 def student_rows(attempts: Sequence[AttemptRow]) -> list[StudentRow]:

@@ -1,30 +1,19 @@
 """One async engine per process, from ``DATABASE_URL``; errors become one readable line.
 
-SQLite runs in the event loop's own thread. Through aiosqlite, every call (open a cursor,
-execute, fetch, close) is handed to a worker thread and its result handed back, and SQLAlchemy
-makes three or four such calls per statement: on a small virtual machine each handoff costs
-about as much as waking an idle CPU (~0.1 ms), while the statement itself takes microseconds.
-``quizbot bench`` measured the answer path twice as fast with the calls made in place. The
-price: a statement blocks the loop while it runs (the bot's statements are index lookups and
-small writes; reports over a large history take longer, which is one reason to move to
-PostgreSQL). Waiting for another connection's write lock never blocks the loop: SQLITE_BUSY is
-retried after an ``asyncio.sleep``.
+There is one way to the database: SQLAlchemy's public async API, on aiosqlite (SQLite) or
+asyncpg (PostgreSQL). aiosqlite runs every SQLite call in a worker thread of its own, so no
+statement, commit or checkpoint ever runs on the event loop's thread: a slow report over a
+big store delays its own update, never another chat's.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
-import threading
-import weakref
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -32,10 +21,9 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 log = logging.getLogger(__name__)
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-"""How long a statement waits for another connection's write lock before it fails."""
-
-T = TypeVar("T")
+SQLITE_BUSY_TIMEOUT_S = 10.0
+"""How long a statement waits for another connection's write lock before it fails (the wait
+happens in aiosqlite's thread, not on the event loop)."""
 
 
 class StoreError(Exception):
@@ -68,9 +56,8 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the process's engine. SQLite gets foreign keys, WAL, calls made in the event
-    loop's thread and ``BEGIN IMMEDIATE`` transactions (so concurrent writers wait instead of
-    failing)."""
+    """Create the process's engine. SQLite gets foreign keys, WAL and ``BEGIN IMMEDIATE``
+    transactions (so concurrent writers wait for the lock instead of failing)."""
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -82,8 +69,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
                 raise StoreError(
                     f"cannot create the folder {folder} for the SQLite database: {exc.strerror}"
                 ) from None
-        (database_arg,), options = SQLiteDialect_aiosqlite().create_connect_args(parsed)
-        kwargs.setdefault("async_creator", partial(connect_inline, database_arg, dict(options)))
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
+        if database and database != ":memory:":
+            # One connection: SQLite has one writer at a time, and every transaction here
+            # takes the write lock (BEGIN IMMEDIATE). Waiting for the pool's connection is an
+            # asyncio wait in turn; waiting for the lock on a second connection is SQLite's
+            # busy handler, which sleeps 25-100 ms at a time (answers/s fell threefold).
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
     else:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
@@ -94,228 +87,32 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         hint = " (pip install 'quizbot[postgres]')" if "postgres" in str(parsed) else ""
         raise StoreError(f"the database driver is not installed: {exc}{hint}") from None
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        in_file = bool(database) and database != ":memory:" and not database.startswith("file:")
-        checkpointer = WalCheckpointer(database) if in_file else None
-        _configure_sqlite(engine, checkpointer)
-        if in_file:
-            _OWN_CONNECTIONS[engine.sync_engine] = partial(
-                _open_configured, database_arg, dict(options), checkpointer
-            )
+        _configure_sqlite(engine)
     return engine
 
 
-_OWN_CONNECTIONS: weakref.WeakKeyDictionary[Any, Callable[[], sqlite3.Connection]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def sqlite_connector(engine: AsyncEngine) -> Callable[[], sqlite3.Connection] | None:
-    """For an engine on a SQLite file: a function that opens another connection to it, set
-    up as the pool's are (in place, autocommit, foreign keys, WAL). None otherwise (an
-    in-memory database exists only in the pool's own connection)."""
-    return _OWN_CONNECTIONS.get(engine.sync_engine)
-
-
-def _setup_sqlite(connection: Any, checkpointer: WalCheckpointer | None) -> None:
-    """Every connection's settings; ``connection`` is sqlite3's or SQLAlchemy's adapter."""
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    if checkpointer is not None:
-        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
-        checkpointer.start()
-    cursor.close()
-
-
-def _open_configured(
-    database: str, options: dict[str, Any], checkpointer: WalCheckpointer | None
-) -> sqlite3.Connection:
-    connection = _open_sqlite(database, options)
-    _setup_sqlite(connection, checkpointer)
-    return connection
-
-
-def _configure_sqlite(engine: AsyncEngine, checkpointer: WalCheckpointer | None) -> None:
-    if checkpointer is not None:
-        event.listen(engine.sync_engine, "engine_disposed", lambda _engine: checkpointer.stop())
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """SQLAlchemy's documented recipe for SQLite transactions on aiosqlite
+    ("Serializable isolation / Savepoints / Transactional DDL (asyncio version)")."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        _setup_sqlite(dbapi_connection, checkpointer)
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (the driver would defer it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # WAL with NORMAL sync is durable against a crash of the process; the automatic
+        # checkpoint runs inside a commit, and so in aiosqlite's thread, off the loop.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         # A deferred transaction that reads and then writes fails at once with "database is
         # locked" when another writer got in between; IMMEDIATE takes the write lock up front
-        # and waits for it (see wait_unlocked) instead.
+        # and waits for it (the busy timeout) instead.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-# --------------------------------------------------------------------------- checkpoints
-
-WAL_BACKSTOP_PAGES = 20_000
-"""SQLite's own checkpoint, made by whichever commit finds this many pages in the WAL (80 MB);
-only reached if the checkpoint thread falls behind or is not running."""
-
-
-class WalCheckpointer:
-    """Copies the write-ahead log into the database file from a thread of its own.
-
-    SQLite's automatic checkpoint runs inside the commit that crosses 1,000 WAL pages, and it
-    syncs the file: ``quizbot bench`` measured 1 commit in 100 taking 15 ms, two thirds of all
-    commit time, and as SQLite runs in the event loop's thread the whole bot stalled with it.
-    Here a daemon thread with its own connection makes a PASSIVE checkpoint (it never waits
-    for, nor blocks, readers and writers) every ``interval`` seconds, and the sqlite3 module
-    releases the GIL while it works. It starts with the engine's first connection and stops
-    when the engine is disposed.
-    """
-
-    def __init__(self, database: str, interval: float = 0.5) -> None:
-        self.database = database
-        self.interval = interval
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is None and not self._stopped.is_set():
-                self._thread = threading.Thread(
-                    target=self._run, name="sqlite-checkpoint", daemon=True
-                )
-                self._thread.start()
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stopped.set()
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def _run(self) -> None:
-        try:
-            connection = sqlite3.connect(self.database, timeout=1)
-        except sqlite3.Error as exc:
-            log.warning("WAL checkpoints stay in the commits: %s", exc)
-            return
-        try:
-            while not self._stopped.wait(self.interval):
-                try:
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error as exc:  # e.g. the file went away; try again later
-                    log.debug("WAL checkpoint failed: %s", exc)
-        finally:
-            connection.close()
-
-
-# --------------------------------------------------------------------------- SQLite in place
-
-
-async def wait_unlocked(call: Callable[..., T], *args: Any) -> T:
-    """Make a SQLite call; while another connection holds the lock it needs (SQLITE_BUSY:
-    nothing was done), sleep without blocking the event loop and try again, for up to
-    SQLITE_BUSY_TIMEOUT_MS."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    pause = 0.001
-    while True:
-        try:
-            return call(*args)
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or loop.time() >= deadline:
-                raise
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, 0.05)
-
-
-class InlineCursor:
-    """An aiosqlite-style cursor whose calls run in the caller's thread."""
-
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
-
-    @property
-    def description(self) -> Any:
-        return self._cursor.description
-
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
-
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
-
-    async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
-        await wait_unlocked(self._cursor.execute, sql, parameters)
-        return self
-
-    async def executemany(self, sql: str, parameters: Any) -> InlineCursor:
-        # Only inside a transaction, which BEGIN IMMEDIATE has already locked: never busy.
-        self._cursor.executemany(sql, parameters)
-        return self
-
-    async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    async def fetchmany(self, size: int | None = None) -> list[Any]:
-        return self._cursor.fetchmany() if size is None else self._cursor.fetchmany(size)
-
-    async def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
-
-    async def close(self) -> None:
-        self._cursor.close()
-
-
-class InlineConnection:
-    """The part of ``aiosqlite.Connection`` that SQLAlchemy's aiosqlite dialect uses, over a
-    ``sqlite3`` connection used in place (see the module docstring for why)."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
-
-    @property
-    def raw(self) -> sqlite3.Connection:
-        """The ``sqlite3`` connection (:mod:`bot.store.direct` runs statements on it)."""
-        return self._connection
-
-    @property
-    def isolation_level(self) -> str | None:
-        return self._connection.isolation_level
-
-    async def cursor(self) -> InlineCursor:
-        return InlineCursor(self._connection.cursor())
-
-    async def commit(self) -> None:
-        await wait_unlocked(self._connection.commit)
-
-    async def rollback(self) -> None:
-        self._connection.rollback()
-
-    async def create_function(self, *args: Any, **kwargs: Any) -> None:
-        self._connection.create_function(*args, **kwargs)
-
-    async def close(self) -> None:
-        self._connection.close()
-
-    def stop(self) -> None:
-        self._connection.close()
-
-
-async def connect_inline(database: str, options: dict[str, Any]) -> InlineConnection:
-    """Open a SQLite connection (``options`` from the URL, as the dialect computes them).
-    Autocommit mode lets SQLAlchemy's "begin" event emit BEGIN itself; lock waits are
-    :func:`wait_unlocked`'s, not SQLite's (which would block the event loop)."""
-    return InlineConnection(_open_sqlite(database, options))
-
-
-def _open_sqlite(database: str, options: dict[str, Any]) -> sqlite3.Connection:
-    options = {**options, "isolation_level": None, "check_same_thread": False, "timeout": 0}
-    connection: sqlite3.Connection = sqlite3.connect(database, **options)
-    return connection
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

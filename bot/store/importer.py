@@ -25,13 +25,11 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Executable
-from sqlalchemy.sql.dml import Insert
 
 from bot.packs import PackReport, find_pack_files, validate_pack_file
 from bot.packs.model import Pack, body_hash, item_body
 from bot.packs.source import PackSource, read_pack_source, validate_source
 from bot.packs.yamlsafe import collector_paused
-from bot.store.direct import compile_for, driver_errors, translate
 from bot.store.models import ItemRow, PackRow
 
 
@@ -190,35 +188,9 @@ _ROW_VALUES = {
 async def _executemany(
     session: AsyncSession, statement: Executable, rows: Sequence[dict[str, Any]]
 ) -> None:
-    """Run ``statement`` once for each of ``rows``, in the session's transaction, on the
-    driver connection.
-
-    SQLAlchemy spends 30-40 µs of Python on each row's parameters (the ORM's bulk insert
-    more): 0.3-0.4 s for a 10,000-item pack, longer than the database takes to write it. Here
-    the statement is compiled once, the values it binds itself (``.values(updated_at=now)``)
-    are processed once, and each row's own values by the column types' processors, so that
-    rows are stored exactly as the ORM stores them (:func:`bot.store.direct.compile_for`).
-    On PostgreSQL new rows are copied in (``COPY``), which the server does in half the time
-    it takes for as many INSERTs.
-    """
-    connection = await session.connection()
-    dialect = connection.dialect
-    compiled = compile_for(statement, dialect)
-    parameters = [compiled.parameters(row) for row in rows]
-    driver: Any = (await connection.get_raw_connection()).driver_connection
-    try:
-        if dialect.name == "sqlite":
-            # In the event loop's thread, in a transaction that holds the write lock.
-            driver.raw.executemany(compiled.sql, parameters)
-        elif isinstance(statement, Insert):
-            # The insert's parameters are named after their columns.
-            await driver.copy_records_to_table(
-                statement.table.name, records=parameters, columns=list(compiled.names)
-            )
-        else:
-            await driver.executemany(compiled.sql, parameters)
-    except driver_errors(dialect) as error:
-        raise translate(error, False) from error  # as SQLAlchemy would have raised it
+    """Run ``statement`` once for each of ``rows`` in the session's transaction (one
+    executemany; SQLAlchemy batches an INSERT's rows into multi-row statements)."""
+    await session.execute(statement, list(rows))
 
 
 async def import_pack(

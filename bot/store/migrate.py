@@ -11,9 +11,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import bundled
 
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+MIGRATIONS_DIR = bundled("migrations")
 
 
 def alembic_config(url: str | None = None) -> Config:

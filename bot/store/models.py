@@ -310,3 +310,20 @@ class Role(Base):
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
     granted_by: Mapped[int | None] = mapped_column(BigInteger)
     granted_at: Mapped[datetime]
+
+
+class PendingUpload(Base):
+    """A pack sent to the bot and checked, waiting for its uploader to tap Publish. Kept in
+    the database, not in one process's memory, so that Publish works after a restart and on
+    any webhook worker; it expires after 30 minutes."""
+
+    __tablename__ = "pending_uploads"
+    __table_args__ = (Index("ix_pending_uploads_telegram_id", "telegram_id"),)
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger)
+    file_name: Mapped[str] = mapped_column(String(256))
+    pack: Mapped[dict[str, Any]]
+    """The validated pack (``Pack.model_dump(mode="json")``)."""
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -25,7 +25,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.direct import Tx, tx_of
 from bot.store.models import (
     Attempt,
     Chat,
@@ -74,7 +73,7 @@ _UPSERT_TELEGRAM_USER = (
 
 
 async def upsert_telegram_user(
-    executor: AsyncSession | Tx,
+    session: AsyncSession,
     telegram_id: int,
     name: str,
     username: str | None,
@@ -83,7 +82,7 @@ async def upsert_telegram_user(
     """Create or refresh a Telegram user; returns the user's id. A user who comes back after
     blocking the bot is active again."""
     params = {"telegram_id": telegram_id, "name": name[:128], "username": username, "now": now}
-    return int((await tx_of(executor).first(_UPSERT_TELEGRAM_USER, params))[0])
+    return int((await session.execute(_UPSERT_TELEGRAM_USER, params)).scalar_one())
 
 
 _UPSERT_LOCAL_USER = (
@@ -98,10 +97,10 @@ _UPSERT_LOCAL_USER = (
 )
 
 
-async def upsert_local_user(executor: AsyncSession | Tx, local_name: str, now: datetime) -> int:
+async def upsert_local_user(session: AsyncSession, local_name: str, now: datetime) -> int:
     """Create or find the terminal player called ``local_name``."""
     params = {"local_name": local_name[:64], "name": local_name[:128], "now": now}
-    return int((await tx_of(executor).first(_UPSERT_LOCAL_USER, params))[0])
+    return int((await session.execute(_UPSERT_LOCAL_USER, params)).scalar_one())
 
 
 async def user_id_for_telegram(session: AsyncSession, telegram_id: int) -> int | None:
@@ -208,9 +207,7 @@ _ADD_TO_TOTALS = text(
 ).bindparams(bindparam("reached_at", type_=UtcDateTime()))
 
 
-async def record_attempt(
-    executor: AsyncSession | Tx, attempt: NewAttempt, counts: bool = True
-) -> bool:
+async def record_attempt(session: AsyncSession, attempt: NewAttempt, counts: bool = True) -> bool:
     """Store an attempt exactly once per (run, item, user) and, when it ``counts`` (not a
     practice run), add it to every score total, in the caller's transaction. Returns False,
     changing nothing, when it was already recorded (a double tap, a retried update, a
@@ -227,15 +224,14 @@ async def record_attempt(
         "answered_at": attempt.answered_at,
         "latency_ms": attempt.latency_ms,
     }
-    tx = tx_of(executor)
-    if await tx.first(_INSERT_ATTEMPT, params) is None:
+    if (await session.execute(_INSERT_ATTEMPT, params)).first() is None:
         return False
     if counts:
-        await add_to_totals(tx, [attempt])
+        await add_to_totals(session, [attempt])
     return True
 
 
-async def add_to_totals(executor: AsyncSession | Tx, attempts: Sequence[NewAttempt]) -> None:
+async def add_to_totals(session: AsyncSession, attempts: Sequence[NewAttempt]) -> None:
     """Add attempts to the all-time and seven-day totals of every scope (one executemany).
 
     Rows are written in a fixed (scope, period, user) order so that concurrent transactions
@@ -267,7 +263,7 @@ async def add_to_totals(executor: AsyncSession | Tx, attempts: Sequence[NewAttem
                         row["reached_at"] = max(row["reached_at"], attempt.answered_at)
     if not rows:
         return
-    await tx_of(executor).executemany(_ADD_TO_TOTALS, [rows[k] for k in sorted(rows)])
+    await session.execute(_ADD_TO_TOTALS, [rows[k] for k in sorted(rows)])
 
 
 # --------------------------------------------------------------------------- leaderboards
@@ -312,10 +308,10 @@ _TOP = (
 
 
 async def top_standings(
-    executor: AsyncSession | Tx, scope: str, period: str, limit: int = 10
+    session: AsyncSession, scope: str, period: str, limit: int = 10
 ) -> list[Standing]:
     """The first ``limit`` players of a leaderboard (an index scan, whatever the history)."""
-    rows = await tx_of(executor).all(_TOP, {"scope": scope, "period": period, "limit": limit})
+    rows = (await session.execute(_TOP, {"scope": scope, "period": period, "limit": limit})).all()
     return [
         Standing(n, r.user_id, r.name, r.hidden, r.points, r.correct, r.answered, r.seconds_ms)
         for n, r in enumerate(rows, start=1)
@@ -328,9 +324,9 @@ _PLAYERS = text(
 ).columns(players=Integer())
 
 
-async def count_players(executor: AsyncSession | Tx, scope: str, period: str) -> int:
+async def count_players(session: AsyncSession, scope: str, period: str) -> int:
     """Players on a board: the sum of its score buckets."""
-    row = await tx_of(executor).first(_PLAYERS, {"scope": scope, "period": period})
+    row = (await session.execute(_PLAYERS, {"scope": scope, "period": period})).one()
     return int(row.players)
 
 
@@ -366,13 +362,13 @@ STANDING = text(
 
 
 async def standing_of(
-    executor: AsyncSession | Tx, scope: str, period: str, user_id: int
+    session: AsyncSession, scope: str, period: str, user_id: int
 ) -> Standing | None:
     """One player's row and rank: 1 + the players ranked ahead, which :data:`STANDING`
     counts as the players in higher score buckets, plus those ahead in the caller's own
     bucket: however far down the board, a few dozen bucket rows and one short index range."""
     params = {"scope": scope, "period": period, "user_id": user_id}
-    found = await tx_of(executor).first(STANDING, params)
+    found = (await session.execute(STANDING, params)).first()
     if found is None:
         return None
     points, correct, answered, seconds_ms, name, hidden, above, ahead, tied = found

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import random
 from collections.abc import Callable
@@ -30,7 +31,9 @@ from telegram.request import BaseRequest
 from bot.logs import redact
 from bot.quiz.boards import Boards
 from bot.quiz.catalog import Catalog
+from bot.quiz.packadmin import PackAdmin
 from bot.quiz.service import QuizService
+from bot.quiz.uploads import Uploads
 from bot.settings import Settings
 from bot.store import create_engine, make_sessionmaker, migrate, repo
 from bot.store.importer import import_files
@@ -85,6 +88,8 @@ class Services:
     quiz: QuizService
     boards: Boards
     clock: Callable[[], datetime]
+    uploads: Uploads
+    admin: PackAdmin
     extras: dict[str, Any] = field(default_factory=dict)
     store_ready: bool = False
     """The schema is upgraded and the content folder imported (once per process)."""
@@ -177,8 +182,10 @@ def build_application(
         sessionmaker=sessionmaker,
         catalog=catalog,
         quiz=quiz,
-        boards=Boards(sessionmaker, catalog, clock, quiz.transactions),
+        boards=Boards(sessionmaker, catalog, clock),
         clock=clock,
+        uploads=Uploads(sessionmaker, clock),
+        admin=PackAdmin(sessionmaker, catalog, clock),
     )
     builder = (
         ApplicationBuilder()
@@ -268,9 +275,12 @@ async def startup(application: QuizApp) -> None:
         ", ".join(served) or "none (add YAML packs to the content folder)",
         f"; re-armed {rearmed} game timer(s)" if rearmed else "",
     )
+    # Everything loaded so far (modules, the catalog, the Application) lives as long as the
+    # process: out of the collector's sight, a full collection no longer walks it, and no
+    # longer holds the event loop for ~90 ms (quizbot bench, 60 users).
+    gc.freeze()
 
 
 async def shutdown(application: QuizApp) -> None:
     services = services_of(application)
-    services.quiz.close()
     await services.engine.dispose()

@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 
 from bot.quiz import review
-from bot.quiz.boards import Board, parse_board_args
+from bot.quiz.boards import parse_board_args
 from bot.quiz.service import (
     Answered,
     Feedback,
@@ -37,7 +37,6 @@ from bot.quiz.service import (
     Unreadable,
 )
 from bot.store import repo
-from bot.store.direct import Tx
 from bot.telegram import callbacks, render
 from bot.telegram.app import QuizApp, QuizContext, Services
 
@@ -419,12 +418,9 @@ async def send_board(
     svc = services(context)
     player = player_of(user) if user is not None else None
 
-    async def work(tx: Tx) -> tuple[int | None, Board | str]:  # one transaction, not two
-        # Looked up, not registered: showing a board writes nothing (no commit to wait for).
-        viewer = await svc.quiz.known_user_id(tx, player) if player is not None else None
-        return viewer, await svc.boards.board_in(tx, viewer, chat_id if in_group else None, query)
-
-    viewer_id, board = await svc.quiz.in_transaction(player, work)
+    viewer_id, board = await svc.quiz.leaderboard(
+        svc.boards, player, chat_id if in_group else None, query
+    )
     if isinstance(board, str):
         await reply(update, render.esc(board))
         return

@@ -11,8 +11,9 @@ by file name (the last part of the path) among the ``.txt`` articles that instru
 the last 30 minutes, then among the articles of published packs (their own, active ones, or
 any for an admin); the server never reads its own files for an upload. A pack that arrives
 before its article waits for it. A valid pack is answered with a summary, what publishing
-would change, and a Publish button; the validated pack waits in this process's memory for
-:data:`PENDING_MINUTES` (a restart forgets it: the instructor sends the file again).
+would change, and a Publish button; the validated pack waits in the database for
+:data:`PENDING_MINUTES` (:mod:`bot.quiz.uploads`), so Publish works after a restart and on any
+webhook worker. Articles and packs waiting for their article are held in this process only.
 """
 
 from __future__ import annotations
@@ -20,29 +21,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import case, func, select
-from sqlalchemy import update as sql_update
 from telegram import BotCommand, BotCommandScopeChat, Update, User
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.packs import ArticleError, PackReport, summarize, validate_pack_bytes
-from bot.packs.model import Pack
 from bot.packs.validate import MAX_ARTICLE_BYTES, PACK_SUFFIXES, decode_article
-from bot.quiz import analysis
-from bot.quiz.export import csv_bytes, export_pack
-from bot.store import repo, roles
-from bot.store.importer import ImportPlan, import_pack, plan_import
-from bot.store.models import ItemRow, PackRow, ScoreTotal
-from bot.store.models import User as UserRow
+from bot.quiz import analysis, uploads
+from bot.quiz.export import csv_bytes
+from bot.quiz.packadmin import STATUS_OF_ACTION
+from bot.store.importer import ImportPlan
+from bot.store.models import PackRow
 from bot.telegram import callbacks, render
 from bot.telegram.app import QuizApp, QuizContext, Services
 from bot.telegram.handlers import player_of, reply
@@ -50,7 +46,7 @@ from bot.text import shorten
 
 log = logging.getLogger("quizbot.instructor")
 
-PENDING_MINUTES = 30
+PENDING_MINUTES = uploads.PENDING_MINUTES
 """How long a validated upload waits for Publish, and an article or a pack for each other."""
 
 HELD_PER_USER = 5
@@ -64,7 +60,7 @@ DOCUMENT_LIMIT = 50 * 1024 * 1024
 
 ARTICLE_SUFFIXES = (".txt",)
 
-STATUS_OF = {"hide": "hidden", "show": "active", "retire": "retired"}
+STATUS_OF = STATUS_OF_ACTION
 
 INSTRUCTOR_HELP = """<b>Instructor tools</b>
 <b>Publish a pack:</b> send me its <b>.yaml</b> file here. Its <code>article:</code> must name an \
@@ -112,9 +108,8 @@ class Caller:
 
 async def caller_of(context: QuizContext, user: User) -> Caller:
     svc = services(context)
-    async with svc.sessionmaker() as session, session.begin():
-        user_id = await svc.quiz.user_id(session, player_of(user))
-        instructor = await roles.has_role(session, user_id)
+    user_id = await svc.quiz.register(player_of(user))
+    instructor = await svc.admin.is_instructor(user_id)
     admin = user.id in svc.settings.admin_ids
     return Caller(user_id, user.id, user.full_name or str(user.id), admin, instructor)
 
@@ -209,17 +204,6 @@ def deep_link(context: QuizContext, slug: str) -> str:
 
 
 @dataclass
-class PendingPack:
-    """A validated pack waiting for its uploader to tap Publish."""
-
-    token: str
-    telegram_id: int
-    pack: Pack
-    file_name: str
-    expires_at: datetime
-
-
-@dataclass
 class HeldArticle:
     name: str
     text: str
@@ -238,14 +222,12 @@ class WaitingPack:
 
 @dataclass
 class Uploads:
-    """Uploads between a file and the Publish button, in this process's memory only."""
+    """Articles, and packs waiting for their article, in this process's memory only."""
 
-    pending: dict[str, PendingPack] = field(default_factory=dict)
     articles: dict[int, dict[str, HeldArticle]] = field(default_factory=dict)
     waiting: dict[int, WaitingPack] = field(default_factory=dict)
 
     def prune(self, now: datetime) -> None:
-        self.pending = {t: p for t, p in self.pending.items() if p.expires_at > now}
         for telegram_id, held in list(self.articles.items()):
             kept = {n: a for n, a in held.items() if a.expires_at > now}
             if kept:
@@ -263,19 +245,6 @@ class Uploads:
 
     def articles_of(self, telegram_id: int) -> dict[str, str]:
         return {n: a.text for n, a in self.articles.get(telegram_id, {}).items()}
-
-    def add_pending(
-        self, telegram_id: int, pack: Pack, file_name: str, now: datetime
-    ) -> PendingPack:
-        mine = [t for t, p in self.pending.items() if p.telegram_id == telegram_id]
-        for token in mine[: max(0, len(mine) - HELD_PER_USER + 1)]:
-            del self.pending[token]
-        token = secrets.token_hex(8)
-        pending = PendingPack(
-            token, telegram_id, pack, file_name, now + timedelta(minutes=PENDING_MINUTES)
-        )
-        self.pending[token] = pending
-        return pending
 
 
 def uploads_of(context: QuizContext) -> Uploads:
@@ -406,34 +375,9 @@ async def receive_article(
 async def stored_article(svc: Services, caller: Caller, key: str) -> tuple[str, str] | None:
     """``(slug, text)`` of the article named ``key`` kept with a published pack that the
     caller may read: their own first, then the most recently updated."""
-    async with svc.sessionmaker() as session:
-        rows = (
-            await session.execute(
-                select(
-                    PackRow.id,
-                    PackRow.slug,
-                    PackRow.article_name,
-                    PackRow.owner_id,
-                    PackRow.status,
-                    PackRow.updated_at,
-                )
-            )
-        ).all()
-        usable = [
-            r
-            for r in rows
-            if article_key(r.article_name) == key
-            and (caller.admin or r.status == "active" or r.owner_id == caller.user_id)
-        ]
-        if not usable:
-            return None
-        best = min(
-            usable, key=lambda r: (r.owner_id != caller.user_id, -r.updated_at.timestamp(), r.id)
-        )
-        text = (
-            await session.execute(select(PackRow.article_text).where(PackRow.id == best.id))
-        ).scalar_one()
-        return best.slug, text
+    return await svc.admin.stored_article(
+        key, caller.user_id, caller.admin, lambda name: article_key(name) == key
+    )
 
 
 async def check_pack(
@@ -527,11 +471,7 @@ async def receive_pack(
         await send_parts(update, parts)
         return
     pack = report.pack
-    async with svc.sessionmaker() as session:
-        plan = await plan_import(session, pack)
-        row = (
-            await session.execute(select(PackRow).where(PackRow.slug == pack.slug))
-        ).scalar_one_or_none()
+    plan, row = await svc.admin.plan_upload(pack)
     header = f"✅ {shown} is valid: <b>{render.esc(pack.title)}</b> (<code>{pack.slug}</code>)"
     blocks = [render.esc(" · ".join(summarize(pack).lines()))]
     if origin:
@@ -565,12 +505,9 @@ async def receive_pack(
                 blocks.append(
                     f"It is {row.status}: students will not see it until /show {pack.slug}."
                 )
-        pending = uploads_of(context).add_pending(caller.telegram_id, pack, name, svc.clock())
+        pending = await svc.uploads.hold(caller.telegram_id, pack, name)
         markup = render.keyboard([[("📤 Publish", callbacks.publish(pending.token))]])
-        footer = (
-            f"Tap Publish within {PENDING_MINUTES} minutes: the upload expires then (and if the "
-            "bot restarts before, send the file again)."
-        )
+        footer = f"Tap Publish within {PENDING_MINUTES} minutes: the upload expires then."
     parts, _ = paginate(header, blocks, _plural("line"), footer)
     await send_parts(update, parts, markup)
 
@@ -579,21 +516,18 @@ async def _publish_button(update: Update, context: QuizContext, action: Any) -> 
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     svc = services(context)
-    uploads = uploads_of(context)
-    pending = uploads.pending.get(action.slug)
-    if pending is None:
-        await query.answer(
-            "This upload is no longer waiting (published already, or expired after "
-            f"{PENDING_MINUTES} minutes or a restart). Send the file again.",
-            show_alert=True,
-        )
+    gone = (
+        "This upload is no longer waiting (published already, or expired after "
+        f"{PENDING_MINUTES} minutes). Send the file again."
+    )
+    uploader = await svc.uploads.uploader_of(action.slug)
+    if uploader is None:
+        await query.answer(gone, show_alert=True)
         return
     caller = await caller_of(context, user)
-    if pending.telegram_id != user.id:
+    if uploader != user.id:
         log.warning(
-            "Telegram user %s pressed Publish on an upload by %s; refused",
-            user.id,
-            pending.telegram_id,
+            "Telegram user %s pressed Publish on an upload by %s; refused", user.id, uploader
         )
         await query.answer("Only the instructor who sent this file can publish it.")
         return
@@ -601,39 +535,33 @@ async def _publish_button(update: Update, context: QuizContext, action: Any) -> 
         await refuse(update, caller, "publishing question packs")
         return
     # Claimed before publishing, so that a second tap cannot publish the same upload again.
-    uploads.pending.pop(pending.token, None)
-    pack = pending.pack
-    async with svc.sessionmaker() as session, session.begin():
-        plan = await plan_import(session, pack)
-        refusal = ownership_refusal(caller, plan)
-        if refusal is None:
-            owner = caller.user_id if plan.new_pack or plan.owner_id == caller.user_id else None
-            plan = await import_pack(session, pack, svc.clock(), owner_id=owner)
-        row = (
-            await session.execute(
-                select(PackRow.id, PackRow.status).where(PackRow.slug == pack.slug)
-            )
-        ).one_or_none()
+    pack = await svc.uploads.claim(action.slug, user.id)
+    if pack is None:
+        await query.answer(gone, show_alert=True)
+        return
+    published = await svc.admin.publish(
+        pack, caller.user_id, lambda plan: ownership_refusal(caller, plan)
+    )
+    plan, refusal, status = published.plan, published.refusal, published.status
     if refusal is not None:
         # Someone else published this slug since the upload was checked.
         await query.answer("Not published: this pack belongs to someone else.")
         await reply(update, f"⛔ {refusal} Nothing was published.")
         return
-    assert row is not None
-    svc.catalog.forget(row.id)
+    assert status is not None
     log.info("Telegram user %s published %s", user.id, plan.describe())
     await query.answer("Published ✅")
     if query.message is not None:
         with contextlib.suppress(TelegramError):
             await query.edit_message_reply_markup(reply_markup=None)
     title = f"<b>{render.esc(pack.title)}</b>"
-    if row.status == "active":
+    if status == "active":
         where = (
             f"Share this link with your class: {deep_link(context, pack.slug)}\n"
             f"Groups play it with /quiz {pack.slug}."
         )
     else:
-        where = f"It is {row.status}: /show {pack.slug} makes it visible to students."
+        where = f"It is {status}: /show {pack.slug} makes it visible to students."
     await reply(
         update,
         f"📤 Published {title}: {render.esc(plan.describe())}.\n{where}\n"
@@ -653,10 +581,7 @@ async def _pack_for(
         await reply(update, f"Usage: /{command} <i>pack</i> (see /mypacks for yours).")
         return None
     slug = args[0].strip().lower()
-    async with services(context).sessionmaker() as session:
-        row = (
-            await session.execute(select(PackRow).where(PackRow.slug == slug))
-        ).scalar_one_or_none()
+    row = await services(context).admin.find(slug)
     if row is None:
         await reply(update, f"There is no pack called <b>{render.esc(slug)}</b>. See /mypacks.")
         return None
@@ -679,28 +604,7 @@ async def mypacks_command(update: Update, context: QuizContext) -> None:
     caller = await staff_only(update, context, "/mypacks")
     if caller is None:
         return
-    live = func.sum(case((ItemRow.retired.is_(False), 1), else_=0))
-    stmt = (
-        select(PackRow.id, PackRow.slug, PackRow.title, PackRow.status, UserRow.name, live)
-        .outerjoin(ItemRow, ItemRow.pack_id == PackRow.id)
-        .outerjoin(UserRow, UserRow.id == PackRow.owner_id)
-        .group_by(PackRow.id, UserRow.name)
-        .order_by(PackRow.slug)
-    )
-    if not caller.admin:
-        stmt = stmt.where(PackRow.owner_id == caller.user_id)
-    async with services(context).sessionmaker() as session:
-        rows = (await session.execute(stmt)).all()
-        scopes = {repo.scope_key(pack_id=r.id): r.id for r in rows}
-        players = dict.fromkeys(scopes.values(), 0)
-        for scope, count in (
-            await session.execute(
-                select(ScoreTotal.scope, func.count())
-                .where(ScoreTotal.scope.in_(list(scopes)), ScoreTotal.period == "all")
-                .group_by(ScoreTotal.scope)
-            )
-        ).all():
-            players[scopes[scope]] = int(count)
+    rows = await services(context).admin.list_packs(None if caller.admin else caller.user_id)
     if not rows:
         await reply(
             update,
@@ -714,11 +618,11 @@ async def mypacks_command(update: Update, context: QuizContext) -> None:
         status = {"active": "✅ active", "hidden": "🙈 hidden", "retired": "🗄 retired"}.get(
             r.status, r.status
         )
-        owner = f" · by {render.esc(r.name)}" if caller.admin and r.name else ""
-        owner = owner or (" · operator's pack" if caller.admin and r.name is None else "")
+        owner = f" · by {render.esc(r.owner_name)}" if caller.admin and r.owner_name else ""
+        owner = owner or (" · operator's pack" if caller.admin and r.owner_name is None else "")
         lines = [
             f"• <b>{render.esc(r.title)}</b> — <code>{r.slug}</code>{owner}",
-            f"  {status} · {int(r[5] or 0)} items · {players[r.id]} player(s)",
+            f"  {status} · {r.live_items} items · {r.players} player(s)",
         ]
         if r.status == "active":
             lines.append(f"  {deep_link(context, r.slug)}")
@@ -745,14 +649,8 @@ async def status_command(update: Update, context: QuizContext) -> None:
         return
     status = STATUS_OF[command]
     svc = services(context)
-    if row.status != status:
-        async with svc.sessionmaker() as session, session.begin():
-            await session.execute(
-                sql_update(PackRow)
-                .where(PackRow.id == row.id)
-                .values(status=status, updated_at=svc.clock())
-            )
-        svc.catalog.forget(row.id)
+    change = await svc.admin.set_status(row.slug, status)
+    if change is not None and change.changed:
         log.info("Telegram user %s set pack %s to %s", caller.telegram_id, row.slug, status)
     title = f"<b>{render.esc(row.title)}</b>"
     if status == "active":
@@ -803,8 +701,7 @@ async def stats_command(update: Update, context: QuizContext) -> None:
     row = await _pack_for(update, context, caller, "stats")
     if row is None:
         return
-    async with services(context).sessionmaker() as session:
-        result = await analysis.analyse_pack(session, row, in_thread=True)
+    result = await services(context).admin.analyse(row, in_thread=True)
     title = f"📊 <b>{render.esc(row.title)}</b> (<code>{row.slug}</code>)"
     if result.students == 0:
         await reply(
@@ -858,8 +755,7 @@ async def export_command(update: Update, context: QuizContext) -> None:
     row = await _pack_for(update, context, caller, "export")
     if row is None:
         return
-    async with services(context).sessionmaker() as session:
-        exported = await export_pack(session, row.id, row.slug, in_thread=True)
+    exported = await services(context).admin.export(row, in_thread=True)
     if exported.attempts == 0:
         await reply(update, f"Nobody has answered <b>{render.esc(row.title)}</b> yet.")
         return
@@ -906,8 +802,7 @@ async def _role_target(
     if len(args) == 1 and args[0].isdigit() and 0 < int(args[0]) < 2**63:
         return int(args[0]), None, None
     if len(args) == 1 and args[0].startswith("@") and len(args[0]) > 1:
-        async with services(context).sessionmaker() as session:
-            found = await roles.find_by_username(session, args[0])
+        found = await services(context).admin.find_by_username(args[0])
         if found is None:
             await reply(
                 update,
@@ -947,24 +842,12 @@ async def _change_role(update: Update, context: QuizContext, command: str) -> No
         return
     telegram_id, name, username = target
     svc = services(context)
-    now = svc.clock()
-    shown = f"user {telegram_id}"
-    async with svc.sessionmaker() as session, session.begin():
-        if command == "grant":
-            user_id: int | None = await roles.ensure_telegram_user(
-                session, telegram_id, now, name, username
-            )
-        else:  # revoking never creates a user
-            user_id = await repo.user_id_for_telegram(session, telegram_id)
-        changed = False
-        if user_id is not None:
-            if command == "grant":
-                changed = await roles.grant(session, user_id, now, granted_by=caller.telegram_id)
-            else:
-                changed = await roles.revoke(session, user_id)
-            shown = (
-                await session.execute(select(UserRow.name).where(UserRow.id == user_id))
-            ).scalar_one()
+    if command == "grant":
+        role = await svc.admin.grant(telegram_id, name, username, granted_by=caller.telegram_id)
+    else:  # revoking never creates a user
+        role = await svc.admin.revoke(telegram_id)
+    changed = role.changed
+    shown = role.name or f"user {telegram_id}"
     who = f"<b>{render.esc(shown)}</b> (id {telegram_id})"
     log.info("admin %s: %s instructor %s -> %s", caller.telegram_id, command, telegram_id, changed)
     if command == "grant":
@@ -1044,19 +927,8 @@ async def set_menus(application: QuizApp) -> int:
     """At start-up: the instructor menu for every instructor and admin the bot has met."""
     svc: Services = application.bot_data.services
     admins = set(svc.settings.admin_ids)
-    async with svc.sessionmaker() as session:
-        holders = await roles.holders(session)
-        known_admins = (
-            (
-                await session.execute(
-                    select(UserRow.telegram_id).where(UserRow.telegram_id.in_(admins))
-                )
-            )
-            .scalars()
-            .all()
-            if admins
-            else []
-        )
+    holders = await svc.admin.holders()
+    known_admins = await svc.admin.known_telegram_ids(sorted(admins))
     targets = {h.telegram_id: False for h in holders if h.telegram_id is not None}
     targets.update({int(t): True for t in known_admins if t is not None})
     done = 0
