@@ -1,0 +1,361 @@
+"""Several real ``quizbot run --webhook-url`` workers on one PostgreSQL database, with the Bot
+API stand-in: start-up together on an empty database, a private run split over workers, the
+same update delivered twice, the secret token, /healthz and /metrics (issue 15)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from bot.packs import validate_pack_file
+from bot.packs.model import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseItem
+from bot.quiz.grading import format_number
+from bot.store import create_engine, make_sessionmaker, migrate
+from bot.store.models import Attempt, ItemRow, PackRow, QuizRun
+from bot.telegram.offline import ApiCall, UpdateFactory
+from botapi_standin import BotApiStandin, Failure
+from botkit import PG_ENV, ROOT, create_pg_database, drop_pg_database, pg_base_url
+from workers import Workers
+
+pytestmark = [pytest.mark.postgres, pytest.mark.workers]
+
+WORKERS = 4
+"""Workers started at once on an empty database; the other tests use the first two."""
+WAIT = 15.0
+"""Seconds to wait for the bot's answer to one update (generous: 2 shared cores)."""
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def content(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A content folder with the four-item minimal pack (its article path made absolute)."""
+    folder = tmp_path_factory.mktemp("content")
+    text = (ROOT / "tests/packs/minimal.yaml").read_text(encoding="utf-8")
+    text = text.replace("../../seeds/", f"{ROOT / 'seeds'}/")
+    (folder / "minimal.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[BotApiStandin]:
+    with BotApiStandin() as standin:
+        yield standin
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    """A new, empty PostgreSQL database (no schema: the workers create it)."""
+    base = pg_base_url()
+    if base is None:
+        pytest.skip(f"{PG_ENV} is not set")
+    url = create_pg_database(base, "quizbot_workers")
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    api: BotApiStandin, database: str, content: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workers]:
+    """Four workers started at the same moment on the empty database."""
+    with Workers(api, database, content, tmp_path_factory.mktemp("workers")) as workers:
+        workers.start(WORKERS)
+        workers.wait_ready()
+        yield workers
+
+
+@pytest.fixture(scope="module")
+def updates() -> UpdateFactory:
+    return UpdateFactory()
+
+
+def query(url: str, statement: Any) -> list[Any]:
+    async def run() -> list[Any]:
+        engine = create_engine(url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                return list((await session.execute(statement)).all())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def buttons(call: ApiCall) -> list[tuple[str, str]]:
+    markup = call.params.get("reply_markup") or {}
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    return [
+        (b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row
+    ]
+
+
+def to_chat(chat_id: int, *methods: str) -> Any:
+    def pick(calls: list[ApiCall]) -> list[ApiCall]:
+        return [
+            c
+            for c in calls
+            if c.method in methods and int(c.params.get("chat_id", 0) or 0) == chat_id
+        ]
+
+    return pick
+
+
+def question_in(calls: list[ApiCall]) -> tuple[int, int] | None:
+    """(run, item) of the last question message among ``calls``."""
+    for call in reversed(calls):
+        for _, data in buttons(call):
+            kind, *rest = data.split(":")
+            if kind in ("a", "t", "s", "k"):
+                return int(rest[0]), int(rest[1])
+    return None
+
+
+def pack_items(content: Path) -> dict[str, Item]:
+    report = validate_pack_file(content / "minimal.yaml")
+    assert report.pack is not None, report.problems
+    return {item.id: item for item in report.pack.items}
+
+
+def item_keys(url: str) -> dict[int, str]:
+    return dict(query(url, select(ItemRow.id, ItemRow.key)))  # type: ignore[arg-type]
+
+
+def right_answer(
+    updates: UpdateFactory, who: dict[str, Any], run: int, item_id: int, item: Item
+) -> dict[str, Any]:
+    """The update that answers ``item`` right: a button press or a typed answer."""
+    if isinstance(item, ChoiceItem | TrueFalseItem):
+        (index,) = item.correct_indices
+        return updates.callback(who, f"a:{run}:{item_id}:{index}", message_id=1000)
+    if isinstance(item, ShortItem):
+        return updates.message(who, item.model_answer)
+    assert isinstance(item, NumberItem)
+    return updates.message(who, format_number(item.answer))
+
+
+def start_quiz(
+    cluster: Workers, api: BotApiStandin, updates: UpdateFactory, who: dict[str, Any], worker: int
+) -> tuple[int, int]:
+    since = api.count()
+    assert cluster.post(updates.message(who, "/quiz minimal-example"), worker).status_code == 200
+    calls = api.wait_for(
+        lambda c: question_in(to_chat(who["id"], "sendMessage")(c)) is not None,
+        WAIT,
+        since,
+        "the first question",
+    )
+    found = question_in(to_chat(who["id"], "sendMessage")(calls))
+    assert found is not None
+    return found
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_four_workers_start_at_once_on_an_empty_database(cluster: Workers, database: str) -> None:
+    assert all(w.alive() for w in cluster.workers)
+    assert len(cluster.workers) == WORKERS
+    (revision,) = query(database, select(func.count()).select_from(PackRow))[0]
+    assert revision == 1  # the content folder imported once, whoever did it
+
+    async def current() -> str | None:
+        engine = create_engine(database)
+        try:
+            return await migrate.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(current()) == migrate.head_revision()
+    for worker in cluster.workers:
+        assert "Traceback" not in worker.log(), worker.log()
+        assert "serving 1 pack(s): minimal-example (4 items)" in worker.log()
+
+
+def test_private_run_alternates_between_workers(
+    cluster: Workers, api: BotApiStandin, updates: UpdateFactory, content: Path, database: str
+) -> None:
+    ann = UpdateFactory.user(301, "Ann")
+    items, keys = pack_items(content), item_keys(database)
+    run, item_id = start_quiz(cluster, api, updates, ann, worker=0)
+    answered: list[int] = []
+    for step in range(len(items)):  # bounded: one answer per item
+        worker = (step + 1) % 2  # the first answer goes to the worker that did not ask
+        since = api.count()
+        response = cluster.post(
+            right_answer(updates, ann, run, item_id, items[keys[item_id]]), worker
+        )
+        assert response.status_code == 200
+        answered.append(worker)
+        calls = api.wait_for(
+            lambda c: "Correct" in " ".join(str(x.params.get("text")) for x in c),
+            WAIT,
+            since,
+            f"the verdict on answer {step + 1}",
+        )
+        if step == len(items) - 1:
+            break
+        nexts = [d for c in calls for _, d in buttons(c) if d.startswith("n:")]
+        asked = question_in(to_chat(ann["id"], "sendMessage", "editMessageText")(calls))
+        if nexts and (asked is None or asked[1] == item_id):
+            since = api.count()
+            cluster.post(updates.callback(ann, nexts[-1], message_id=1000), 1 - worker)
+            calls = api.wait_for(
+                lambda c: question_in(c) is not None, WAIT, since, "the next question"
+            )
+            asked = question_in(calls)
+        assert asked is not None and asked[0] == run and asked[1] != item_id
+        item_id = asked[1]
+    assert answered == [1, 0, 1, 0]
+    status, correct, answered_count = query(
+        database, select(QuizRun.status, QuizRun.correct, QuizRun.answered).where(QuizRun.id == run)
+    )[0]
+    assert (status, correct, answered_count) == ("finished", len(items), len(items))
+    attempts = query(
+        database, select(func.count(), func.sum(Attempt.score)).where(Attempt.run_id == run)
+    )[0]
+    assert attempts[0] == len(items)
+
+
+def post_into(cluster: Workers, update: dict[str, Any], worker: int, statuses: list[int]) -> None:
+    statuses.append(cluster.post(update, worker).status_code)
+
+
+def test_same_update_twice_is_recorded_once(
+    cluster: Workers, api: BotApiStandin, updates: UpdateFactory, content: Path, database: str
+) -> None:
+    items, keys = pack_items(content), item_keys(database)
+    for who, targets in (
+        (UpdateFactory.user(302, "Bob"), (0, 0)),
+        (UpdateFactory.user(303, "Cy"), (0, 1)),
+    ):
+        run, item_id = start_quiz(cluster, api, updates, who, worker=targets[0])
+        duplicate = right_answer(updates, who, run, item_id, items[keys[item_id]])
+        since = api.count()
+        statuses: list[int] = []
+        posts = [
+            threading.Thread(target=post_into, args=(cluster, duplicate, w, statuses))
+            for w in targets
+        ]
+        for post in posts:
+            post.start()
+        for post in posts:
+            post.join(timeout=WAIT)
+        assert statuses == [200, 200]
+        api.wait_for(
+            lambda c, who=who: (
+                len(to_chat(who["id"], "answerCallbackQuery")(c)) >= 2
+                or len([x for x in c if x.method == "answerCallbackQuery"]) >= 2
+            ),
+            WAIT,
+            since,
+            "both presses answered",
+        )
+        rows = query(
+            database,
+            select(func.count(), func.sum(Attempt.score)).where(
+                Attempt.run_id == run, Attempt.item_id == item_id
+            ),
+        )
+        assert rows[0][0] == 1, f"{who['first_name']}: {rows}"
+        answered = query(database, select(QuizRun.answered).where(QuizRun.id == run))[0][0]
+        assert answered == 1
+        verdicts = [
+            c
+            for c in api.sent()[since:]
+            if "Correct" in str(c.params.get("text"))
+            and str(c.params.get("chat_id")) == str(who["id"])
+        ]
+        assert len(verdicts) == 1, [c.params for c in verdicts]
+
+
+def test_wrong_secret_token_is_refused(
+    cluster: Workers, api: BotApiStandin, updates: UpdateFactory
+) -> None:
+    dee = UpdateFactory.user(304, "Dee")
+    since = api.count()
+    for secret in ("wrong", ""):
+        response = cluster.post(updates.message(dee, "/start"), 0, secret=secret)
+        assert response.status_code == 403
+    bad = httpx.post(
+        f"{cluster.workers[1].url}/{cluster.url_path}",
+        content=b"{not json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": cluster.secret},
+        timeout=10,
+    )
+    assert bad.status_code == 400
+    # A right update afterwards is answered, and nothing was sent for the refused ones.
+    assert cluster.post(updates.message(dee, "/start"), 0).status_code == 200
+    calls = api.wait_for(lambda c: bool(to_chat(304, "sendMessage")(c)), WAIT, since, "/start")
+    assert len(to_chat(304, "sendMessage")(calls)) == 1
+    assert "refused a webhook request without the right secret token" in cluster.workers[0].log()
+
+
+def metric(text: str, name: str, default: float | None = None, **labels: str) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    pattern = re.compile(rf"^{re.escape(name)}(?:\{{(.*)\}})? (\S+)$", re.M)
+    for found in pattern.finditer(text):
+        got = ",".join(sorted((found.group(1) or "").split(","))) if found.group(1) else ""
+        if got == wanted:
+            return float(found.group(2))
+    if default is not None:
+        return default
+    raise AssertionError(f"no {name}{{{wanted}}} in the metrics")
+
+
+def test_healthz_and_metrics(cluster: Workers, api: BotApiStandin, updates: UpdateFactory) -> None:
+    worker = cluster.workers[2]
+    health = httpx.get(f"{worker.url}/healthz", timeout=10)
+    assert health.status_code == 200
+    assert health.json() == {
+        "status": "ok",
+        "database": "up",
+        "revision": migrate.head_revision(),
+    }
+    metrics_url = f"http://127.0.0.1:{worker.metrics_port}/metrics"
+    before = httpx.get(metrics_url, timeout=10).text
+    # One sendMessage refused for good, one throttled with retry_after: the limiter retries it.
+    api.fail("sendMessage", Failure(400, "Bad Request: chat not found"))
+    api.fail("sendMessage", Failure(429, "Too Many Requests: retry after 1", retry_after=1))
+    eve = UpdateFactory.user(305, "Eve")
+    since = api.count()
+    cluster.post(updates.message(eve, "/start"), 2)
+    cluster.post(updates.message(eve, "/quiz minimal-example"), 2)
+    api.wait_for(
+        lambda c: (
+            question_in(to_chat(305, "sendMessage")(c)) is not None
+            and any(x.result is not None and x.result.get("ok") is False for x in c)
+        ),
+        WAIT,
+        since,
+        "the question after the failures",
+    )
+    after = httpx.get(metrics_url, timeout=10).text
+    messages_before = metric(before, "quizbot_updates_total", default=0.0, kind="message")
+    assert metric(after, "quizbot_updates_total", kind="message") == messages_before + 2
+    assert (
+        metric(after, "quizbot_bot_api_errors_total", method="sendMessage", error="BadRequest") == 1
+    )
+    assert (
+        metric(after, "quizbot_bot_api_errors_total", method="sendMessage", error="RetryAfter") == 1
+    )
+    assert metric(after, "quizbot_rate_limiter_wait_seconds_count") >= 1
+    assert metric(after, "quizbot_rate_limiter_wait_seconds_sum") >= 1.0  # the retry_after
+    assert metric(after, "quizbot_open_runs", kind="private", status="active") >= 1
+    assert metric(after, "quizbot_open_runs", kind="group", status="active") == 0
