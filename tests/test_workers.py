@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,17 +19,19 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot.metrics import Metrics
 from bot.packs import validate_pack_file
 from bot.packs.model import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseItem
 from bot.quiz.grading import format_number
 from bot.store import create_engine, make_sessionmaker, migrate
 from bot.store.models import Attempt, ItemRow, PackRow, QuizRun
-from bot.telegram.offline import ApiCall, UpdateFactory
+from bot.telegram.app import build_application
+from bot.telegram.offline import ApiCall, OfflineRequest, UpdateFactory
+from bot.telegram.webhook import WebhookOptions
+from bot.telegram.webhook import Worker as WebhookWorker
 from botapi_standin import BotApiStandin, Failure
-from botkit import PG_ENV, ROOT, create_pg_database, drop_pg_database, pg_base_url
-from workers import Workers
-
-pytestmark = [pytest.mark.postgres, pytest.mark.workers]
+from botkit import PG_ENV, ROOT, create_pg_database, drop_pg_database, make_settings, pg_base_url
+from workers import STOP_TIMEOUT, Workers, free_port
 
 WORKERS = 4
 """Workers started at once on an empty database; the other tests use the first two."""
@@ -127,6 +132,17 @@ def question_in(calls: list[ApiCall]) -> tuple[int, int] | None:
     return None
 
 
+def moved_on(calls: list[ApiCall], chat_id: int, item_id: int, last: bool) -> bool:
+    """The verdict on ``item_id`` is out, and so is the next question or a "Next" button
+    (or, after the last answer, the verdict alone)."""
+    mine = to_chat(chat_id, "sendMessage", "editMessageText")(calls)
+    if not any("Correct" in str(c.params.get("text")) for c in mine):
+        return False
+    asked = question_in(mine)
+    next_button = any(d.startswith("n:") for c in mine for _, d in buttons(c))
+    return last or next_button or (asked is not None and asked[1] != item_id)
+
+
 def pack_items(content: Path) -> dict[str, Item]:
     report = validate_pack_file(content / "minimal.yaml")
     assert report.pack is not None, report.problems
@@ -169,6 +185,8 @@ def start_quiz(
 # --------------------------------------------------------------------------- tests
 
 
+@pytest.mark.postgres
+@pytest.mark.workers
 def test_four_workers_start_at_once_on_an_empty_database(cluster: Workers, database: str) -> None:
     assert all(w.alive() for w in cluster.workers)
     assert len(cluster.workers) == WORKERS
@@ -188,6 +206,8 @@ def test_four_workers_start_at_once_on_an_empty_database(cluster: Workers, datab
         assert "serving 1 pack(s): minimal-example (4 items)" in worker.log()
 
 
+@pytest.mark.postgres
+@pytest.mark.workers
 def test_private_run_alternates_between_workers(
     cluster: Workers, api: BotApiStandin, updates: UpdateFactory, content: Path, database: str
 ) -> None:
@@ -197,6 +217,7 @@ def test_private_run_alternates_between_workers(
     answered: list[int] = []
     for step in range(len(items)):  # bounded: one answer per item
         worker = (step + 1) % 2  # the first answer goes to the worker that did not ask
+        last = step == len(items) - 1
         since = api.count()
         response = cluster.post(
             right_answer(updates, ann, run, item_id, items[keys[item_id]]), worker
@@ -204,18 +225,18 @@ def test_private_run_alternates_between_workers(
         assert response.status_code == 200
         answered.append(worker)
         calls = api.wait_for(
-            lambda c: "Correct" in " ".join(str(x.params.get("text")) for x in c),
+            lambda c, current=item_id, last=last: moved_on(c, ann["id"], current, last),
             WAIT,
             since,
-            f"the verdict on answer {step + 1}",
+            f"the verdict on answer {step + 1} and what comes next",
         )
-        if step == len(items) - 1:
+        if last:
             break
-        nexts = [d for c in calls for _, d in buttons(c) if d.startswith("n:")]
         asked = question_in(to_chat(ann["id"], "sendMessage", "editMessageText")(calls))
-        if nexts and (asked is None or asked[1] == item_id):
+        if asked is None or asked[1] == item_id:  # a "Next" button: press it on the other one
+            (next_button,) = {d for c in calls for _, d in buttons(c) if d.startswith("n:")}
             since = api.count()
-            cluster.post(updates.callback(ann, nexts[-1], message_id=1000), 1 - worker)
+            cluster.post(updates.callback(ann, next_button, message_id=1000), 1 - worker)
             calls = api.wait_for(
                 lambda c: question_in(c) is not None, WAIT, since, "the next question"
             )
@@ -237,6 +258,8 @@ def post_into(cluster: Workers, update: dict[str, Any], worker: int, statuses: l
     statuses.append(cluster.post(update, worker).status_code)
 
 
+@pytest.mark.postgres
+@pytest.mark.workers
 def test_same_update_twice_is_recorded_once(
     cluster: Workers, api: BotApiStandin, updates: UpdateFactory, content: Path, database: str
 ) -> None:
@@ -285,6 +308,8 @@ def test_same_update_twice_is_recorded_once(
         assert len(verdicts) == 1, [c.params for c in verdicts]
 
 
+@pytest.mark.postgres
+@pytest.mark.workers
 def test_wrong_secret_token_is_refused(
     cluster: Workers, api: BotApiStandin, updates: UpdateFactory
 ) -> None:
@@ -319,6 +344,8 @@ def metric(text: str, name: str, default: float | None = None, **labels: str) ->
     raise AssertionError(f"no {name}{{{wanted}}} in the metrics")
 
 
+@pytest.mark.postgres
+@pytest.mark.workers
 def test_healthz_and_metrics(cluster: Workers, api: BotApiStandin, updates: UpdateFactory) -> None:
     worker = cluster.workers[2]
     health = httpx.get(f"{worker.url}/healthz", timeout=10)
@@ -359,3 +386,114 @@ def test_healthz_and_metrics(cluster: Workers, api: BotApiStandin, updates: Upda
     assert metric(after, "quizbot_rate_limiter_wait_seconds_sum") >= 1.0  # the retry_after
     assert metric(after, "quizbot_open_runs", kind="private", status="active") >= 1
     assert metric(after, "quizbot_open_runs", kind="group", status="active") == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.workers
+def test_sigterm_stops_every_worker_cleanly(cluster: Workers) -> None:
+    """Last: SIGTERM to all four at once; each finishes its updates and exits 0 in time."""
+    started = time.monotonic()
+    assert cluster.stop_all() == [0] * WORKERS
+    assert time.monotonic() - started < STOP_TIMEOUT
+    for worker in cluster.workers:
+        log = worker.log()
+        assert "Application.stop() complete" in log and log.rstrip().endswith("stopped"), log
+
+
+# --------------------------------------------------------------------------- in this process
+
+
+@pytest.mark.postgres
+async def test_upgrade_from_four_engines_at_once() -> None:
+    """The advisory lock makes concurrent upgrades take turns instead of racing."""
+    base = pg_base_url()
+    if base is None:
+        pytest.skip(f"{PG_ENV} is not set")
+    url = await asyncio.to_thread(create_pg_database, base, "quizbot_workers")
+    engines = [create_engine(url) for _ in range(4)]
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(migrate.upgrade(engine) for engine in engines)), WAIT * 2
+        )
+        assert await migrate.current_revision(engines[0]) == migrate.head_revision()
+    finally:
+        for engine in engines:
+            await engine.dispose()
+        await asyncio.to_thread(drop_pg_database, url)
+
+
+def webhook_worker(database_url: str) -> WebhookWorker:
+    settings = make_settings(database_url)
+    application = build_application(settings, request=OfflineRequest(), rate_limiter=None)
+    options = WebhookOptions("127.0.0.1", 8443, "tg", "https://example.org/tg", None, [])
+    return WebhookWorker(application, options, Metrics())
+
+
+async def test_healthz_is_503_until_the_schema_is_at_head(tmp_path: Path) -> None:
+    worker = webhook_worker(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    engine = worker.application.bot_data.services.engine
+    try:
+        status, body = await worker.health()
+        assert (status, body["revision"]) == (503, None)
+        await migrate.upgrade(engine, "0001")
+        status, body = await worker.health()
+        assert (status, body["revision"], body["head"]) == (503, "0001", migrate.head_revision())
+        await migrate.upgrade(engine)
+        assert await worker.health() == (
+            200,
+            {"status": "ok", "database": "up", "revision": migrate.head_revision()},
+        )
+    finally:
+        await engine.dispose()
+
+
+async def test_healthz_is_503_when_the_database_is_unreachable() -> None:
+    worker = webhook_worker(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none")
+    try:
+        assert await worker.health() == (503, {"status": "unavailable", "database": "down"})
+    finally:
+        await worker.application.bot_data.services.engine.dispose()
+
+
+# --------------------------------------------------------------------------- the nginx config
+
+NGINX_CONF = ROOT / "docs/deploy/nginx.conf"
+CERTIFICATES = {
+    "/etc/letsencrypt/live/bot.example.org/fullchain.pem": "cert.pem",
+    "/etc/letsencrypt/live/bot.example.org/privkey.pem": "key.pem",
+}
+
+
+def nginx_check(config: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    if nginx is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light; .ci/run does)")
+    path = folder / "nginx.conf"
+    path.write_text(config, encoding="utf-8")
+    command = [nginx, "-t", "-p", str(folder), "-c", str(path), "-e", str(folder / "error.log")]
+    command += ["-g", f"pid {folder / 'nginx.pid'};"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_the_documented_nginx_config_is_valid(tmp_path: Path) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: no certificate for nginx -t to load")
+    certificate = ["-subj", "/CN=bot.example.org", "-keyout", "key.pem", "-out", "cert.pem"]
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", *certificate],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    config = NGINX_CONF.read_text(encoding="utf-8")
+    for documented, generated in CERTIFICATES.items():
+        assert documented in config
+        config = config.replace(documented, str(tmp_path / generated))
+    checked = nginx_check(config, tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert "test is successful" in checked.stderr
+    broken = nginx_check(
+        config.replace("proxy_pass http://quizbot_workers;", "proxy_pass"), tmp_path
+    )
+    assert broken.returncode != 0

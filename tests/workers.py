@@ -157,17 +157,23 @@ class Workers:
         the exit status."""
         if worker.alive():
             worker.process.send_signal(signal.SIGTERM)
-            try:
-                return worker.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                worker.process.kill()
-        return worker.process.wait(timeout=timeout)
+        return self._reap(worker, time.monotonic() + timeout)
 
-    def stop_all(self) -> list[int]:
+    def stop_all(self, timeout: float = STOP_TIMEOUT) -> list[int]:
+        """Stop every worker at once (one SIGTERM each); their exit statuses."""
         for worker in self.workers:
             if worker.alive():
                 worker.process.send_signal(signal.SIGTERM)
-        return [self.stop(worker) for worker in self.workers]
+        deadline = time.monotonic() + timeout
+        return [self._reap(worker, deadline) for worker in self.workers]
+
+    @staticmethod
+    def _reap(worker: Worker, deadline: float) -> int:
+        try:
+            return worker.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            return worker.process.wait(timeout=STOP_TIMEOUT)
 
     def __enter__(self) -> Workers:
         return self

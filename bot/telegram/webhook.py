@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
@@ -90,11 +90,18 @@ class Worker:
 
 
 async def _stored_revision(engine: AsyncEngine) -> str | None:
-    """The revision in Alembic's version table (a plain query: ``migrate.current_revision``
-    logs two lines each time, too many for a health check polled every few seconds)."""
+    """The revision in Alembic's version table, None before the first migration (read
+    directly: ``migrate.current_revision`` logs two lines each time, too many for a health
+    check polled every few seconds)."""
+
+    def read(connection: Connection) -> str | None:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        value = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return None if value is None else str(value)
+
     async with engine.connect() as connection:
-        rows = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
-    return str(rows[0][0]) if rows else None
+        return await connection.run_sync(read)
 
 
 def _access_log(handler: RequestHandler) -> None:
@@ -235,6 +242,7 @@ async def serve(application: QuizApp, options: WebhookOptions, metrics: Metrics)
             loop.remove_signal_handler(signum)
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
+        log.info("stopped")
 
 
 def _start_servers(
