@@ -8,6 +8,7 @@ import asyncio
 import json
 import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -27,7 +28,7 @@ from bot.store import create_engine, make_sessionmaker, migrate
 from bot.store.models import Attempt, ItemRow, PackRow, QuizRun
 from bot.telegram.app import build_application
 from bot.telegram.offline import ApiCall, OfflineRequest, UpdateFactory
-from bot.telegram.webhook import WebhookOptions
+from bot.telegram.webhook import WebhookError, WebhookOptions, serve
 from bot.telegram.webhook import Worker as WebhookWorker
 from botapi_standin import BotApiStandin, Failure
 from botkit import PG_ENV, ROOT, create_pg_database, drop_pg_database, make_settings, pg_base_url
@@ -497,3 +498,22 @@ def test_the_documented_nginx_config_is_valid(tmp_path: Path) -> None:
         config.replace("proxy_pass http://quizbot_workers;", "proxy_pass"), tmp_path
     )
     assert broken.returncode != 0
+
+
+async def test_a_webhook_telegram_refuses_stops_the_worker_with_one_line(
+    tmp_path: Path, content: Path
+) -> None:
+    api = OfflineRequest()
+    api.failures["setWebhook"] = (400, "Bad Request: bad webhook: an HTTPS URL must be provided")
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", content)
+    application = build_application(settings, request=api, rate_limiter=None)
+    port = free_port()
+    options = WebhookOptions("127.0.0.1", port, "tg", "http://127.0.0.1/tg", "secret", [])
+    with pytest.raises(
+        WebhookError,
+        match=r"cannot set the webhook to http://127\.0\.0\.1/tg: Bad webhook: an https",
+    ):
+        await serve(application, options, Metrics())
+    assert not application.running
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # the webhook server let go of its port

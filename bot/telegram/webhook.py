@@ -16,6 +16,7 @@ import asyncio
 import hmac
 import json
 import logging
+import re
 import signal
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
+from telegram.error import TelegramError
 from tornado.httpserver import HTTPServer
 from tornado.web import Application as TornadoApp
 from tornado.web import RequestHandler
@@ -222,11 +224,7 @@ async def serve(application: QuizApp, options: WebhookOptions, metrics: Metrics)
                         await application.post_init(application)
                 await application.start()
                 servers.extend(_start_servers(application, options, metrics))
-                await application.bot.set_webhook(
-                    url=options.webhook_url,
-                    allowed_updates=list(options.allowed_updates),
-                    secret_token=options.secret_token,
-                )
+                await _set_webhook(application, options)
                 await stopping.wait()
                 log.info("stopping: no new updates; finishing the ones received")
             finally:
@@ -245,6 +243,18 @@ async def serve(application: QuizApp, options: WebhookOptions, metrics: Metrics)
         log.info("stopped")
 
 
+async def _set_webhook(application: QuizApp, options: WebhookOptions) -> None:
+    """Tell Telegram where to post (every worker does; the calls are identical)."""
+    try:
+        await application.bot.set_webhook(
+            url=options.webhook_url,
+            allowed_updates=list(options.allowed_updates),
+            secret_token=options.secret_token,
+        )
+    except TelegramError as exc:
+        raise WebhookError(f"cannot set the webhook to {options.webhook_url}: {exc}") from None
+
+
 def _start_servers(
     application: QuizApp, options: WebhookOptions, metrics: Metrics
 ) -> list[HTTPServer]:
@@ -253,7 +263,7 @@ def _start_servers(
     path = _update_path(options.url_path)
     routes: list[Any] = [(r"/healthz", HealthHandler, {"worker": worker})]
     if path != "/healthz":
-        routes.append((path, UpdateHandler, {"worker": worker}))
+        routes.append((re.escape(path), UpdateHandler, {"worker": worker}))
     servers = [
         _listen(
             TornadoApp(routes, log_function=_access_log), options.listen, options.port, "webhook"
