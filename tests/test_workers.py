@@ -282,14 +282,19 @@ def test_same_update_twice_is_recorded_once(
         for post in posts:
             post.join(timeout=WAIT)
         assert statuses == [200, 200]
+        press = duplicate["callback_query"]["id"]  # the pack's first item is a choice
         api.wait_for(
-            lambda c, who=who: (
-                len(to_chat(who["id"], "answerCallbackQuery")(c)) >= 2
-                or len([x for x in c if x.method == "answerCallbackQuery"]) >= 2
+            lambda c, press=press: (
+                sum(
+                    x.method == "answerCallbackQuery"
+                    and str(x.params.get("callback_query_id")) == press
+                    for x in c
+                )
+                >= 2
             ),
             WAIT,
             since,
-            "both presses answered",
+            "both deliveries of the press answered",
         )
         rows = query(
             database,
@@ -517,3 +522,24 @@ async def test_a_webhook_telegram_refuses_stops_the_worker_with_one_line(
     assert not application.running
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port))  # the webhook server let go of its port
+
+
+def test_the_standin_records_fails_and_delays_as_told() -> None:
+    with BotApiStandin() as api:
+        url = f"{api.base_url}123:TOKEN/"
+        markup = json.dumps({"inline_keyboard": [[{"text": "A", "callback_data": "a:1:2:0"}]]})
+        message = {"chat_id": "5", "text": "42", "reply_markup": markup}
+        sent = httpx.post(url + "sendMessage", data=message, timeout=10).json()
+        assert sent["ok"] and sent["result"]["text"] == "42"
+        assert sent["result"]["chat"]["id"] == 5
+        assert buttons(api.sent("sendMessage")[0]) == [("A", "a:1:2:0")]
+        api.fail("sendMessage", Failure(429, "Too Many Requests: retry after 3", retry_after=3))
+        api.fail("getMe", Failure(200, delay=0.3))
+        throttled = httpx.post(url + "sendMessage", data=message, timeout=10)
+        assert throttled.status_code == 429
+        assert throttled.json()["parameters"] == {"retry_after": 3}
+        assert httpx.post(url + "sendMessage", data=message, timeout=10).status_code == 200
+        started = time.monotonic()
+        assert httpx.post(url + "getMe", timeout=10).json()["result"]["is_bot"] is True
+        assert time.monotonic() - started >= 0.3
+        assert [c.method for c in api.sent()] == ["sendMessage"] * 3 + ["getMe"]
