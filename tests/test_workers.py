@@ -36,6 +36,8 @@ from workers import STOP_TIMEOUT, Workers, free_port
 
 WORKERS = 4
 """Workers started at once on an empty database; the other tests use the first two."""
+BURST = 20
+"""Updates in flight when the workers get SIGTERM."""
 WAIT = 15.0
 """Seconds to wait for the bot's answer to one update (generous: 2 shared cores)."""
 
@@ -396,11 +398,24 @@ def test_healthz_and_metrics(cluster: Workers, api: BotApiStandin, updates: Upda
 
 @pytest.mark.postgres
 @pytest.mark.workers
-def test_sigterm_stops_every_worker_cleanly(cluster: Workers) -> None:
-    """Last: SIGTERM to all four at once; each finishes its updates and exits 0 in time."""
+def test_sigterm_during_a_burst_loses_no_update(
+    cluster: Workers, api: BotApiStandin, updates: UpdateFactory
+) -> None:
+    """Last: a burst of updates round robin, every reply slowed down so they are still in
+    flight, then SIGTERM to all four at once: every accepted update is answered, and each
+    worker exits 0 in time."""
+    students = [UpdateFactory.user(400 + n, f"Student {n}") for n in range(BURST)]
+    api.fail("sendMessage", Failure(200, delay=0.5, times=BURST))
+    since = api.count()
+    for student in students:
+        assert cluster.post(updates.message(student, "/start")).status_code == 200
     started = time.monotonic()
     assert cluster.stop_all() == [0] * WORKERS
     assert time.monotonic() - started < STOP_TIMEOUT
+    sent = [c for c in api.sent()[since:] if c.method == "sendMessage"]
+    answered = {int(c.params["chat_id"]) for c in sent}
+    logs = "\n".join(w.log() for w in cluster.workers)
+    assert answered >= {s["id"] for s in students}, logs[-6000:]
     for worker in cluster.workers:
         log = worker.log()
         assert "Application.stop() complete" in log and log.rstrip().endswith("stopped"), log
