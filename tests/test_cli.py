@@ -139,7 +139,7 @@ def test_import_list_and_status(
     folder.mkdir()
     text = (CONTENT / "atacms-2024.yaml").read_text(encoding="utf-8")
     text = text.replace("../seeds/", f"{ROOT}/seeds/")
-    text = text[: text.rindex("  - id: article-purpose")]
+    text = text[: text.rindex("  - id: reaction-heading")]
     text = text.replace(
         "how does the article describe President Biden", "how does it describe Biden"
     )
@@ -147,7 +147,7 @@ def test_import_list_and_status(
     assert main(["pack", "import", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "atacms-2024: 0 added, 1 updated, 1 retired, 32 unchanged" in out
-    assert "updated: main-decision" in out and "retired: article-purpose" in out
+    assert "updated: main-decision" in out and "retired: reaction-heading" in out
 
     broken = ROOT / "tests" / "packs" / "broken" / "unknown-key.yaml"
     assert main(["pack", "import", str(broken)]) == 1
