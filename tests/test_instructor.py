@@ -18,7 +18,7 @@ from bot.packs import validate_pack_bytes
 from bot.store import make_sessionmaker
 from bot.store.models import Attempt, ItemRow, PackRow, QuizRun, Role, User
 from bot.telegram import render
-from bot.telegram.offline import ApiCall
+from bot.testing.offline import ApiCall
 from botkit import ROOT, Harness, user
 
 ADMIN = user(900, "Ada", "ada")  # QUIZBOT_ADMIN_IDS in the test settings
@@ -624,7 +624,7 @@ async def test_stats_and_export(bot: Harness) -> None:
 
 
 async def test_restart_gives_instructors_their_menu(bot: Harness, engine: AsyncEngine) -> None:
-    from bot.telegram.instructor import set_menus
+    from bot.telegram.menus import set_menus
 
     await grant(bot, TESS)
     await bot.text(ADMIN, "/start")
@@ -681,7 +681,7 @@ async def test_cli_role_grant_list_revoke(
 
 
 def test_paginate_splits_and_counts() -> None:
-    from bot.telegram.instructor import paginate
+    from bot.telegram.staff import paginate
 
     blocks = [f"line {n} " + "x" * 90 for n in range(200)]
     parts, left_out = paginate("head", blocks, lambda n: f"{n} lines", "foot", limit=1000)
