@@ -151,3 +151,64 @@ def test_nothing_in_bot_uses_a_library_objects_private_attributes() -> None:
 )
 def test_the_private_attribute_scan_catches_library_internals(source: str) -> None:
     assert private_accesses(source, project_private_names(BOT))
+
+
+# ------------------------------------------------------------------ no sessions in handlers
+
+
+def runtime_imports(tree: ast.Module) -> set[str]:
+    """Modules imported outside ``if TYPE_CHECKING:`` blocks (those are for types only)."""
+    kept = ast.Module(
+        body=[
+            node
+            for node in tree.body
+            if not (isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test))
+        ],
+        type_ignores=[],
+    )
+    return imported_modules(kept, "bot.telegram")
+
+
+SESSION_CALLS = {"sessionmaker", "begin", "execute", "scalar", "scalars", "commit", "get"}
+
+
+def session_problems(source: str) -> list[str]:
+    """sqlalchemy imported at run time, or a sessionmaker called, or a session's methods."""
+    tree = ast.parse(source)
+    problems = [m for m in runtime_imports(tree) if m.split(".")[0] == "sqlalchemy"]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            owner = ast.unparse(func.value) if isinstance(func, ast.Attribute) else ""
+            if name == "sessionmaker" or (name in SESSION_CALLS and "session" in owner):
+                problems.append(f"{node.lineno}: {ast.unparse(func)}()")
+    return problems
+
+
+def test_the_telegram_adapter_never_opens_a_session() -> None:
+    """Handlers translate updates into domain calls; the domain owns the units of work."""
+    problems = {
+        path.name: found
+        for path in sorted((BOT / "telegram").glob("*.py"))
+        if (found := session_problems(path.read_text(encoding="utf-8")))
+    }
+    assert problems == {}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from sqlalchemy import select",
+        "import sqlalchemy.exc",
+        "async def f(svc):\n    async with svc.sessionmaker() as s:\n        pass",
+        "async def f(session):\n    await session.execute(1)",
+    ],
+)
+def test_the_session_scan_catches_database_work(source: str) -> None:
+    assert session_problems(source)
+
+
+def test_type_only_imports_are_allowed() -> None:
+    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import sqlalchemy\n"
+    assert session_problems(source) == []

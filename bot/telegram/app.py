@@ -35,11 +35,11 @@ from bot.quiz.boards import Boards
 from bot.quiz.catalog import Catalog
 from bot.quiz.game import GameService
 from bot.quiz.packadmin import PackAdmin
+from bot.quiz.players import Players
 from bot.quiz.service import QuizService
 from bot.quiz.uploads import Uploads
 from bot.settings import Settings
 from bot.store import create_engine, make_sessionmaker, migrate, repo
-from bot.store.importer import import_files
 from bot.telegram import (
     callbacks,
     errors,
@@ -145,6 +145,7 @@ def build_application(
     quiz = QuizService(sessionmaker, catalog, clock, rng)
     services = Services(
         games=GameService(sessionmaker, catalog, quiz, clock, quiz.rng),
+        players=Players(quiz),
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
@@ -257,9 +258,7 @@ async def import_content(services: Services, folder: Path) -> list[str]:
     A broken pack is logged with every problem and skipped, so one bad file cannot keep the
     bot from serving the others.
     """
-    outcome = await import_files(
-        services.sessionmaker, [folder], services.clock(), all_or_nothing=False
-    )
+    outcome = await services.admin.import_files([folder], all_or_nothing=False)
     for name in outcome.missing:
         log.warning("content folder %s does not exist; no pack imported from it", name)
     for report in outcome.reports:
@@ -271,8 +270,7 @@ async def import_content(services: Services, folder: Path) -> list[str]:
         if plan.changes_anything:
             log.info("imported %s", plan.describe())
     services.catalog.forget()
-    async with services.sessionmaker() as session:
-        packs = await services.quiz.visible_packs(session)
+    packs = await services.players.visible_packs()
     return [f"{p.slug} ({len(p.items)} items)" for p in packs]
 
 

@@ -19,6 +19,7 @@ from bot.quiz.boards import Boards
 from bot.quiz.catalog import Catalog
 from bot.quiz.game import GameService
 from bot.quiz.packadmin import PackAdmin
+from bot.quiz.players import Players
 from bot.quiz.service import Player, QuizService
 from bot.quiz.uploads import Uploads
 from bot.settings import Settings
@@ -42,6 +43,7 @@ class Services:
     quiz: QuizService
     boards: Boards
     games: GameService
+    players: Players
     clock: Callable[[], datetime]
     uploads: Uploads
     admin: PackAdmin

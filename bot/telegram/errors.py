@@ -5,25 +5,13 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import Update
 from telegram.error import BadRequest, Forbidden
 
-from bot.store import repo
+from bot.quiz.players import STORE_ERRORS, is_outage
 from bot.telegram.context import QuizContext, services
 
 log = logging.getLogger("quizbot.telegram")
-
-
-DB_ERRORS = (OperationalError, InterfaceError, PoolTimeout, OSError, ConnectionError)
-
-
-def is_outage(error: BaseException | None) -> bool:
-    """A failure to reach the database (as opposed to a bug)."""
-    if isinstance(error, DB_ERRORS):
-        return True
-    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
 async def on_error(update: object, context: QuizContext) -> None:
@@ -40,9 +28,8 @@ async def on_error(update: object, context: QuizContext) -> None:
         )
         if user is not None:
             try:
-                async with services(context).sessionmaker() as session, session.begin():
-                    await repo.set_user_active(session, user.id, False)
-            except DB_ERRORS:
+                await services(context).players.set_active(user.id, False)
+            except STORE_ERRORS:
                 log.warning("update %s: could not mark user %s inactive", update_id, user.id)
         return
     log.error("update %s failed", update_id, exc_info=error)

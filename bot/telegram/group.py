@@ -101,9 +101,8 @@ async def quiz_command(update: Update, context: QuizContext) -> None:
     speed = "speed" in args
     words = [a for a in args if a not in GAME_OPTIONS]
     svc = services(context)
-    async with svc.sessionmaker() as session:
-        packs = await svc.quiz.visible_packs(session)
-        pack = await svc.quiz.find_pack(session, words[0]) if words else None
+    packs = await svc.players.visible_packs()
+    pack = await svc.players.find_pack(words[0]) if words else None
     if len(words) > 1 or (words and pack is None):
         unknown = words[1] if pack is not None else words[0]
         await reply(update, game_usage(unknown, [p.slug for p in packs]))
@@ -446,11 +445,7 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
 
 
 async def _chat_of(app: AnyApp, run_id: int) -> int | None:
-    from bot.store.models import QuizRun
-
-    async with services_of(app).sessionmaker() as session:
-        run = await session.get(QuizRun, run_id)
-        return run.chat_id if run is not None else None
+    return await services_of(app).players.chat_of_run(run_id)
 
 
 async def _drop_buttons(app: AnyApp, chat_id: int, result: QuestionResult) -> None:

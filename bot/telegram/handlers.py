@@ -16,7 +16,6 @@ from telegram import Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
 
-from bot.quiz import review
 from bot.quiz.boards import parse_board_args
 from bot.quiz.service import (
     Answered,
@@ -26,7 +25,6 @@ from bot.quiz.service import (
     RunSummary,
     Unreadable,
 )
-from bot.store import repo
 from bot.telegram import callbacks, group, render
 from bot.telegram.context import (
     QuizContext,
@@ -178,8 +176,7 @@ async def start_new(
 
 
 async def ask_which_pack(update: Update, context: QuizContext, action: str) -> None:
-    async with services(context).sessionmaker() as session:
-        packs = await services(context).quiz.visible_packs(session)
+    packs = await services(context).players.visible_packs()
     if not packs:
         await reply(update, "No quizzes are published yet.")
         return
@@ -197,10 +194,7 @@ async def start(update: Update, context: QuizContext) -> None:
     if context.args:
         await offer_or_start(update, context, context.args[0], user, chat.id)
         return
-    svc = services(context)
-    async with svc.sessionmaker() as session, session.begin():
-        await svc.quiz.user_id(session, player_of(user))  # the first contact registers them
-        packs = await svc.quiz.visible_packs(session)
+    packs = await services(context).players.welcome(player_of(user))
     greeting = (
         f"Hello, {render.esc(user.first_name)}! 👋\n"
         "I check how well you understood an article: multiple choice, true or false and "
@@ -219,8 +213,7 @@ async def help_command(update: Update, context: QuizContext) -> None:
 
 async def packs_command(update: Update, context: QuizContext) -> None:
     """List the published packs with buttons to start them."""
-    async with services(context).sessionmaker() as session:
-        packs = await services(context).quiz.visible_packs(session)
+    packs = await services(context).players.visible_packs()
     await reply(
         update,
         render.pack_list(packs),
@@ -236,8 +229,7 @@ async def quiz_command(update: Update, context: QuizContext) -> None:
     if context.args:
         await offer_or_start(update, context, context.args[0], user, chat.id)
         return
-    async with services(context).sessionmaker() as session:
-        packs = await services(context).quiz.visible_packs(session)
+    packs = await services(context).players.visible_packs()
     if len(packs) == 1:
         await offer_or_start(update, context, packs[0].slug, user, chat.id)
     else:
@@ -249,8 +241,7 @@ async def read_command(update: Update, context: QuizContext) -> None:
     if context.args:
         await send_article(update, context, context.args[0])
         return
-    async with services(context).sessionmaker() as session:
-        packs = await services(context).quiz.visible_packs(session)
+    packs = await services(context).players.visible_packs()
     if len(packs) == 1:
         await send_article(update, context, packs[0].slug)
     else:
@@ -258,8 +249,7 @@ async def read_command(update: Update, context: QuizContext) -> None:
 
 
 async def send_article(update: Update, context: QuizContext, slug: str) -> None:
-    async with services(context).sessionmaker() as session:
-        pack = await services(context).quiz.find_pack(session, slug)
+    pack = await services(context).players.find_pack(slug)
     if pack is None:
         await reply(update, render.no_such_pack(slug))
         return
@@ -311,12 +301,9 @@ async def start_review(
     middle of another run, ask first (``confirmed`` skips that)."""
     svc = services(context)
     player = player_of(user)
-    slugs = [slug.lower()] if slug else None
-    async with svc.sessionmaker() as session, session.begin():
-        unknown = bool(slug) and await svc.quiz.find_pack(session, slug or "") is None
-        user_id = await svc.quiz.user_id(session, player)
-        due = await review.due_items(session, user_id, svc.clock(), slugs)
-    if unknown:
+    found = await svc.players.reviews(player, slug)
+    due = found.due
+    if found.unknown_pack:
         await reply(update, render.no_such_pack(slug or ""))
         return
     if not due.by_pack:
@@ -361,10 +348,7 @@ async def score_command(update: Update, context: QuizContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    svc = services(context)
-    async with svc.sessionmaker() as session, session.begin():
-        user_id = await svc.quiz.user_id(session, player_of(user))
-        stats = await repo.user_pack_stats(session, user_id, svc.clock().date())
+    stats = await services(context).players.scores(player_of(user))
     await reply(update, render.score_text(stats))
 
 
@@ -409,10 +393,7 @@ async def settings_command(update: Update, context: QuizContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    svc = services(context)
-    async with svc.sessionmaker() as session, session.begin():
-        user_id = await svc.quiz.user_id(session, player_of(user))
-        hidden = await repo.is_hidden(session, user_id)
+    hidden = await services(context).players.is_hidden(player_of(user))
     await reply(update, privacy_text(hidden), reply_markup=privacy_keyboard(hidden))
 
 
@@ -630,11 +611,8 @@ async def privacy_button(update: Update, context: QuizContext) -> None:
         return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    svc = services(context)
     hidden = bool(action.number)
-    async with svc.sessionmaker() as session, session.begin():
-        user_id = await svc.quiz.user_id(session, player_of(update.effective_user))
-        await repo.set_user_hidden(session, user_id, hidden)
+    await services(context).players.set_hidden(player_of(update.effective_user), hidden)
     await query.answer("Saved.")
     await query.edit_message_text(privacy_text(hidden), reply_markup=privacy_keyboard(hidden))
 
@@ -648,8 +626,7 @@ async def member_update(update: Update, context: QuizContext) -> None:
     if change is None or change.chat.type != ChatType.PRIVATE:
         return
     blocked = change.new_chat_member.status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
-    async with services(context).sessionmaker() as session, session.begin():
-        await repo.set_user_active(session, change.from_user.id, not blocked)
+    await services(context).players.set_active(change.from_user.id, not blocked)
 
 
 async def unknown_command(update: Update, context: QuizContext) -> None:

@@ -6,8 +6,8 @@ among the articles of published packs (their own, active ones, or any for an adm
 server never reads its own files for an upload. A pack that arrives before its article waits
 for it. A valid pack is answered with a summary, what publishing would change, and a Publish
 button; the validated pack waits in the database for :data:`PENDING_MINUTES`
-(:mod:`bot.quiz.uploads`), so Publish works after a restart and on any webhook worker.
-Articles and packs waiting for their article are held in this process only.
+(:mod:`bot.quiz.uploads`), so Publish works after a restart and on any webhook worker. So do
+the articles sent and a pack waiting for its article: the whole flow survives a restart.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 
 from telegram import Update
@@ -25,6 +23,7 @@ from telegram.error import TelegramError
 from bot.packs import ArticleError, PackReport, summarize, validate_pack_bytes
 from bot.packs.validate import MAX_ARTICLE_BYTES, PACK_SUFFIXES, decode_article
 from bot.quiz import uploads
+from bot.quiz.uploads import WaitingPack
 from bot.store.importer import ImportPlan
 from bot.telegram import callbacks, render
 from bot.telegram.context import QuizContext, Services, pressed, reply, services
@@ -47,65 +46,7 @@ PENDING_MINUTES = uploads.PENDING_MINUTES
 """How long a validated upload waits for Publish, and an article or a pack for each other."""
 
 
-HELD_PER_USER = 5
-"""Articles (and validated packs) kept per instructor; the oldest goes first."""
-
-
 ARTICLE_SUFFIXES = (".txt",)
-
-
-@dataclass
-class HeldArticle:
-    name: str
-    text: str
-    expires_at: datetime
-
-
-@dataclass
-class WaitingPack:
-    """A pack whose article has not arrived yet: checked again when it does."""
-
-    file_name: str
-    data: bytes
-    article: str
-    expires_at: datetime
-
-
-@dataclass
-class Uploads:
-    """Articles, and packs waiting for their article, in this process's memory only."""
-
-    articles: dict[int, dict[str, HeldArticle]] = field(default_factory=dict)
-    waiting: dict[int, WaitingPack] = field(default_factory=dict)
-
-    def prune(self, now: datetime) -> None:
-        for telegram_id, held in list(self.articles.items()):
-            kept = {n: a for n, a in held.items() if a.expires_at > now}
-            if kept:
-                self.articles[telegram_id] = kept
-            else:
-                del self.articles[telegram_id]
-        self.waiting = {t: w for t, w in self.waiting.items() if w.expires_at > now}
-
-    def hold_article(self, telegram_id: int, name: str, text: str, now: datetime) -> None:
-        held = self.articles.setdefault(telegram_id, {})
-        held.pop(name, None)
-        held[name] = HeldArticle(name, text, now + timedelta(minutes=PENDING_MINUTES))
-        while len(held) > HELD_PER_USER:
-            held.pop(next(iter(held)))
-
-    def articles_of(self, telegram_id: int) -> dict[str, str]:
-        return {n: a.text for n, a in self.articles.get(telegram_id, {}).items()}
-
-
-def uploads_of(context: QuizContext) -> Uploads:
-    svc = services(context)
-    uploads: Uploads | None = svc.extras.get("uploads")
-    if uploads is None:
-        uploads = Uploads()
-        svc.extras["uploads"] = uploads
-    uploads.prune(svc.clock())
-    return uploads
 
 
 def article_key(name: str) -> str:
@@ -193,13 +134,14 @@ async def receive_article(
     except ArticleError as exc:
         await reply(update, f"❌ {render.esc(str(exc))}. Nothing was kept.")
         return
-    uploads = uploads_of(context)
+    uploads = services(context).uploads
     key = article_key(name)
-    uploads.hold_article(caller.telegram_id, key, text, services(context).clock())
+    await uploads.hold_article(caller.telegram_id, key, text)
     words = len(text.split())
-    waiting = uploads.waiting.get(caller.telegram_id)
+    waiting = await uploads.waiting_of(caller.telegram_id)
     if waiting is not None and waiting.article == key:
-        del uploads.waiting[caller.telegram_id]
+        waiting = await uploads.waiting_of(caller.telegram_id, take=True)
+    if waiting is not None and waiting.article == key:
         await reply(
             update,
             f"📄 Article <b>{render.esc(key)}</b> received ({words:,} words). Checking "
@@ -234,7 +176,7 @@ async def check_pack(
     """Validate an uploaded pack like ``quizbot pack validate``; also return where its article
     came from, and the name of an article that is missing."""
     svc = services(context)
-    held = uploads_of(context).articles_of(caller.telegram_id)
+    held = await svc.uploads.articles_of(caller.telegram_id)
     loop = asyncio.get_running_loop()
     origin: list[str] = []
     missing: list[str] = []
@@ -305,9 +247,7 @@ async def receive_pack(
     if not report.ok or report.pack is None:
         footer = "Nothing was published: fix the file and send it again."
         if missing is not None:
-            uploads_of(context).waiting[caller.telegram_id] = WaitingPack(
-                name, data, missing, svc.clock() + timedelta(minutes=PENDING_MINUTES)
-            )
+            await svc.uploads.hold_waiting(caller.telegram_id, WaitingPack(name, data, missing))
             footer = (
                 f"Send the article <b>{render.esc(missing)}</b> as a .txt file and I will check "
                 f"{shown} again (I keep it for {PENDING_MINUTES} minutes)."
