@@ -423,7 +423,7 @@ async def test_size_and_type_limits_are_checked_before_downloading(bot: Harness)
     assert "<b>big.yaml</b> is 600 KB; I accept files up to 512 KB." in texts(calls)
     calls = await upload(bot, TESS, "slides.pdf", b"%PDF-1.4")
     assert [c.method for c in calls] == ["sendMessage"]
-    assert "<b>slides.pdf</b> is neither" in texts(calls)
+    assert "<b>slides.pdf</b> is none of them" in texts(calls)
     calls = await upload(bot, TESS, "lesson.txt", b"x" * (3 * 1024 * 1024), 10)
     assert "is 3.0 MB; I accept files up to 512 KB" in texts(calls)  # Telegram's size was wrong
     calls = await upload(bot, TESS, "latin1.txt", "caf\xe9".encode("latin-1"))

@@ -42,6 +42,7 @@ from bot.settings import Settings
 from bot.store import create_engine, make_sessionmaker, migrate, repo
 from bot.telegram import (
     callbacks,
+    drafts,
     errors,
     group,
     handlers,
@@ -233,6 +234,7 @@ def register(application: AnyApp) -> None:
     add(CommandHandler("mypacks", pack_status.mypacks_command, filters=PRIVATE))
     add(CommandHandler("stats", results.stats_command, filters=PRIVATE))
     add(CommandHandler("export", results.export_command, filters=PRIVATE))
+    add(CommandHandler("draft", drafts.draft_command, filters=PRIVATE))
     add(CommandHandler(["hide", "show", "retire"], pack_status.status_command, filters=PRIVATE))
     add(CommandHandler("instructor", roles.instructor_help, filters=PRIVATE))
     add(CommandHandler(list(roles.PRIVATE_TOOLS), roles.in_private_only, filters=GROUPS))

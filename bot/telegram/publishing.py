@@ -15,17 +15,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from telegram import Update
 from telegram.error import TelegramError
 
 from bot.packs import ArticleError, PackReport, summarize, validate_pack_bytes
+from bot.packs.convert import FORMATS as CONVERT_FORMATS
+from bot.packs.convert import MAX_INPUT_BYTES, convert
+from bot.packs.convert.aiken import looks_like_aiken
 from bot.packs.validate import MAX_ARTICLE_BYTES, PACK_SUFFIXES, decode_article
 from bot.quiz import uploads
 from bot.quiz.uploads import WaitingPack
 from bot.store.importer import ImportPlan
-from bot.telegram import callbacks, render
+from bot.telegram import callbacks, drafts, render
 from bot.telegram.context import QuizContext, Services, pressed, reply, services
 from bot.telegram.staff import (
     Caller,
@@ -47,6 +52,18 @@ PENDING_MINUTES = uploads.PENDING_MINUTES
 
 
 ARTICLE_SUFFIXES = (".txt",)
+QUESTION_SUFFIXES = tuple(suffix for suffix in CONVERT_FORMATS if suffix != ".txt")
+"""Question files of other tools (Moodle XML, GIFT, Aiken, spreadsheets); a ``.txt`` file is
+one of them when it reads like GIFT or Aiken (:func:`looks_like_questions`), else an article."""
+
+_GIFT_ANSWERS = re.compile(r"(?<!\\)\{\s*(?:[=~#]|T(?:RUE)?\s*\}|F(?:ALSE)?\s*\})")
+
+NOT_A_PACK = (
+    "I accept question packs as <b>.yaml</b> files, articles as <b>.txt</b> files, and "
+    "questions from other tools as Moodle XML (<b>.xml</b>), GIFT (<b>.gift</b>), Aiken "
+    "(<b>.aiken</b>), <b>.csv</b> or <b>.xlsx</b> files; <b>{name}</b> is none of them. "
+    "Nothing was published."
+)
 
 
 def article_key(name: str) -> str:
@@ -55,16 +72,34 @@ def article_key(name: str) -> str:
 
 
 def upload_kind(file_name: str) -> str | None:
+    """``pack`` (YAML), ``questions`` (another tool's format), ``text`` (an article, or GIFT or
+    Aiken questions: told apart once read), or None."""
     suffix = PurePosixPath(file_name).suffix.lower()
     if suffix in PACK_SUFFIXES:
         return "pack"
+    if suffix in QUESTION_SUFFIXES:
+        return "questions"
     if suffix in ARTICLE_SUFFIXES:
-        return "article"
+        return "text"
     return None
 
 
+def looks_like_questions(data: bytes) -> bool:
+    """A ``.txt`` file of GIFT questions (an answer block such as ``{=…``, ``{~…``, ``{#…``,
+    ``{T}``) or of Aiken questions (``ANSWER: B`` lines), rather than an article."""
+    text = data.decode("utf-8-sig", errors="replace")
+    return looks_like_aiken(text) or _GIFT_ANSWERS.search(text) is not None
+
+
+def is_draft_request(caption: str | None) -> bool:
+    """The caption ``/draft`` (or ``/draft@bot``, with options after it)."""
+    words = (caption or "").split()
+    return bool(words) and words[0].split("@")[0].lower() == "/draft"
+
+
 async def document_upload(update: Update, context: QuizContext) -> None:
-    """A pack (.yaml) or an article (.txt) sent in a private chat."""
+    """A pack (.yaml), an article (.txt), a question file of another tool, or an article to
+    draft a pack from (caption /draft), sent in a private chat."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None or message.document is None:
         return
@@ -72,22 +107,26 @@ async def document_upload(update: Update, context: QuizContext) -> None:
     name = document.file_name or "the file"
     kind = upload_kind(document.file_name or "")
     caller = await caller_of(context, user)
+    drafting = is_draft_request(message.caption)
     if not caller.staff:
-        if kind is None:
+        if kind is None and not drafting:
             await message.reply_text("I read text only: send /quiz to start, or /help.")
         else:
-            await refuse(update, caller, "publishing question packs")
+            await refuse(update, caller, "/draft" if drafting else "publishing question packs")
+        return
+    if drafting and kind != "text":
+        await reply(update, drafts.needs_txt(name))
         return
     if kind is None:
-        await reply(
-            update,
-            f"I accept question packs as <b>.yaml</b> files and articles as <b>.txt</b> files; "
-            f"<b>{render.esc(name)}</b> is neither. Nothing was published.",
-        )
+        await reply(update, NOT_A_PACK.format(name=render.esc(name)))
         return
     limit = services(context).settings.upload_max_bytes
-    if kind == "article":
-        limit = min(limit, MAX_ARTICLE_BYTES)
+    if kind == "text":
+        limit = min(
+            limit, MAX_ARTICLE_BYTES if drafting else max(MAX_ARTICLE_BYTES, MAX_INPUT_BYTES)
+        )
+    elif kind == "questions":
+        limit = min(limit, MAX_INPUT_BYTES)
     if document.file_size is not None and document.file_size > limit:
         await reply(update, _too_big(name, document.file_size, limit))
         return
@@ -95,7 +134,11 @@ async def document_upload(update: Update, context: QuizContext) -> None:
     if isinstance(data, str):
         await reply(update, data)
         return
-    if kind == "article":
+    if drafting:
+        await drafts.receive_draft(update, context, caller, name, data, message.caption)
+    elif kind == "questions" or (kind == "text" and looks_like_questions(data)):
+        await receive_questions(update, context, caller, name, data)
+    elif kind == "text":
         await receive_article(update, context, caller, name, data)
     else:
         await receive_pack(update, context, caller, name, data)
@@ -241,8 +284,60 @@ async def receive_pack(
     update: Update, context: QuizContext, caller: Caller, name: str, data: bytes
 ) -> None:
     """Validate an uploaded pack and reply with its problems, or its summary and plan."""
-    svc = services(context)
     report, origin, missing = await check_pack(context, caller, name, data)
+    await answer_report(update, context, caller, name, report, origin, missing, data)
+
+
+async def receive_questions(
+    update: Update, context: QuizContext, caller: Caller, name: str, data: bytes
+) -> None:
+    """Convert another tool's question file into a pack (no article: its items stand on
+    their own), then answer like a YAML upload, with what was skipped."""
+    stem = PurePosixPath(article_key(name)).stem
+    conversion = await asyncio.to_thread(convert, name, data, None, None, f"{stem}.yaml")
+    shown = f"<b>{render.esc(name)}</b>"
+    notes = [render.esc(shorten(f"skipped: {note}", 600)) for note in conversion.skipped]
+    if conversion.report is None or conversion.problems:
+        # Input that could not be read blocks publishing: a question would be lost unseen.
+        problems = len(conversion.problems)
+        what = (
+            "nothing could be converted"
+            if conversion.report is None
+            else "not every question could be read"
+        )
+        header = (
+            f"❌ {shown} ({render.esc(conversion.format)}): {what}, "
+            f"{problems} problem{'s' if problems != 1 else ''}."
+        )
+        blocks = [render.esc(shorten(f"{name}:{p}", 1000)) for p in conversion.problems]
+        footer = "Nothing was published: fix the file and send it again."
+        parts, _ = paginate(header, [*blocks, *notes], plural("line"), footer)
+        await send_parts(update, parts)
+        return
+    intro = [
+        f"🔁 Converted from {render.esc(conversion.format)}: {conversion.items} question"
+        f"{'s' if conversion.items != 1 else ''}, no article (answers are explained without a "
+        "quote)."
+    ]
+    await answer_report(
+        update, context, caller, name, conversion.report, None, None, data, [*intro, *notes]
+    )
+
+
+async def answer_report(
+    update: Update,
+    context: QuizContext,
+    caller: Caller,
+    name: str,
+    report: PackReport,
+    origin: str | None,
+    missing: str | None,
+    data: bytes,
+    notes: Sequence[str] = (),
+) -> None:
+    """Reply to a checked upload: its problems, or its summary, quality warnings, what
+    publishing would change and the Publish button. ``notes`` come first (a conversion's)."""
+    svc = services(context)
     shown = f"<b>{render.esc(name)}</b>"
     if not report.ok or report.pack is None:
         footer = "Nothing was published: fix the file and send it again."
@@ -255,17 +350,22 @@ async def receive_pack(
         errors = len(report.errors)
         header = f"❌ {shown}: {errors} problem{'s' if errors != 1 else ''}."
         blocks = [render.esc(shorten(p.located(), 1000)) for p in report.problems]
-        parts, _ = paginate(header, blocks, plural("problem"), footer)
+        parts, _ = paginate(header, [*notes, *blocks], plural("problem"), footer)
         await send_parts(update, parts)
         return
     pack = report.pack
     plan, row = await svc.admin.plan_upload(pack)
     header = f"✅ {shown} is valid: <b>{render.esc(pack.title)}</b> (<code>{pack.slug}</code>)"
-    blocks = [render.esc(" · ".join(summarize(pack).lines()))]
+    blocks = [*notes, render.esc(" · ".join(summarize(pack).lines()))]
     if origin:
         blocks.append(f"📄 Article: {render.esc(origin)}")
+    if report.quality is not None:
+        blocks.append(f"🔎 {render.esc(report.quality.summary())}")
     if report.warnings:
-        blocks.append(f"⚠ {len(report.warnings)} warning(s):")
+        blocks.append(
+            f"⚠ {len(report.warnings)} warning(s) (they do not block publishing; "
+            "see the pack format guide):"
+        )
         blocks += [render.esc(shorten(p.located(), 1000)) for p in report.warnings]
     blocks += plan_blocks(plan)
     refusal = ownership_refusal(caller, plan)

@@ -7,11 +7,21 @@ import logging
 
 from telegram import Update
 
+from bot.packs.exporters import export_pack
 from bot.quiz import analysis
 from bot.quiz.export import csv_bytes
+from bot.store.models import PackRow
 from bot.telegram import render
 from bot.telegram.context import QuizContext, reply, services
-from bot.telegram.staff import DOCUMENT_LIMIT, pack_for, paginate, plural, send_parts, staff_only
+from bot.telegram.staff import (
+    DOCUMENT_LIMIT,
+    Caller,
+    pack_for,
+    paginate,
+    plural,
+    send_parts,
+    staff_only,
+)
 from bot.text import shorten
 
 log = logging.getLogger("quizbot.instructor")
@@ -91,13 +101,83 @@ async def stats_command(update: Update, context: QuizContext) -> None:
     )
 
 
+EXPORT_FORMATS = {
+    "moodle": "moodle-xml",
+    "moodle-xml": "moodle-xml",
+    "xml": "moodle-xml",
+    "gift": "gift",
+    "aiken": "aiken",
+    "anki": "anki",
+    "yaml": "yaml",
+}
+"""The formats ``/export <pack> <format>`` takes, as :func:`export_pack` names them."""
+
+EXPORT_USAGE = (
+    "Usage: /export <i>pack</i> for the results as CSV files, or /export <i>pack</i> "
+    "moodle|gift|aiken|anki|yaml for its questions in that format (see /mypacks)."
+)
+
+FORMAT_NAMES = {
+    "moodle-xml": "Moodle XML",
+    "gift": "GIFT",
+    "aiken": "Aiken",
+    "anki": "an Anki deck",
+    "yaml": "a YAML pack",
+}
+
+
+async def export_questions(
+    update: Update, context: QuizContext, caller: Caller, row: PackRow, fmt: str
+) -> None:
+    """Send a pack's questions as a Moodle XML, GIFT, Aiken, Anki or YAML file."""
+    chat = update.effective_chat
+    pack = await services(context).admin.published_pack(row.slug)
+    if pack is None or chat is None:
+        await reply(update, f"<b>{render.esc(row.title)}</b> has no live questions to export.")
+        return
+    exported = await asyncio.to_thread(export_pack, pack, fmt)
+    if len(exported.data) > DOCUMENT_LIMIT:
+        await reply(
+            update,
+            "The file is larger than the 50 MB a bot may send: run "
+            f"<code>quizbot pack export {row.slug} --format {fmt}</code> on the server instead.",
+        )
+        return
+    log.info("Telegram user %s exported pack %s as %s", caller.telegram_id, row.slug, fmt)
+    skipped = len(exported.skipped)
+    caption = (
+        f"<b>{render.esc(shorten(pack.title, 200))}</b> as {FORMAT_NAMES[fmt]}: "
+        f"{exported.items} item{'s' if exported.items != 1 else ''}"
+        + (f", {skipped} skipped (the format cannot hold them)" if skipped else "")
+        + "."
+    )
+    await context.bot.send_document(
+        chat.id, exported.data, filename=exported.file_name, caption=caption
+    )
+    if skipped:
+        blocks = [render.esc(shorten(note, 600)) for note in exported.skipped]
+        parts, _ = paginate("Skipped:", blocks, plural("item"), "")
+        await send_parts(update, parts)
+
+
 async def export_command(update: Update, context: QuizContext) -> None:
-    """Send a pack's results as two CSV files: every attempt, and one row per student."""
+    """Send a pack's results as two CSV files (every attempt, one row per student); with a
+    format, send its questions in that format instead."""
     caller = await staff_only(update, context, "/export")
     if caller is None:
         return
-    row = await pack_for(update, context, caller, "export")
+    args = context.args or []
+    fmt = EXPORT_FORMATS.get(args[1].lower()) if len(args) == 2 else None
+    if len(args) > 2 or (len(args) == 2 and fmt is None):
+        await reply(update, EXPORT_USAGE)
+        return
+    row = await pack_for(
+        update, context, caller, "export", EXPORT_USAGE, active_ones=fmt is not None
+    )
     if row is None:
+        return
+    if fmt is not None:
+        await export_questions(update, context, caller, row, fmt)
         return
     exported = await services(context).admin.export(row, in_thread=True)
     if exported.attempts == 0:

@@ -23,10 +23,16 @@ article I have: send the article as a <b>.txt</b> file with that name (before or
 pack), or name the article of a pack that is already published. I check the pack like \
 <code>quizbot pack validate</code> and show what publishing would change; the Publish button \
 does it (within 30 minutes). You get the link to share with your class.
+<b>Questions from other tools:</b> send a Moodle XML (<b>.xml</b>), GIFT (<b>.gift</b> or \
+<b>.txt</b>), Aiken (<b>.aiken</b> or <b>.txt</b>), <b>.csv</b> or <b>.xlsx</b> file: I convert \
+it and answer the same way, with what was skipped.
+<b>Draft a pack:</b> send an article as a <b>.txt</b> file with the caption /draft; I send \
+back a draft pack to review.
 
 /mypacks — your packs and their status
 /stats <i>pack</i> — item analysis: which questions work, with a chart
-/export <i>pack</i> — the results as CSV files
+/export <i>pack</i> — the results as CSV files; /export <i>pack</i> \
+moodle|gift|aiken|anki|yaml — its questions in that format
 /hide, /show, /retire <i>pack</i> — hidden and retired packs are not offered to students
 /instructor — this help"""
 
@@ -159,4 +165,4 @@ async def in_private_only(update: Update, context: QuizContext) -> None:
     )
 
 
-PRIVATE_TOOLS = ("mypacks", "stats", "export", "hide", "show", "retire", "instructor")
+PRIVATE_TOOLS = ("mypacks", "stats", "export", "draft", "hide", "show", "retire", "instructor")

@@ -143,19 +143,27 @@ def deep_link(context: QuizContext, slug: str) -> str:
 
 
 async def pack_for(
-    update: Update, context: QuizContext, caller: Caller, command: str
+    update: Update,
+    context: QuizContext,
+    caller: Caller,
+    command: str,
+    usage: str = "",
+    active_ones: bool = False,
 ) -> PackRow | None:
-    """The pack named in the command's argument, if the caller may manage it; else reply."""
+    """The pack named in the command's first argument, if the caller may manage it (or, with
+    ``active_ones``, if it is active: what students see); else reply. ``usage`` replaces the
+    usage line, for commands that take more arguments (they are checked by the caller)."""
     args = context.args or []
-    if len(args) != 1:
-        await reply(update, f"Usage: /{command} <i>pack</i> (see /mypacks for yours).")
+    if len(args) != 1 and not (usage and args):
+        text = usage or f"Usage: /{command} <i>pack</i> (see /mypacks for yours)."
+        await reply(update, text)
         return None
     slug = args[0].strip().lower()
     row = await services(context).admin.find(slug)
     if row is None:
         await reply(update, f"There is no pack called <b>{render.esc(slug)}</b>. See /mypacks.")
         return None
-    if not caller.may_manage(row.owner_id):
+    if not caller.may_manage(row.owner_id) and not (active_ones and row.status == "active"):
         log.warning(
             "refused /%s %s to Telegram user %s: not the owner", command, slug, caller.telegram_id
         )
