@@ -25,6 +25,7 @@ from bot.telegram import callbacks, render
 from bot.telegram.context import (
     AnyApp,
     QuizContext,
+    drop_buttons,
     player_of,
     pressed,
     reply,
@@ -207,7 +208,7 @@ async def begin(app: AnyApp, run_id: int, chat_id: int) -> None:
     cancel(app, run_id, "lobby", 0)
     lobby_message = await games(app).lobby_message(run_id)
     if lobby_message is not None:  # the lobby's buttons would only refuse from now on
-        await _drop_markup(app, chat_id, lobby_message)
+        await drop_buttons(app.bot, chat_id, lobby_message)
     await say(app, chat_id, f"🚦 <b>{render.esc(question.pack.title)}</b>: here we go!")
     await ask(app, chat_id, question)
 
@@ -418,7 +419,7 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
         elif decision == "close" and chat_id is not None:
             lobby_message = await service.lobby_message(run_id)
             if lobby_message is not None:
-                await _drop_markup(app, chat_id, lobby_message)
+                await drop_buttons(app.bot, chat_id, lobby_message)
             await say(app, chat_id, "Nobody joined, so the lobby is closed. /quiz opens a new one.")
         return
     if what == "close":
@@ -428,7 +429,7 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
         chat_id = await _chat_of(app, run_id)
         if chat_id is None:
             return
-        await _drop_buttons(app, chat_id, result)
+        await _drop_question_buttons(app, chat_id, result)
         await say(app, chat_id, result_text(result))
         deadline = services_of(app).clock() + PAUSE
         schedule(app, run_id, "advance", position, deadline)
@@ -448,15 +449,9 @@ async def _chat_of(app: AnyApp, run_id: int) -> int | None:
     return await services_of(app).players.chat_of_run(run_id)
 
 
-async def _drop_buttons(app: AnyApp, chat_id: int, result: QuestionResult) -> None:
+async def _drop_question_buttons(app: AnyApp, chat_id: int, result: QuestionResult) -> None:
     if result.buttons and result.question.message_id is not None:
-        await _drop_markup(app, chat_id, result.question.message_id)
-
-
-async def _drop_markup(app: AnyApp, chat_id: int, message_id: int) -> None:
-    # Already gone, or not modified: nothing to tidy up.
-    with contextlib.suppress(BadRequest):
-        await app.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+        await drop_buttons(app.bot, chat_id, result.question.message_id)
 
 
 async def rearm_timers(app: AnyApp) -> int:
@@ -533,7 +528,7 @@ async def stop_command(update: Update, context: QuizContext) -> None:
         await reply(update, final_text(stopped))
     elif stopped is not None:
         if stopped.message_id is not None:
-            await _drop_markup(context.application, chat.id, stopped.message_id)
+            await drop_buttons(context.application.bot, chat.id, stopped.message_id)
         await reply(update, "The lobby is closed.")
 
 
