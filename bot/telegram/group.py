@@ -149,6 +149,7 @@ async def open_lobby(update: Update, context: QuizContext, slug: str, speed: boo
 
 
 async def join_button(update: Update, context: QuizContext) -> None:
+    """I'm in: join a lobby."""
     action = await pressed(update)
     if action is None:
         return
@@ -183,6 +184,7 @@ async def may_control(
 
 
 async def start_button(update: Update, context: QuizContext) -> None:
+    """Start: the host or an admin starts the game."""
     action = await pressed(update)
     if action is None:
         return
@@ -330,6 +332,7 @@ async def poll_answer(update: Update, context: QuizContext) -> None:
 
 
 async def group_answer_button(update: Update, context: QuizContext) -> None:
+    """An option of a group question sent as buttons."""
     action = await pressed(update)
     if action is None:
         return
@@ -553,6 +556,7 @@ async def review_command(update: Update, context: QuizContext) -> None:
 
 
 async def speed_pack_button(update: Update, context: QuizContext) -> None:
+    """A pack picked for a game with the speed bonus."""
     action = await pressed(update)
     if action is None:
         return

@@ -436,6 +436,7 @@ async def private_other(update: Update, context: QuizContext) -> None:
 
 
 async def answer_button(update: Update, context: QuizContext) -> None:
+    """An option, a toggle, Submit or Skip under a private question."""
     action = await pressed(update)
     if action is None:
         return
@@ -476,6 +477,7 @@ async def answer_button(update: Update, context: QuizContext) -> None:
 
 
 async def next_button(update: Update, context: QuizContext) -> None:
+    """Next ▶ after a verdict: the following question."""
     action = await pressed(update)
     if action is None:
         return
@@ -494,6 +496,7 @@ async def next_button(update: Update, context: QuizContext) -> None:
 
 
 async def resume_button(update: Update, context: QuizContext) -> None:
+    """Continue an unfinished run."""
     action = await pressed(update)
     if action is None:
         return
@@ -508,6 +511,7 @@ async def resume_button(update: Update, context: QuizContext) -> None:
 
 
 async def pack_button(update: Update, context: QuizContext) -> None:
+    """A pack picked from a list: open it (in a group, open a lobby)."""
     action = await pressed(update)
     if action is None:
         return
@@ -527,6 +531,7 @@ async def pack_button(update: Update, context: QuizContext) -> None:
 
 
 async def review_button(update: Update, context: QuizContext) -> None:
+    """Review the mistakes of a finished run (asking first in the middle of another)."""
     action = await pressed(update)
     if action is None:
         return
@@ -561,6 +566,7 @@ async def review_button(update: Update, context: QuizContext) -> None:
 
 
 async def review_pack_button(update: Update, context: QuizContext) -> None:
+    """A confirmed /review of a pack, leaving the current run."""
     action = await pressed(update)
     if action is None:
         return
@@ -572,6 +578,7 @@ async def review_pack_button(update: Update, context: QuizContext) -> None:
 
 
 async def read_button(update: Update, context: QuizContext) -> None:
+    """Read the article of a pack."""
     action = await pressed(update)
     if action is None:
         return
@@ -581,6 +588,7 @@ async def read_button(update: Update, context: QuizContext) -> None:
 
 
 async def board_button(update: Update, context: QuizContext) -> None:
+    """A pack's leaderboard."""
     action = await pressed(update)
     if action is None:
         return
@@ -599,6 +607,7 @@ async def board_button(update: Update, context: QuizContext) -> None:
 
 
 async def privacy_button(update: Update, context: QuizContext) -> None:
+    """Show or hide the name on leaderboards."""
     action = await pressed(update)
     if action is None:
         return
