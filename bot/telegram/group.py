@@ -24,8 +24,18 @@ from telegram.ext import (
     filters,
 )
 
+from bot import phrases
+from bot.i18n import translator
 from bot.packs.model import TrueFalseItem
-from bot.quiz.game import PAUSE, Finished, GameService, Lobby, QuestionResult, poll_fits
+from bot.quiz.game import (
+    PAUSE,
+    Finished,
+    GameRefused,
+    GameService,
+    Lobby,
+    QuestionResult,
+    poll_fits,
+)
 from bot.quiz.service import Question, correct_answer_text
 from bot.telegram import callbacks, render
 from bot.telegram.app import AnyApp, QuizContext, Services, services_of
@@ -150,8 +160,8 @@ async def open_lobby(update: Update, context: QuizContext, slug: str, speed: boo
     lobby = await games(context).open_lobby(
         _player(update), chat.id, chat.type, chat.title, slug, speed
     )
-    if isinstance(lobby, str):
-        await _reply(update, render.esc(lobby))
+    if isinstance(lobby, GameRefused):
+        await _reply(update, render.esc(phrases.game_refusal(translator("en"), lobby)))
         return
     seconds = _services(context).settings.lobby_seconds
     message = await context.bot.send_message(
@@ -170,8 +180,8 @@ async def _join_button(update: Update, context: QuizContext, action: Any) -> Non
     assert query is not None
     seconds = _services(context).settings.lobby_seconds
     joined = await games(context).join(_player(update), action.run, seconds)
-    if isinstance(joined, str):
-        await query.answer(joined)
+    if isinstance(joined, GameRefused):
+        await query.answer(phrases.game_refusal(translator("en"), joined))
         return
     lobby, countdown = joined
     await query.answer("You're in! 🎉")
@@ -215,7 +225,7 @@ async def _start_button(update: Update, context: QuizContext, action: Any) -> No
 async def begin(app: AnyApp, run_id: int, chat_id: int) -> None:
     """Start a lobby's game and ask the first question."""
     question = await games(app).start(run_id)
-    if isinstance(question, str):
+    if isinstance(question, GameRefused):
         return
     cancel(app, run_id, "lobby", 0)
     lobby_message = await games(app).lobby_message(run_id)

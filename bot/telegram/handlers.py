@@ -25,8 +25,10 @@ from telegram.ext import (
     filters,
 )
 
+from bot import phrases
+from bot.i18n import translator
 from bot.quiz import review
-from bot.quiz.boards import parse_board_args
+from bot.quiz.boards import NoBoard, parse_board_args
 from bot.quiz.service import (
     Answered,
     Feedback,
@@ -309,7 +311,7 @@ async def skip_command(update: Update, context: QuizContext) -> None:
     if isinstance(outcome, Answered):
         await show_feedback(context, chat.id, outcome, None)
     elif isinstance(outcome, Refused):
-        text = outcome.message
+        text = phrases.refusal(translator("en"), outcome.reason)
         if outcome.reason == "already":
             text = "You have answered this one: tap Next ▶ to go on."
         elif outcome.reason == "no_run":
@@ -401,8 +403,8 @@ async def leaderboard_command(update: Update, context: QuizContext) -> None:
     if chat is None:
         return
     query = parse_board_args(list(context.args or []))
-    if isinstance(query, str):
-        await reply(update, render.esc(query))
+    if isinstance(query, NoBoard):
+        await reply(update, render.esc(phrases.no_board(translator("en"), query)))
         return
     await send_board(update, context, query, user, chat.id, chat.type != ChatType.PRIVATE)
 
@@ -421,11 +423,15 @@ async def send_board(
     viewer_id, board = await svc.quiz.leaderboard(
         svc.boards, player, chat_id if in_group else None, query
     )
-    if isinstance(board, str):
-        await reply(update, render.esc(board))
+    if isinstance(board, NoBoard):
+        await reply(update, render.esc(phrases.no_board(translator("en"), board)))
         return
     text = render.leaderboard_text(
-        board.title, board.top, board.mine, viewer_id, asked_by_player=player is not None
+        phrases.board_title(translator("en"), board),
+        board.top,
+        board.mine,
+        viewer_id,
+        asked_by_player=player is not None,
     )
     await reply(update, text)
 
@@ -469,7 +475,11 @@ async def private_text(update: Update, context: QuizContext) -> None:
     if isinstance(outcome, Answered):
         await show_feedback(context, chat.id, outcome, None, typed_reply_to=message.message_id)
     elif isinstance(outcome, Unreadable):
-        hint = outcome.hint if outcome.question.typed else render.choice_hint(outcome.question)
+        hint = (
+            phrases.note(translator("en"), outcome.hint)
+            if outcome.question.typed
+            else render.choice_hint(outcome.question)
+        )
         await message.reply_text(render.esc(hint), parse_mode=ParseMode.HTML)
     elif outcome.reason == "already":
         await message.reply_text("You have answered this one: tap Next ▶ to go on.")
@@ -515,7 +525,7 @@ async def _answer_button(update: Update, context: QuizContext, action: Any) -> N
     if action.kind == "t":
         toggled = await quiz.toggle(player, action.run, action.item, action.number)
         if isinstance(toggled, Refused):
-            await query.answer(toggled.message)
+            await query.answer(phrases.refusal(translator("en"), toggled.reason))
             return
         await query.answer()
         await query.edit_message_text(
@@ -530,10 +540,10 @@ async def _answer_button(update: Update, context: QuizContext, action: Any) -> N
         option = action.number if action.kind == "a" else None
         outcome = await quiz.choose(player, action.run, action.item, option)
     if isinstance(outcome, Refused):
-        await query.answer(outcome.message)
+        await query.answer(phrases.refusal(translator("en"), outcome.reason))
         return
     if isinstance(outcome, Unreadable):
-        await query.answer(outcome.hint)
+        await query.answer(phrases.note(translator("en"), outcome.hint))
         return
     grade = outcome.feedback.grade
     await query.answer(
@@ -552,7 +562,7 @@ async def _next_button(update: Update, context: QuizContext, action: Any) -> Non
         player_of(update.effective_user), action.run, action.number
     )
     if isinstance(question, Refused):
-        await query.answer(question.message)
+        await query.answer(phrases.refusal(translator("en"), question.reason))
         return
     await query.answer()
     if query.message is not None:
@@ -565,7 +575,7 @@ async def _resume_button(update: Update, context: QuizContext, action: Any) -> N
     assert query is not None and update.effective_user is not None
     question = await services(context).quiz.resume(player_of(update.effective_user), action.run)
     if isinstance(question, Refused):
-        await query.answer(question.message)
+        await query.answer(phrases.refusal(translator("en"), question.reason))
         return
     await query.answer()
     await send_question(context, _chat_id(update), question)
@@ -594,7 +604,7 @@ async def _review_button(update: Update, context: QuizContext, action: Any) -> N
     player = player_of(update.effective_user)
     summary = await quiz.summary(player, action.run)
     if isinstance(summary, Refused):
-        await query.answer(summary.message)
+        await query.answer(phrases.refusal(translator("en"), summary.reason))
         return
     if not summary.missed_item_ids:
         await query.answer("No mistakes to review in that run. 🎉")

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
+from bot import phrases
+from bot.i18n import translator
 from bot.packs.model import NumberItem, ShortItem, TrueFalseItem
 from bot.quiz.catalog import CachedPack
 from bot.quiz.service import POINT, Feedback, Question, RunSummary
@@ -233,8 +235,7 @@ def feedback_text(feedback: Feedback, with_question: bool = True) -> str:
             lines.append(f"Your answer: {echoed or '—'}")
         if not feedback.grade.correct or isinstance(item, ShortItem | NumberItem):
             lines.append(f"Answer: <b>{esc(feedback.correct_answer)}</b>")
-        if feedback.grade.feedback:
-            lines.append(esc(feedback.grade.feedback))
+        lines += [esc(remark) for remark in phrases.remarks(translator("en"), feedback)]
         lines += ["", f"💡 {esc(item.explanation)}", *quote_lines(item.sources)]
         return "\n".join(lines)
 
