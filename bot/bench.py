@@ -2,7 +2,7 @@
 
 Every figure is produced by the code paths users hit: real ``Update`` JSON goes through the
 ``Application`` that :func:`~bot.telegram.app.build_application` builds, with the offline Bot
-API (:class:`~bot.telegram.offline.OfflineRequest`) in place of the network, on a fresh
+API (:class:`~bot.testing.offline.OfflineRequest`) in place of the network, on a fresh
 store. Each ratio is measured within one run, because shared machines are noisy:
 
 * **Answer throughput.** Simulated users play the article pack from its first item. One
@@ -61,6 +61,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
+from bot.i18n import translator
 from bot.packs import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseItem, validate_pack_file
 from bot.quiz.boards import BoardQuery
 from bot.quiz.grading import format_number
@@ -71,7 +72,7 @@ from bot.store.importer import import_files, import_pack
 from bot.store.models import Attempt, QuizRun, ScoreTotal, User
 from bot.telegram import render
 from bot.telegram.app import QuizApp, QuizContext, build_application, services_of, startup
-from bot.telegram.offline import OfflineRequest, UpdateFactory
+from bot.testing.offline import OfflineRequest, UpdateFactory
 
 PARTS = ("throughput", "leaderboard", "import")
 CONTENT_DIR = bundled("content")
@@ -933,7 +934,7 @@ def _ceiling_board(title: str) -> str:
         for n in range(1, 11)
     ]
     mine = repo.Standing(4_321, 99, "Player 99", False, 9_500, 10, 34, 500_000)
-    return render.leaderboard_text(title, top, mine, 99)
+    return render.leaderboard_text(translator("en"), title, top, mine, 99)
 
 
 async def ceiling_board_handler(update: Update, context: QuizContext) -> None:

@@ -104,9 +104,9 @@ def update() -> None:
             catalog.creation_date = EPOCH
             catalog.update(template, update_creation_date=False)
         catalog.revision_date = EPOCH
-        if language == "en":
+        if language == "en":  # the source language: every message is its own translation
             for message in catalog:
-                if message.id and not _translated(message):
+                if message.id:
                     message.string = message.id
                     message.flags.discard("fuzzy")
         write(language, catalog)

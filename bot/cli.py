@@ -397,35 +397,45 @@ def cmd_export(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- run and play
 
 
+ALLOWED_UPDATES = ["message", "callback_query", "poll_answer", "my_chat_member"]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if not settings.token:
         print(TOKEN_MISSING, file=sys.stderr)
         return EXIT_PROBLEMS
+    from bot.metrics import MeteredRateLimiter, Metrics
     from bot.telegram.app import BotApiUnreachable, build_application
+    from bot.telegram.webhook import WebhookError, WebhookOptions, serve
 
+    metrics = Metrics()
     try:
-        application = build_application(settings)
+        application = build_application(
+            settings, rate_limiter=MeteredRateLimiter(metrics, max_retries=2)
+        )
     except StoreError as exc:
         raise CliError(str(exc)) from None
+    metrics.watch(application)
     try:
         if args.webhook_url:
             secret = args.secret_token or (
                 settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
             )
-            application.run_webhook(
+            options = WebhookOptions(
                 listen=args.listen,
                 port=args.port,
                 url_path=args.url_path,
                 webhook_url=args.webhook_url,
                 secret_token=secret,
-                allowed_updates=["message", "callback_query", "poll_answer", "my_chat_member"],
+                allowed_updates=ALLOWED_UPDATES,
+                metrics_address=settings.metrics_address,
+                metrics_port=settings.metrics_port,
             )
+            asyncio.run(serve(application, options, metrics))
         else:
-            application.run_polling(
-                allowed_updates=["message", "callback_query", "poll_answer", "my_chat_member"]
-            )
-    except (StoreError, BotApiUnreachable) as exc:
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except (StoreError, BotApiUnreachable, WebhookError) as exc:
         raise CliError(str(exc)) from None
     except (SQLAlchemyError, OSError) as exc:
         raise CliError(describe_error(exc, settings.database_url)) from None

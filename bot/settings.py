@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         default=512 * 1024, ge=1024, le=20 * 1024 * 1024, alias="QUIZBOT_UPLOAD_MAX_BYTES"
     )
+    metrics_port: int | None = Field(default=None, ge=1, le=65535, alias="QUIZBOT_METRICS_PORT")
+    metrics_address: str = Field(default="127.0.0.1", alias="QUIZBOT_METRICS_ADDRESS")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.constants import MessageLimit
 from telegram.ext import AIORateLimiter
 
+from bot.i18n import LANGUAGES
 from bot.packs.model import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseItem
 from bot.quiz.grading import format_number
 from bot.store import repo
 from bot.store.models import Attempt, QuizRun, User
 from bot.telegram.app import build_application
-from bot.telegram.offline import ApiCall, OfflineRequest
+from bot.testing.offline import ApiCall, OfflineRequest
 from botkit import ROOT, Clock, Harness, make_settings, start_harness, user, write_mini_pack
 
 ANN = user(101, "Ann", "ann")
@@ -101,13 +102,17 @@ async def count(engine: AsyncEngine, model: Any) -> int:
 
 async def test_startup_sets_commands_and_imports_the_pack(bot: Harness) -> None:
     commands = bot.api.sent("setMyCommands")
-    assert len(commands) == 2
+    # Private chats and groups, each in every shipped language (English: no language_code).
+    assert len(commands) == 2 * len(LANGUAGES)
     private = (
         json.loads(commands[0].params["commands"])
         if isinstance(commands[0].params["commands"], str)
         else commands[0].params["commands"]
     )
     assert {c["command"] for c in private} >= {"start", "quiz", "read", "score", "leaderboard"}
+    assert "language" in {c["command"] for c in private}
+    codes = {c.params.get("language_code") for c in commands}
+    assert codes == {None, "uk", "ru", "es"}
     calls = await bot.text(ANN, "/start")
     assert "Pick a quiz" in texts(calls)
     assert ("Biden approves ATACMS strikes deep into Russia", "pk:atacms-2024") in buttons(
@@ -288,6 +293,11 @@ async def test_forged_and_malformed_callbacks_change_nothing(
     for data in forged:
         calls = await bot.press(ANN, data)
         assert [c.method for c in calls] == ["answerCallbackQuery"], data
+    # A shape no button has (routed by pattern, then parsed), or a kind of button no handler
+    # knows (the last catch-all), is answered the same way.
+    for data in (f"a:{run}:{item_id}", "a:1:2:3:4", "zz:1", "pk:../../etc", "x" * 64, "pub:zz"):
+        calls = await bot.press(ANN, data)
+        assert calls[0].params["text"] == "This button is no longer valid.", data
     # Someone else's run.
     calls = await bot.press(BOB, f"a:{run}:{item_id}:0")
     assert calls[0].params["text"] == "This quiz belongs to someone else."
@@ -408,7 +418,7 @@ async def test_review_my_mistakes_reasks_only_missed_items(bot: Harness) -> None
     assert "practice" in texts(calls)
     # Practice does not change the leaderboard: still 32 points.
     calls = await bot.text(ANN, "/leaderboard")
-    assert "32 pts" in calls[-1].params["text"]
+    assert "32 points" in calls[-1].params["text"]
 
 
 async def test_stop_skip_score_and_leaderboard(bot: Harness) -> None:

@@ -9,11 +9,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import bundled
 
 MIGRATIONS_DIR = bundled("migrations")
+MIGRATION_LOCK_KEY = 0x5175_697A_626F_7401
+"""The PostgreSQL advisory lock ``upgrade`` holds, so that workers starting together migrate
+one after another (the later ones then find the schema at head) instead of racing."""
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -50,8 +54,14 @@ def _run(connection: Any, action: str, revision: str) -> None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Upgrade the schema inside the running event loop."""
+    """Upgrade the schema inside the running event loop; on PostgreSQL under an advisory lock
+    held until the migration's transaction ends, so any number of processes may call it at
+    once."""
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         await connection.run_sync(_run, "upgrade", revision)
 
 

@@ -51,7 +51,17 @@ _SHAPES: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {
     "pub": (re.compile(r"([0-9a-f]{16})"), ("slug",)),
     # settings
     "priv": (re.compile(r"([01])"), ("number",)),
+    "lang": (re.compile(r"([a-z]{2})"), ("slug",)),  # a language code; shipped ones only
 }
+
+
+def pattern(*kinds: str) -> re.Pattern[str]:
+    """What a ``CallbackQueryHandler`` matches for these kinds of button: the kind and its
+    colon. The rest of the data is checked by :func:`parse` in the handler."""
+    unknown = set(kinds) - set(_SHAPES)
+    if unknown:
+        raise ValueError(f"unknown kinds of button: {sorted(unknown)}")
+    return re.compile(f"^(?:{'|'.join(map(re.escape, kinds))}):")
 
 
 def parse(data: str | None) -> Action | None:
@@ -152,3 +162,7 @@ def publish(token: str) -> str:
 
 def privacy(hidden: bool) -> str:
     return f"priv:{int(hidden)}"
+
+
+def language(code: str) -> str:
+    return f"lang:{code}"

@@ -1,8 +1,8 @@
 """Handlers for private chats and the commands every chat shares.
 
 Each handler turns an update into an engine call and the engine's answer into messages.
-Group games live in :mod:`bot.telegram.group`, instructor tools in
-:mod:`bot.telegram.instructor`.
+Group games live in :mod:`bot.telegram.group`, instructor tools in the ``instructor_*``
+modules; :mod:`bot.telegram.app` registers them all.
 """
 
 from __future__ import annotations
@@ -12,42 +12,35 @@ import html
 import logging
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from telegram import Message, Update, User
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden
-from telegram.ext import (
-    CallbackQueryHandler,
-    ChatMemberHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
-)
+from telegram import Update, User
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest
 
 from bot import phrases
-from bot.i18n import translator
-from bot.quiz import review
+from bot.i18n import N_, Translator
 from bot.quiz.boards import NoBoard, parse_board_args
 from bot.quiz.service import (
     Answered,
     Feedback,
-    Player,
     Question,
     Refused,
     RunSummary,
     Unreadable,
 )
-from bot.store import repo
-from bot.telegram import callbacks, render
-from bot.telegram.app import QuizApp, QuizContext, Services
+from bot.telegram import callbacks, group, render
+from bot.telegram.context import (
+    QuizContext,
+    chat_id_of,
+    player_of,
+    pressed,
+    reply,
+    services,
+    tr,
+)
 
 log = logging.getLogger("quizbot.telegram")
 
-PRIVATE = filters.ChatType.PRIVATE
-GROUPS = filters.ChatType.GROUPS
-
-HELP = """<b>Article quiz bot</b>
+HELP = N_("""<b>Article quiz bot</b>
 Read an article, then check how well you understood it.
 
 /quiz — start or continue a quiz (/quiz <i>pack</i> for a given one)
@@ -61,51 +54,39 @@ Tap an option to answer, or type it. For typed questions, spelling slips are for
 numbers may be written as 11,000 or 11 000. After each answer you see why it is right, with \
 the article's own words.
 
-In a group, /quiz opens a game for everyone. Instructors: /instructor."""
-
-
-def services(context: QuizContext) -> Services:
-    return context.bot_data.services
-
-
-def player_of(user: User) -> Player:
-    return Player(telegram_id=user.id, name=user.full_name or str(user.id), username=user.username)
-
-
-async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
-    """Reply in the update's chat with HTML text."""
-    chat = update.effective_chat
-    if chat is None:
-        return None
-    return await chat.send_message(render.fit(text), parse_mode=ParseMode.HTML, **kwargs)
+In a group, /quiz opens a game for everyone. /language changes the language I speak. \
+Instructors: /instructor.""")
 
 
 # --------------------------------------------------------------------------- questions
 
 
-async def send_question(context: QuizContext, chat_id: int, question: Question) -> None:
+async def send_question(
+    context: QuizContext, t: Translator, chat_id: int, question: Question
+) -> None:
     """Send a question as a new message, and remember it: a typed answer or /skip removes its
     buttons (a button press edits the message it names)."""
     message = await context.bot.send_message(
         chat_id,
-        render.question_text(question),
-        parse_mode=ParseMode.HTML,
-        reply_markup=render.question_keyboard(question),
+        render.question_text(t, question),
+        reply_markup=render.question_keyboard(t, question),
     )
     await services(context).quiz.set_message(question.run_id, message.message_id)
 
 
-async def send_summary(context: QuizContext, chat_id: int, summary: RunSummary) -> None:
+async def send_summary(
+    context: QuizContext, t: Translator, chat_id: int, summary: RunSummary
+) -> None:
     await context.bot.send_message(
         chat_id,
-        render.summary_text(summary),
-        parse_mode=ParseMode.HTML,
-        reply_markup=render.summary_keyboard(summary),
+        render.summary_text(t, summary),
+        reply_markup=render.summary_keyboard(t, summary),
     )
 
 
 async def show_feedback(
     context: QuizContext,
+    t: Translator,
     chat_id: int,
     outcome: Answered,
     message_id: int | None,
@@ -116,13 +97,12 @@ async def show_feedback(
     button, or the end-of-run summary."""
     feedback: Feedback = outcome.feedback
     question = feedback.question
-    markup = None if outcome.finished else render.next_keyboard(question)
+    markup = None if outcome.finished else render.next_keyboard(t, question)
     if message_id is not None:
         await context.bot.edit_message_text(
-            render.feedback_text(feedback),
+            render.feedback_text(t, feedback),
             chat_id=chat_id,
             message_id=message_id,
-            parse_mode=ParseMode.HTML,
             reply_markup=markup,
         )
     else:
@@ -131,13 +111,12 @@ async def show_feedback(
             await _drop_keyboard(context, chat_id, shown)
         await context.bot.send_message(
             chat_id,
-            render.feedback_text(feedback, with_question=typed_reply_to is None),
-            parse_mode=ParseMode.HTML,
+            render.feedback_text(t, feedback, with_question=typed_reply_to is None),
             reply_markup=markup,
             reply_to_message_id=typed_reply_to,
         )
     if outcome.finished is not None:
-        await send_summary(context, chat_id, outcome.finished)
+        await send_summary(context, t, chat_id, outcome.finished)
 
 
 async def _drop_keyboard(context: QuizContext, chat_id: int, message_id: int) -> None:
@@ -150,22 +129,27 @@ async def offer_or_start(
     update: Update, context: QuizContext, slug: str, user: User, chat_id: int
 ) -> None:
     """Open a pack: offer to continue an unfinished run, or start a new one."""
+    t = await tr(update, context)
     quiz = services(context).quiz
     player = player_of(user)
     pack, waiting = await quiz.unfinished_run(player, slug)
     if pack is None:
-        await reply(update, render.no_such_pack(slug))
+        await reply(update, render.no_such_pack(t, slug))
         return
     if waiting is not None:
         await reply(
             update,
-            f"You have an unfinished run of <b>{render.esc(pack.title)}</b> at question "
-            f"{waiting.number} of {waiting.total}.",
+            t.gettext(
+                "You have an unfinished run of <b>{title}</b> at question {number} of {total}.",
+                title=render.esc(pack.title),
+                number=waiting.number,
+                total=waiting.total,
+            ),
             reply_markup=render.keyboard(
                 [
                     [
-                        ("▶ Continue", callbacks.resume(waiting.run_id)),
-                        ("↻ Start over", callbacks.restart(pack.slug)),
+                        (t.gettext("▶ Continue"), callbacks.resume(waiting.run_id)),
+                        (t.gettext("↻ Start over"), callbacks.restart(pack.slug)),
                     ]
                 ]
             ),
@@ -173,45 +157,53 @@ async def offer_or_start(
         return
     current = await quiz.current_run(player)
     if current is not None:  # one run in progress per chat: ask before starting another
-        await offer_switch(update, current, pack.title, callbacks.restart(pack.slug))
+        await offer_switch(update, t, current, pack.title, callbacks.restart(pack.slug))
         return
     await start_new(update, context, slug, user, chat_id)
 
 
-async def offer_switch(update: Update, current: Question, new_title: str, start: str) -> None:
+async def offer_switch(
+    update: Update, t: Translator, current: Question, new_title: str, start: str
+) -> None:
     """The player is in the middle of ``current``: offer to start ``new_title`` (button data
     ``start``) or to go back; the other run is kept either way."""
+    back = (t.gettext("↩ Back to my run"), callbacks.resume(current.run_id))
     await reply(
         update,
-        render.switch_text(current, new_title),
-        reply_markup=render.keyboard(
-            [[("▶ Start it", start), ("↩ Back to my run", callbacks.resume(current.run_id))]]
-        ),
+        render.switch_text(t, current, new_title),
+        reply_markup=render.keyboard([[(t.gettext("▶ Start it"), start), back]]),
     )
 
 
 async def start_new(
     update: Update, context: QuizContext, slug: str, user: User, chat_id: int
 ) -> None:
+    t = await tr(update, context)
     question = await services(context).quiz.start_run(player_of(user), slug, chat_id)
     if question is None:
-        await reply(update, render.no_such_pack(slug))
+        await reply(update, render.no_such_pack(t, slug))
         return
     await reply(
         update,
-        f"📝 <b>{render.esc(question.pack.title)}</b>: {question.total} questions. "
-        "Take your time; /read shows the article, /stop ends the quiz.",
+        t.ngettext(
+            "📝 <b>{title}</b>: {n} question. "
+            "Take your time; /read shows the article, /stop ends the quiz.",
+            "📝 <b>{title}</b>: {n} questions. "
+            "Take your time; /read shows the article, /stop ends the quiz.",
+            question.total,
+            title=render.esc(question.pack.title),
+        ),
     )
-    await send_question(context, chat_id, question)
+    await send_question(context, t, chat_id, question)
 
 
 async def ask_which_pack(update: Update, context: QuizContext, action: str) -> None:
-    async with services(context).sessionmaker() as session:
-        packs = await services(context).quiz.visible_packs(session)
+    t = await tr(update, context)
+    packs = await services(context).players.visible_packs()
     if not packs:
-        await reply(update, "No quizzes are published yet.")
+        await reply(update, t.gettext("No quizzes are published yet."))
         return
-    await reply(update, "Which quiz?", reply_markup=render.pack_buttons(packs, action))
+    await reply(update, t.gettext("Which quiz?"), reply_markup=render.pack_buttons(packs, action))
 
 
 # --------------------------------------------------------------------------- commands
@@ -225,33 +217,35 @@ async def start(update: Update, context: QuizContext) -> None:
     if context.args:
         await offer_or_start(update, context, context.args[0], user, chat.id)
         return
-    svc = services(context)
-    async with svc.sessionmaker() as session, session.begin():
-        await svc.quiz.user_id(session, player_of(user))  # the first contact registers them
-        packs = await svc.quiz.visible_packs(session)
-    greeting = (
-        f"Hello, {render.esc(user.first_name)}! 👋\n"
+    packs = await services(context).players.welcome(player_of(user))
+    t = await tr(update, context)
+    greeting = t.gettext(
+        "Hello, {name}! 👋\n"
         "I check how well you understood an article: multiple choice, true or false and "
-        "typed answers, each explained with the article's own words.\n\n"
+        "typed answers, each explained with the article's own words.",
+        name=render.esc(user.first_name),
     )
     if packs:
-        await reply(update, greeting + "Pick a quiz:", reply_markup=render.pack_buttons(packs))
+        await reply(
+            update,
+            greeting + "\n\n" + t.gettext("Pick a quiz:"),
+            reply_markup=render.pack_buttons(packs),
+        )
     else:
-        await reply(update, greeting + "No quizzes are published yet.")
+        await reply(update, greeting + "\n\n" + t.gettext("No quizzes are published yet."))
 
 
 async def help_command(update: Update, context: QuizContext) -> None:
     """Explain the commands."""
-    await reply(update, HELP)
+    await reply(update, (await tr(update, context)).gettext(HELP))
 
 
 async def packs_command(update: Update, context: QuizContext) -> None:
     """List the published packs with buttons to start them."""
-    async with services(context).sessionmaker() as session:
-        packs = await services(context).quiz.visible_packs(session)
+    packs = await services(context).players.visible_packs()
     await reply(
         update,
-        render.pack_list(packs),
+        render.pack_list(await tr(update, context), packs),
         reply_markup=render.pack_buttons(packs) if packs else None,
     )
 
@@ -264,8 +258,7 @@ async def quiz_command(update: Update, context: QuizContext) -> None:
     if context.args:
         await offer_or_start(update, context, context.args[0], user, chat.id)
         return
-    async with services(context).sessionmaker() as session:
-        packs = await services(context).quiz.visible_packs(session)
+    packs = await services(context).players.visible_packs()
     if len(packs) == 1:
         await offer_or_start(update, context, packs[0].slug, user, chat.id)
     else:
@@ -277,8 +270,7 @@ async def read_command(update: Update, context: QuizContext) -> None:
     if context.args:
         await send_article(update, context, context.args[0])
         return
-    async with services(context).sessionmaker() as session:
-        packs = await services(context).quiz.visible_packs(session)
+    packs = await services(context).players.visible_packs()
     if len(packs) == 1:
         await send_article(update, context, packs[0].slug)
     else:
@@ -286,16 +278,19 @@ async def read_command(update: Update, context: QuizContext) -> None:
 
 
 async def send_article(update: Update, context: QuizContext, slug: str) -> None:
-    async with services(context).sessionmaker() as session:
-        pack = await services(context).quiz.find_pack(session, slug)
+    t = await tr(update, context)
+    pack = await services(context).players.find_pack(slug)
     if pack is None:
-        await reply(update, render.no_such_pack(slug))
+        await reply(update, render.no_such_pack(t, slug))
         return
     if not pack.article_text:  # a pack imported from Moodle, GIFT... without `article:`
         await reply(
             update,
-            f"<b>{render.esc(pack.title)}</b> has no article: its questions stand on their "
-            "own, and each answer is explained without a quote.",
+            t.gettext(
+                "<b>{title}</b> has no article: its questions stand on their own, and each "
+                "answer is explained without a quote.",
+                title=render.esc(pack.title),
+            ),
         )
         return
     for part in render.article_parts(pack.title, pack.article_text):
@@ -307,15 +302,16 @@ async def skip_command(update: Update, context: QuizContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
+    t = await tr(update, context)
     outcome = await services(context).quiz.skip(player_of(user))
     if isinstance(outcome, Answered):
-        await show_feedback(context, chat.id, outcome, None)
+        await show_feedback(context, t, chat.id, outcome, None)
     elif isinstance(outcome, Refused):
-        text = phrases.refusal(translator("en"), outcome.reason)
+        text = phrases.refusal(t, outcome.reason)
         if outcome.reason == "already":
-            text = "You have answered this one: tap Next ▶ to go on."
+            text = t.gettext("You have answered this one: tap Next ▶ to go on.")
         elif outcome.reason == "no_run":
-            text = "No quiz is running. Send /quiz to start one."
+            text = t.gettext("No quiz is running. Send /quiz to start one.")
         await reply(update, render.esc(text))
 
 
@@ -338,38 +334,48 @@ async def start_review(
     """Start a review run of the due items (of ``slug``, or of the pack with the most); in the
     middle of another run, ask first (``confirmed`` skips that)."""
     svc = services(context)
+    t = await tr(update, context)
     player = player_of(user)
-    slugs = [slug.lower()] if slug else None
-    async with svc.sessionmaker() as session, session.begin():
-        unknown = bool(slug) and await svc.quiz.find_pack(session, slug or "") is None
-        user_id = await svc.quiz.user_id(session, player)
-        due = await review.due_items(session, user_id, svc.clock(), slugs)
-    if unknown:
-        await reply(update, render.no_such_pack(slug or ""))
+    found = await svc.players.reviews(player, slug)
+    due = found.due
+    if found.unknown_pack:
+        await reply(update, render.no_such_pack(t, slug or ""))
         return
     if not due.by_pack:
         if due.next_due is None:
-            await reply(update, "Nothing to review yet. Answer some questions first: /quiz")
+            await reply(
+                update, t.gettext("Nothing to review yet. Answer some questions first: /quiz")
+            )
         else:
-            wait = render.duration((due.next_due - svc.clock()).total_seconds())
-            await reply(update, f"Nothing to review right now. The next review is due in {wait}.")
+            wait = render.duration(t, (due.next_due - svc.clock()).total_seconds())
+            await reply(
+                update,
+                t.gettext(
+                    "Nothing to review right now. The next review is due in {wait}.", wait=wait
+                ),
+            )
         return
     slug, item_ids = max(due.by_pack.items(), key=lambda entry: len(entry[1]))
     current = None if confirmed else await svc.quiz.current_run(player)
     if current is not None:
-        await offer_switch(update, current, "a review", callbacks.review_pack(slug))
+        await offer_switch(update, t, current, t.gettext("a review"), callbacks.review_pack(slug))
         return
     question = await svc.quiz.start_run(player, slug, chat_id, mode="review", item_ids=item_ids)
     if question is None:
-        await reply(update, "Those questions are no longer in the quiz.")
+        await reply(update, t.gettext("Those questions are no longer in the quiz."))
         return
-    count = f"{question.total} question{'s are' if question.total != 1 else ' is'} due"
     await reply(
         update,
-        f"🔁 <b>{render.esc(question.pack.title)}</b>: {count} for review. Review runs are "
-        "practice: they do not change the leaderboard.",
+        t.ngettext(
+            "🔁 <b>{title}</b>: {n} question is due for review. "
+            "Review runs are practice: they do not change the leaderboard.",
+            "🔁 <b>{title}</b>: {n} questions are due for review. "
+            "Review runs are practice: they do not change the leaderboard.",
+            question.total,
+            title=render.esc(question.pack.title),
+        ),
     )
-    await send_question(context, chat_id, question)
+    await send_question(context, t, chat_id, question)
 
 
 async def stop_command(update: Update, context: QuizContext) -> None:
@@ -377,11 +383,12 @@ async def stop_command(update: Update, context: QuizContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
+    t = await tr(update, context)
     summary = await services(context).quiz.stop(player_of(user))
     if summary is None:
-        await reply(update, "No quiz is running. Send /quiz to start one.")
+        await reply(update, t.gettext("No quiz is running. Send /quiz to start one."))
         return
-    await send_summary(context, chat.id, summary)
+    await send_summary(context, t, chat.id, summary)
 
 
 async def score_command(update: Update, context: QuizContext) -> None:
@@ -389,11 +396,8 @@ async def score_command(update: Update, context: QuizContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    svc = services(context)
-    async with svc.sessionmaker() as session, session.begin():
-        user_id = await svc.quiz.user_id(session, player_of(user))
-        stats = await repo.user_pack_stats(session, user_id, svc.clock().date())
-    await reply(update, render.score_text(stats))
+    stats = await services(context).players.scores(player_of(user))
+    await reply(update, render.score_text(await tr(update, context), stats))
 
 
 async def leaderboard_command(update: Update, context: QuizContext) -> None:
@@ -404,7 +408,7 @@ async def leaderboard_command(update: Update, context: QuizContext) -> None:
         return
     query = parse_board_args(list(context.args or []))
     if isinstance(query, NoBoard):
-        await reply(update, render.esc(phrases.no_board(translator("en"), query)))
+        await reply(update, render.esc(phrases.no_board(await tr(update, context), query)))
         return
     await send_board(update, context, query, user, chat.id, chat.type != ChatType.PRIVATE)
 
@@ -418,16 +422,18 @@ async def send_board(
     in_group: bool,
 ) -> None:
     svc = services(context)
+    t = await tr(update, context)
     player = player_of(user) if user is not None else None
 
     viewer_id, board = await svc.quiz.leaderboard(
         svc.boards, player, chat_id if in_group else None, query
     )
     if isinstance(board, NoBoard):
-        await reply(update, render.esc(phrases.no_board(translator("en"), board)))
+        await reply(update, render.esc(phrases.no_board(t, board)))
         return
     text = render.leaderboard_text(
-        phrases.board_title(translator("en"), board),
+        t,
+        phrases.board_title(t, board),
         board.top,
         board.mine,
         viewer_id,
@@ -441,26 +447,24 @@ async def settings_command(update: Update, context: QuizContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    svc = services(context)
-    async with svc.sessionmaker() as session, session.begin():
-        user_id = await svc.quiz.user_id(session, player_of(user))
-        hidden = await repo.is_hidden(session, user_id)
-    await reply(update, privacy_text(hidden), reply_markup=privacy_keyboard(hidden))
+    hidden = await services(context).players.is_hidden(player_of(user))
+    t = await tr(update, context)
+    await reply(update, privacy_text(t, hidden), reply_markup=privacy_keyboard(t, hidden))
 
 
-def privacy_text(hidden: bool) -> str:
+def privacy_text(t: Translator, hidden: bool) -> str:
     if hidden:
-        return (
+        return t.gettext(
             "🙈 You are <b>hidden</b>: others see you as “anonymous” on leaderboards. "
             "You still see your own rank."
         )
-    return "👀 Your name is <b>shown</b> on leaderboards."
+    return t.gettext("👀 Your name is <b>shown</b> on leaderboards.")
 
 
-def privacy_keyboard(hidden: bool) -> Any:
+def privacy_keyboard(t: Translator, hidden: bool) -> Any:
     if hidden:
-        return render.keyboard([[("Show my name", callbacks.privacy(False))]])
-    return render.keyboard([[("Hide me (anonymous)", callbacks.privacy(True))]])
+        return render.keyboard([[(t.gettext("Show my name"), callbacks.privacy(False))]])
+    return render.keyboard([[(t.gettext("Hide me (anonymous)"), callbacks.privacy(True))]])
 
 
 # --------------------------------------------------------------------------- typed answers
@@ -471,67 +475,54 @@ async def private_text(update: Update, context: QuizContext) -> None:
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
     if user is None or chat is None or message is None or message.text is None:
         return
+    t = await tr(update, context)
     outcome = await services(context).quiz.answer_text(player_of(user), message.text)
     if isinstance(outcome, Answered):
-        await show_feedback(context, chat.id, outcome, None, typed_reply_to=message.message_id)
+        await show_feedback(context, t, chat.id, outcome, None, typed_reply_to=message.message_id)
     elif isinstance(outcome, Unreadable):
         hint = (
-            phrases.note(translator("en"), outcome.hint)
+            phrases.note(t, outcome.hint)
             if outcome.question.typed
-            else render.choice_hint(outcome.question)
+            else render.choice_hint(t, outcome.question)
         )
-        await message.reply_text(render.esc(hint), parse_mode=ParseMode.HTML)
+        await message.reply_text(render.esc(hint))
     elif outcome.reason == "already":
-        await message.reply_text("You have answered this one: tap Next ▶ to go on.")
+        await message.reply_text(t.gettext("You have answered this one: tap Next ▶ to go on."))
     else:
-        await message.reply_text("No quiz is running. Send /quiz to start one, or /help.")
+        await message.reply_text(
+            t.gettext("No quiz is running. Send /quiz to start one, or /help.")
+        )
 
 
 async def private_other(update: Update, context: QuizContext) -> None:
     """Stickers, photos and other messages the bot does not expect."""
     message = update.effective_message
     if message is not None:
-        await message.reply_text("I read text only: send /quiz to start, or /help.")
+        t = await tr(update, context)
+        await message.reply_text(t.gettext("I read text only: send /quiz to start, or /help."))
 
 
 # --------------------------------------------------------------------------- buttons
 
 
-async def button(update: Update, context: QuizContext) -> None:
-    """Every inline button of a private run; the data is checked, never trusted."""
-    query = update.callback_query
-    if query is None or update.effective_user is None:
-        return
-    action = callbacks.parse(query.data)
+async def answer_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update, context)
     if action is None:
-        await query.answer("This button is not valid.")
         return
-    handler = _BUTTONS.get(action.kind)
-    if handler is None:
-        from bot.telegram import group, instructor
-
-        handler = group.BUTTONS.get(action.kind) or instructor.BUTTONS.get(action.kind)
-    if handler is None:
-        await query.answer("This button is not valid.")
-        return
-    await handler(update, context, action)
-
-
-async def _answer_button(update: Update, context: QuizContext, action: Any) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     quiz = services(context).quiz
+    t = await tr(update, context)
     player = player_of(update.effective_user)
     if action.kind == "t":
         toggled = await quiz.toggle(player, action.run, action.item, action.number)
         if isinstance(toggled, Refused):
-            await query.answer(phrases.refusal(translator("en"), toggled.reason))
+            await query.answer(phrases.refusal(t, toggled.reason))
             return
         await query.answer()
         await query.edit_message_text(
-            render.question_text(toggled),
-            parse_mode=ParseMode.HTML,
-            reply_markup=render.question_keyboard(toggled),
+            render.question_text(t, toggled),
+            reply_markup=render.question_keyboard(t, toggled),
         )
         return
     if action.kind == "k":
@@ -540,109 +531,138 @@ async def _answer_button(update: Update, context: QuizContext, action: Any) -> N
         option = action.number if action.kind == "a" else None
         outcome = await quiz.choose(player, action.run, action.item, option)
     if isinstance(outcome, Refused):
-        await query.answer(phrases.refusal(translator("en"), outcome.reason))
+        await query.answer(phrases.refusal(t, outcome.reason))
         return
     if isinstance(outcome, Unreadable):
-        await query.answer(phrases.note(translator("en"), outcome.hint))
+        await query.answer(phrases.note(t, outcome.hint))
         return
     grade = outcome.feedback.grade
-    await query.answer(
-        "✅ Correct!" if grade.correct else "Skipped" if action.kind == "k" else "❌ Not quite"
-    )
+    if grade.correct:
+        toast = t.gettext("✅ Correct!")
+    elif action.kind == "k":
+        toast = t.gettext("Skipped")
+    else:
+        toast = t.gettext("❌ Not quite")
+    await query.answer(toast)
     message = query.message
     chat_id = message.chat.id if message is not None else update.effective_user.id
     message_id = message.message_id if message is not None else None
-    await show_feedback(context, chat_id, outcome, message_id)
+    await show_feedback(context, t, chat_id, outcome, message_id)
 
 
-async def _next_button(update: Update, context: QuizContext, action: Any) -> None:
+async def next_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update, context)
+    if action is None:
+        return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
+    t = await tr(update, context)
     question = await services(context).quiz.next_question(
         player_of(update.effective_user), action.run, action.number
     )
     if isinstance(question, Refused):
-        await query.answer(phrases.refusal(translator("en"), question.reason))
+        await query.answer(phrases.refusal(t, question.reason))
         return
     await query.answer()
     if query.message is not None:
         await _drop_keyboard(context, query.message.chat.id, query.message.message_id)
-    await send_question(context, _chat_id(update), question)
+    await send_question(context, t, chat_id_of(update), question)
 
 
-async def _resume_button(update: Update, context: QuizContext, action: Any) -> None:
+async def resume_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update, context)
+    if action is None:
+        return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
+    t = await tr(update, context)
     question = await services(context).quiz.resume(player_of(update.effective_user), action.run)
     if isinstance(question, Refused):
-        await query.answer(phrases.refusal(translator("en"), question.reason))
+        await query.answer(phrases.refusal(t, question.reason))
         return
     await query.answer()
-    await send_question(context, _chat_id(update), question)
+    await send_question(context, t, chat_id_of(update), question)
 
 
-async def _pack_button(update: Update, context: QuizContext, action: Any) -> None:
+async def pack_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update, context)
+    if action is None:
+        return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     await query.answer()
     chat = update.effective_chat
     if chat is not None and chat.type != ChatType.PRIVATE:
-        from bot.telegram import group
-
         await group.open_lobby(update, context, action.slug)
         return
     if action.kind == "new":
-        await start_new(update, context, action.slug, update.effective_user, _chat_id(update))
+        await start_new(update, context, action.slug, update.effective_user, chat_id_of(update))
     else:
-        await offer_or_start(update, context, action.slug, update.effective_user, _chat_id(update))
+        await offer_or_start(
+            update, context, action.slug, update.effective_user, chat_id_of(update)
+        )
 
 
-async def _review_button(update: Update, context: QuizContext, action: Any) -> None:
+async def review_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update, context)
+    if action is None:
+        return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     quiz = services(context).quiz
+    t = await tr(update, context)
     player = player_of(update.effective_user)
     summary = await quiz.summary(player, action.run)
     if isinstance(summary, Refused):
-        await query.answer(phrases.refusal(translator("en"), summary.reason))
+        await query.answer(phrases.refusal(t, summary.reason))
         return
     if not summary.missed_item_ids:
-        await query.answer("No mistakes to review in that run. 🎉")
+        await query.answer(t.gettext("No mistakes to review in that run. 🎉"))
         return
     current = await quiz.current_run(player) if action.kind == "rv" else None
     if current is not None:
         await query.answer()
-        await offer_switch(update, current, "a review", callbacks.review_now(action.run))
+        review_now = callbacks.review_now(action.run)
+        await offer_switch(update, t, current, t.gettext("a review"), review_now)
         return
     question = await quiz.start_run(
         player,
         summary.pack.slug,
-        _chat_id(update),
+        chat_id_of(update),
         mode="review",
         item_ids=summary.missed_item_ids,
     )
     if question is None:
-        await query.answer("Those questions are no longer in the quiz.")
+        await query.answer(t.gettext("Those questions are no longer in the quiz."))
         return
     await query.answer()
-    await send_question(context, _chat_id(update), question)
+    await send_question(context, t, chat_id_of(update), question)
 
 
-async def _review_pack_button(update: Update, context: QuizContext, action: Any) -> None:
+async def review_pack_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update, context)
+    if action is None:
+        return
     assert update.callback_query is not None and update.effective_user is not None
     await update.callback_query.answer()
     await start_review(
-        update, context, update.effective_user, _chat_id(update), action.slug, confirmed=True
+        update, context, update.effective_user, chat_id_of(update), action.slug, confirmed=True
     )
 
 
-async def _read_button(update: Update, context: QuizContext, action: Any) -> None:
+async def read_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update, context)
+    if action is None:
+        return
     assert update.callback_query is not None
     await update.callback_query.answer()
     await send_article(update, context, action.slug)
 
 
-async def _board_button(update: Update, context: QuizContext, action: Any) -> None:
+async def board_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update, context)
+    if action is None:
+        return
     assert update.callback_query is not None
     await update.callback_query.answer()
     chat = update.effective_chat
@@ -652,49 +672,22 @@ async def _board_button(update: Update, context: QuizContext, action: Any) -> No
         context,
         parse_board_args([action.slug]),
         update.effective_user,
-        _chat_id(update),
+        chat_id_of(update),
         in_group,
     )
 
 
-async def _privacy_button(update: Update, context: QuizContext, action: Any) -> None:
+async def privacy_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update, context)
+    if action is None:
+        return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    svc = services(context)
     hidden = bool(action.number)
-    async with svc.sessionmaker() as session, session.begin():
-        user_id = await svc.quiz.user_id(session, player_of(update.effective_user))
-        await repo.set_user_hidden(session, user_id, hidden)
-    await query.answer("Saved.")
-    await query.edit_message_text(
-        privacy_text(hidden), parse_mode=ParseMode.HTML, reply_markup=privacy_keyboard(hidden)
-    )
-
-
-def _chat_id(update: Update) -> int:
-    chat = update.effective_chat
-    if chat is not None:
-        return chat.id
-    assert update.effective_user is not None
-    return update.effective_user.id
-
-
-_BUTTONS = {
-    "a": _answer_button,
-    "t": _answer_button,
-    "s": _answer_button,
-    "k": _answer_button,
-    "n": _next_button,
-    "c": _resume_button,
-    "pk": _pack_button,
-    "new": _pack_button,
-    "rv": _review_button,
-    "rvn": _review_button,
-    "rvp": _review_pack_button,
-    "rd": _read_button,
-    "lb": _board_button,
-    "priv": _privacy_button,
-}
+    await services(context).players.set_hidden(player_of(update.effective_user), hidden)
+    t = await tr(update, context)
+    await query.answer(t.gettext("Saved."))
+    await query.edit_message_text(privacy_text(t, hidden), reply_markup=privacy_keyboard(t, hidden))
 
 
 # --------------------------------------------------------------------------- life cycle
@@ -706,88 +699,7 @@ async def member_update(update: Update, context: QuizContext) -> None:
     if change is None or change.chat.type != ChatType.PRIVATE:
         return
     blocked = change.new_chat_member.status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
-    async with services(context).sessionmaker() as session, session.begin():
-        await repo.set_user_active(session, change.from_user.id, not blocked)
-
-
-DB_ERRORS = (OperationalError, InterfaceError, PoolTimeout, OSError, ConnectionError)
-
-
-def is_outage(error: BaseException | None) -> bool:
-    """A failure to reach the database (as opposed to a bug)."""
-    if isinstance(error, DB_ERRORS):
-        return True
-    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
-
-
-async def on_error(update: object, context: QuizContext) -> None:
-    """Log every failure with its update id; the user gets a short apology, never a
-    traceback. A user who blocked the bot is marked inactive, quietly."""
-    error = context.error
-    update_id = update.update_id if isinstance(update, Update) else None
-    if isinstance(error, Forbidden):
-        user = update.effective_user if isinstance(update, Update) else None
-        log.info(
-            "update %s: user %s blocked the bot; marked inactive",
-            update_id,
-            user.id if user else "?",
-        )
-        if user is not None:
-            try:
-                async with services(context).sessionmaker() as session, session.begin():
-                    await repo.set_user_active(session, user.id, False)
-            except DB_ERRORS:
-                log.warning("update %s: could not mark user %s inactive", update_id, user.id)
-        return
-    log.error("update %s failed", update_id, exc_info=error)
-    if not isinstance(update, Update):
-        return
-    if is_outage(error):
-        text = (
-            "⚠️ The quiz store is unavailable right now, so nothing was saved. "
-            "Please try again in a minute."
-        )
-    else:
-        text = "😕 Sorry, something went wrong on our side. Please try again."
-    try:
-        if update.callback_query is not None:
-            try:
-                await update.callback_query.answer(text[:190], show_alert=True)
-                return
-            except BadRequest:  # the press was already answered: say it in the chat
-                pass
-        if update.effective_chat is not None:
-            await update.effective_chat.send_message(text)
-    except Exception:
-        log.warning("update %s: could not send the apology", update_id)
-
-
-def register(application: QuizApp) -> None:
-    """Add every handler to the application."""
-    from bot.telegram import group, instructor
-
-    application.add_handler(CommandHandler("start", start))
-    application.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
-    application.add_handler(CommandHandler("help", group.help_command, filters=GROUPS))
-    application.add_handler(CommandHandler("packs", packs_command))
-    application.add_handler(CommandHandler("quiz", quiz_command, filters=PRIVATE))
-    application.add_handler(CommandHandler("quiz", group.quiz_command, filters=GROUPS))
-    application.add_handler(CommandHandler("stop", stop_command, filters=PRIVATE))
-    application.add_handler(CommandHandler("stop", group.stop_command, filters=GROUPS))
-    application.add_handler(CommandHandler("read", read_command))
-    application.add_handler(CommandHandler("skip", skip_command, filters=PRIVATE))
-    application.add_handler(CommandHandler("review", review_command, filters=PRIVATE))
-    application.add_handler(CommandHandler("score", score_command))
-    application.add_handler(CommandHandler("leaderboard", leaderboard_command))
-    application.add_handler(CommandHandler(["settings", "privacy"], settings_command))
-    group.register(application)
-    instructor.register(application)  # its document handler must come before private_other
-    application.add_handler(CallbackQueryHandler(button))
-    application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, private_text))
-    application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
-    application.add_handler(MessageHandler(PRIVATE & ~filters.TEXT, private_other))
-    application.add_handler(ChatMemberHandler(member_update, ChatMemberHandler.MY_CHAT_MEMBER))
-    application.add_error_handler(on_error)
+    await services(context).players.set_active(change.from_user.id, not blocked)
 
 
 async def unknown_command(update: Update, context: QuizContext) -> None:
@@ -795,4 +707,7 @@ async def unknown_command(update: Update, context: QuizContext) -> None:
     message = update.effective_message
     if message is not None:
         command = html.escape((message.text or "").split()[0][:40])
-        await message.reply_text(f"I don't know {command}. Send /help for the commands.")
+        t = await tr(update, context)
+        await message.reply_text(
+            t.gettext("I don't know {command}. Send /help for the commands.", command=command)
+        )
