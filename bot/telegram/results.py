@@ -16,9 +16,9 @@ from bot.telegram.context import QuizContext, reply, services
 from bot.telegram.staff import (
     DOCUMENT_LIMIT,
     Caller,
+    counted,
     pack_for,
     paginate,
-    plural,
     send_parts,
     staff_only,
 )
@@ -79,7 +79,12 @@ async def stats_command(update: Update, context: QuizContext) -> None:
         "students per item."
     )
     parts, left_out = paginate(
-        header, [_stats_block(i) for i in result.items], plural("item"), footer, max_parts=4
+        header,
+        [_stats_block(i) for i in result.items],
+        counted(caller.t, "item"),
+        footer,
+        max_parts=4,
+        t=caller.t,
     )
     await send_parts(update, parts)
     chat = update.effective_chat
@@ -156,7 +161,7 @@ async def export_questions(
     )
     if skipped:
         blocks = [render.esc(shorten(note, 600)) for note in exported.skipped]
-        parts, _ = paginate("Skipped:", blocks, plural("item"), "")
+        parts, _ = paginate("Skipped:", blocks, counted(caller.t, "item"), "", t=caller.t)
         await send_parts(update, parts)
 
 
