@@ -242,7 +242,7 @@ def test_readme_piped_play_example(env: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env=os.environ.copy(),
+        env=english_terminal(),
     )
     assert done.returncode == 0, done.stderr
     assert "Skipped." in done.stdout

@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 
 from telegram import Update
 
+from bot.i18n import N_, Translator
 from bot.packs import ArticleError, validate_pack_bytes
 from bot.packs.draft import draft_pack
 from bot.packs.validate import decode_article
@@ -21,17 +22,18 @@ from bot.telegram.staff import Caller, staff_only
 
 log = logging.getLogger("quizbot.instructor")
 
-HOW = (
+HOW = N_(
     "To draft a pack, send me the article as a <b>.txt</b> file with the caption "
     "<code>/draft</code> (or <code>/draft fr</code> for a French article). I reply with a "
     "draft pack to review, fix and send back."
 )
 
 
-def needs_txt(name: str) -> str:
-    return (
-        f"I draft packs from plain-text articles: send the article as a <b>.txt</b> file "
-        f"(UTF-8) with the caption <code>/draft</code>; <b>{render.esc(name)}</b> is not one."
+def needs_txt(t: Translator, name: str) -> str:
+    return t.gettext(
+        "I draft packs from plain-text articles: send the article as a <b>.txt</b> file "
+        "(UTF-8) with the caption <code>/draft</code>; <b>{name}</b> is not one.",
+        name=render.esc(name),
     )
 
 
@@ -42,9 +44,10 @@ def draft_slug(name: str) -> str:
 
 async def draft_command(update: Update, context: QuizContext) -> None:
     """``/draft`` typed without a file: say how."""
-    if await staff_only(update, context, "/draft") is None:
+    caller = await staff_only(update, context, "/draft")
+    if caller is None:
         return
-    await reply(update, HOW)
+    await reply(update, caller.t.gettext(HOW))
 
 
 async def receive_draft(
@@ -59,13 +62,15 @@ async def receive_draft(
     chat = update.effective_chat
     if chat is None:
         return
+    t = caller.t
+    no_draft = t.gettext("No draft was made.")
     words = (caption or "").split()
     language = words[1].lower() if len(words) > 1 else "en"
     key = PurePosixPath(name.replace("\\", "/")).name
     try:
         text = decode_article(data, key)
     except ArticleError as exc:
-        await reply(update, f"❌ {render.esc(str(exc))}. No draft was made.")
+        await reply(update, f"❌ {render.esc(str(exc))}. {no_draft}")
         return
     slug = draft_slug(key)
     try:
@@ -73,7 +78,7 @@ async def receive_draft(
             draft_pack, text, article_name=key, language=language, slug=slug
         )
     except ValueError as exc:
-        await reply(update, f"❌ {render.esc(str(exc))}. No draft was made.")
+        await reply(update, f"❌ {render.esc(str(exc))}. {no_draft}")
         return
     file_name = f"{slug}.yaml"
     report = await asyncio.to_thread(
@@ -85,19 +90,27 @@ async def receive_draft(
         chat.id,
         draft.yaml.encode(),
         filename=file_name,
-        caption=f"📝 Draft pack from <b>{render.esc(key)}</b>: review it before publishing.",
+        caption=t.gettext(
+            "📝 Draft pack from <b>{name}</b>: review it before publishing.",
+            name=render.esc(key),
+        ),
     )
-    lines = [
-        f"📝 <b>{render.esc(file_name)}</b>: {render.esc(draft.stats.line())}.",
-        f"The item-quality checker has {len(report.warnings)} warning(s) on it"
-        + (f", and {len(report.errors)} error(s)" if report.errors else "")
-        + ".",
-    ]
+    checker = t.ngettext(
+        "The item-quality checker has {n} warning on it",
+        "The item-quality checker has {n} warnings on it",
+        len(report.warnings),
+    )
+    if report.errors:
+        checker += t.ngettext(", and {n} error", ", and {n} errors", len(report.errors))
+    lines = [f"📝 <b>{render.esc(file_name)}</b>: {render.esc(draft.stats.line())}.", checker + "."]
     if report.quality is not None:
         lines.append(f"🔎 {render.esc(report.quality.summary())}")
     lines.append(
-        "Check every line marked <code># draft: check</code>, delete the items you do not "
-        f"want, then send the file back to me: I keep <b>{render.esc(key)}</b> for 30 "
-        "minutes, so it is checked against the article and ready to publish."
+        t.gettext(
+            "Check every line marked <code># draft: check</code>, delete the items you do not "
+            "want, then send the file back to me: I keep <b>{name}</b> for 30 minutes, so it is "
+            "checked against the article and ready to publish.",
+            name=render.esc(key),
+        )
     )
     await reply(update, "\n".join(lines))

@@ -117,7 +117,7 @@ async def document_upload(update: Update, context: QuizContext) -> None:
             await refuse(update, caller, "/draft" if drafting else PUBLISHING)
         return
     if drafting and kind != "text":
-        await reply(update, drafts.needs_txt(name))
+        await reply(update, drafts.needs_txt(caller.t, name))
         return
     if kind is None:
         await reply(update, NOT_A_PACK.format(name=render.esc(name)))
