@@ -7,6 +7,7 @@ Handlers import this module; it imports no handler module and not the compositio
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import Message, Update, User
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.i18n import N_, Translator, pick_language, translator
@@ -114,6 +116,13 @@ async def tr(update: Update, context: QuizContext) -> Translator:
     )
     code = user.language_code if user is not None else None
     return translator(pick_language(chosen, code, in_group))
+
+
+async def drop_buttons(bot: Any, chat_id: int, message_id: int) -> None:
+    """Take the buttons off a message whose buttons would only refuse from now on."""
+    # Already gone or not modified: nothing to tidy up.
+    with contextlib.suppress(BadRequest):
+        await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
 
 async def group_tr(application: AnyApp, chat_id: int) -> Translator:

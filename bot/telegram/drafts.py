@@ -37,6 +37,47 @@ def needs_txt(t: Translator, name: str) -> str:
     )
 
 
+def not_drafted(t: Translator, reason: str) -> str:
+    return f"❌ {render.esc(reason)}. " + t.gettext("No draft was made.")
+
+
+def draft_caption(t: Translator, article: str) -> str:
+    return t.gettext(
+        "📝 Draft pack from <b>{name}</b>: review it before publishing.", name=render.esc(article)
+    )
+
+
+def draft_summary(
+    t: Translator,
+    file_name: str,
+    article: str,
+    stats_line: str,
+    warnings: int,
+    errors: int,
+    quality: str,
+) -> str:
+    """The message after the draft: what it holds, the checker's count, what to do next."""
+    checker = t.ngettext(
+        "The item-quality checker has {n} warning on it",
+        "The item-quality checker has {n} warnings on it",
+        warnings,
+    )
+    if errors:
+        checker += t.ngettext(", and {n} error", ", and {n} errors", errors)
+    lines = [f"📝 <b>{render.esc(file_name)}</b>: {render.esc(stats_line)}.", checker + "."]
+    if quality:
+        lines.append(f"🔎 {render.esc(quality)}")
+    lines.append(
+        t.gettext(
+            "Check every line marked <code># draft: check</code>, delete the items you do not "
+            "want, then send the file back to me: I keep <b>{name}</b> for 30 minutes, so it is "
+            "checked against the article and ready to publish.",
+            name=render.esc(article),
+        )
+    )
+    return "\n".join(lines)
+
+
 def draft_slug(name: str) -> str:
     stem = PurePosixPath(name.replace("\\", "/")).stem.lower()
     return re.sub(r"[^a-z0-9]+", "-", stem).strip("-")[:48] or "draft"
@@ -62,15 +103,13 @@ async def receive_draft(
     chat = update.effective_chat
     if chat is None:
         return
-    t = caller.t
-    no_draft = t.gettext("No draft was made.")
     words = (caption or "").split()
     language = words[1].lower() if len(words) > 1 else "en"
     key = PurePosixPath(name.replace("\\", "/")).name
     try:
         text = decode_article(data, key)
     except ArticleError as exc:
-        await reply(update, f"❌ {render.esc(str(exc))}. {no_draft}")
+        await reply(update, not_drafted(caller.t, str(exc)))
         return
     slug = draft_slug(key)
     try:
@@ -78,7 +117,7 @@ async def receive_draft(
             draft_pack, text, article_name=key, language=language, slug=slug
         )
     except ValueError as exc:
-        await reply(update, f"❌ {render.esc(str(exc))}. {no_draft}")
+        await reply(update, not_drafted(caller.t, str(exc)))
         return
     file_name = f"{slug}.yaml"
     report = await asyncio.to_thread(
@@ -90,27 +129,16 @@ async def receive_draft(
         chat.id,
         draft.yaml.encode(),
         filename=file_name,
-        caption=t.gettext(
-            "📝 Draft pack from <b>{name}</b>: review it before publishing.",
-            name=render.esc(key),
-        ),
+        caption=draft_caption(caller.t, key),
     )
-    checker = t.ngettext(
-        "The item-quality checker has {n} warning on it",
-        "The item-quality checker has {n} warnings on it",
+    quality = report.quality.summary() if report.quality is not None else ""
+    summary = draft_summary(
+        caller.t,
+        file_name,
+        key,
+        draft.stats.line(),
         len(report.warnings),
+        len(report.errors),
+        quality,
     )
-    if report.errors:
-        checker += t.ngettext(", and {n} error", ", and {n} errors", len(report.errors))
-    lines = [f"📝 <b>{render.esc(file_name)}</b>: {render.esc(draft.stats.line())}.", checker + "."]
-    if report.quality is not None:
-        lines.append(f"🔎 {render.esc(report.quality.summary())}")
-    lines.append(
-        t.gettext(
-            "Check every line marked <code># draft: check</code>, delete the items you do not "
-            "want, then send the file back to me: I keep <b>{name}</b> for 30 minutes, so it is "
-            "checked against the article and ready to publish.",
-            name=render.esc(key),
-        )
-    )
-    await reply(update, "\n".join(lines))
+    await reply(update, summary)

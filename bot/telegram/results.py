@@ -177,6 +177,19 @@ FORMAT_NAMES = {
 }
 
 
+def export_caption(t: Translator, title: str, fmt: str, items: int, skipped: int) -> str:
+    caption = t.ngettext(
+        "<b>{title}</b> as {format}: {n} item",
+        "<b>{title}</b> as {format}: {n} items",
+        items,
+        title=render.esc(shorten(title, 200)),
+        format=t.gettext(FORMAT_NAMES[fmt]),
+    )
+    if skipped:
+        caption += t.gettext(", {skipped} skipped (the format cannot hold them)", skipped=skipped)
+    return caption + "."
+
+
 async def export_questions(
     update: Update, context: QuizContext, caller: Caller, row: PackRow, fmt: str
 ) -> None:
@@ -205,21 +218,11 @@ async def export_questions(
         )
         return
     log.info("Telegram user %s exported pack %s as %s", caller.telegram_id, row.slug, fmt)
-    skipped = len(exported.skipped)
-    caption = t.ngettext(
-        "<b>{title}</b> as {format}: {n} item",
-        "<b>{title}</b> as {format}: {n} items",
-        exported.items,
-        title=render.esc(shorten(pack.title, 200)),
-        format=t.gettext(FORMAT_NAMES[fmt]),
-    )
-    if skipped:
-        caption += t.gettext(", {skipped} skipped (the format cannot hold them)", skipped=skipped)
-    caption += "."
+    caption = export_caption(t, pack.title, fmt, exported.items, len(exported.skipped))
     await context.bot.send_document(
         chat.id, exported.data, filename=exported.file_name, caption=caption
     )
-    if skipped:
+    if exported.skipped:
         blocks = [render.esc(shorten(note, 600)) for note in exported.skipped]
         parts, _ = paginate(t.gettext("Skipped:"), blocks, counted(t, "item"), "", t=t)
         await send_parts(update, parts)
