@@ -61,6 +61,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop, TypeHandler
 
+from bot.i18n import translator
 from bot.packs import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseItem, validate_pack_file
 from bot.quiz.boards import BoardQuery
 from bot.quiz.grading import format_number
@@ -933,7 +934,7 @@ def _ceiling_board(title: str) -> str:
         for n in range(1, 11)
     ]
     mine = repo.Standing(4_321, 99, "Player 99", False, 9_500, 10, 34, 500_000)
-    return render.leaderboard_text(title, top, mine, 99)
+    return render.leaderboard_text(translator("en"), title, top, mine, 99)
 
 
 async def ceiling_board_handler(update: Update, context: QuizContext) -> None:

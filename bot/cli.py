@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.i18n import LANGUAGES
 from bot.packs import Pack, find_pack_files, summarize, validate_pack_file
 from bot.quiz.catalog import Catalog
 from bot.quiz.packadmin import STATUS_OF_ACTION, PackAdmin, Status
@@ -442,6 +443,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
+    from bot.i18n import locale_language
     from bot.play import play, stdio
     from bot.quiz.boards import Boards
     from bot.quiz.catalog import Catalog
@@ -464,7 +466,8 @@ def cmd_play(args: argparse.Namespace) -> int:
         catalog = Catalog()
         quiz = QuizService(sessionmaker, catalog)
         boards = Boards(sessionmaker, catalog, utcnow)
-        return await play(quiz, boards, args.name, args.pack, stdio())
+        language = args.lang or locale_language()
+        return await play(quiz, boards, args.name, args.pack, stdio(), language)
 
     return with_store(work)
 
@@ -528,6 +531,11 @@ def build_parser() -> argparse.ArgumentParser:
     play = sub.add_parser("play", help="play a quiz in this terminal (no token needed)")
     play.add_argument("--pack", help="pack slug (asked when there are several)")
     play.add_argument("--name", default=_default_name(), help="your name on the leaderboard")
+    play.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        help="the language to play in (default: the terminal's LANG, else English)",
+    )
     play.set_defaults(func=cmd_play)
 
     pack = sub.add_parser("pack", help="validate, import and manage packs")

@@ -203,7 +203,7 @@ async def test_full_game_with_polls_and_replies(bot: Harness, engine: AsyncEngin
     final = bot.api.last("sendMessage").params["text"]
     assert "Game over" in final
     assert final.index("Ann") < final.index("Bob") < final.index("Cat")
-    assert "34 pts (34/34 right" in final
+    assert "34 points (34/34 right" in final
     assert await attempts(engine) == 34 * 3
     # The game counts towards the chat's and the global leaderboards.
     board = (await bot.text(BOB, "/leaderboard", chat_id=GROUP))[-1].params["text"]
@@ -254,7 +254,7 @@ async def test_stop_by_non_admin_is_refused(bot: Harness, engine: AsyncEngine) -
         assert (await session.get(QuizRun, run)).status == "active"  # type: ignore[union-attr]
     calls = await bot.text(HOST, "/stop", chat_id=GROUP)
     final = calls[-1].params["text"]
-    assert "Game stopped" in final and "Ann — 1 pts" in final
+    assert "Game stopped" in final and "Ann — 1 point (" in final
     # The question's pending timer still fires, finds the game over and says nothing.
     bot.clock.advance(seconds=60)
     before = len(bot.api.calls)
@@ -368,8 +368,8 @@ async def test_leaderboard_ties_hidden_and_hostile_names(scored: Harness) -> Non
     text = board.params["text"]
     assert board.params["parse_mode"] == "HTML"
     # Tied on points and time: the tie is broken consistently (earlier, then by id).
-    assert "🥇 &lt;b&gt; — 2 pts" in text and "🥈 _*[ — 2 pts" in text
-    assert "<b>Zed</b> (you) — 0 pts" in text
+    assert "🥇 &lt;b&gt; — 2 points" in text and "🥈 _*[ — 2 points" in text
+    assert "<b>Zed</b> (you) — 0 points" in text
     # _*[ hides: others see "anonymous", they still see themselves.
     await bot.press(user(302, "_*[", "x"), "priv:1")
     text = (await bot.text(user(303, "Zed"), "/leaderboard", chat_id=GROUP))[-1].params["text"]
@@ -410,7 +410,7 @@ async def test_own_rank_beyond_the_top_ten(bot: Harness, engine: AsyncEngine) ->
                 )
             )
     text = (await bot.text(user(511, "P11"), "/leaderboard"))[-1].params["text"]
-    assert text.count("pts") == 11 and "…\n12. <b>P11</b> (you)" in text
+    assert text.count(" points") == 11 and "…\n12. <b>P11</b> (you)" in text
 
 
 # --------------------------------------------------------------------------- the Bot API says no
@@ -452,7 +452,7 @@ async def test_a_question_that_cannot_be_sent_ends_the_game(
     calls = await finish_question(bot, run)
     said = texts([c for c in calls if c.method == "sendMessage"])
     assert "I could not send question 2 to this chat, so the game has ended." in said
-    assert "Game stopped" in said and "Ann — 1 pts" in said
+    assert "Game stopped" in said and "Ann — 1 point (" in said
     async with make_sessionmaker(engine)() as session:
         assert (await session.get(QuizRun, run)).status == "stopped"  # type: ignore[union-attr]
     assert bot.timers() == []
@@ -574,6 +574,6 @@ async def test_feedback_for_late_answers_and_group_commands(
         calls = await bot.text(ANN, "/review", chat_id=GROUP)
         assert "send /review to https://t.me/article_quiz_bot" in calls[-1].params["text"]
         calls = await finish_question(bot, run)
-        assert "Game over" in texts(calls) and "Bob — 2 pts" in texts(calls)
+        assert "Game over" in texts(calls) and "Bob — 2 points" in texts(calls)
     finally:
         await bot.app.shutdown()

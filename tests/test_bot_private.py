@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.constants import MessageLimit
 from telegram.ext import AIORateLimiter
 
+from bot.i18n import LANGUAGES
 from bot.packs.model import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseItem
 from bot.quiz.grading import format_number
 from bot.store import repo
@@ -101,13 +102,17 @@ async def count(engine: AsyncEngine, model: Any) -> int:
 
 async def test_startup_sets_commands_and_imports_the_pack(bot: Harness) -> None:
     commands = bot.api.sent("setMyCommands")
-    assert len(commands) == 2
+    # Private chats and groups, each in every shipped language (English: no language_code).
+    assert len(commands) == 2 * len(LANGUAGES)
     private = (
         json.loads(commands[0].params["commands"])
         if isinstance(commands[0].params["commands"], str)
         else commands[0].params["commands"]
     )
     assert {c["command"] for c in private} >= {"start", "quiz", "read", "score", "leaderboard"}
+    assert "language" in {c["command"] for c in private}
+    codes = {c.params.get("language_code") for c in commands}
+    assert codes == {None, "uk", "ru", "es"}
     calls = await bot.text(ANN, "/start")
     assert "Pick a quiz" in texts(calls)
     assert ("Biden approves ATACMS strikes deep into Russia", "pk:atacms-2024") in buttons(
@@ -413,7 +418,7 @@ async def test_review_my_mistakes_reasks_only_missed_items(bot: Harness) -> None
     assert "practice" in texts(calls)
     # Practice does not change the leaderboard: still 32 points.
     calls = await bot.text(ANN, "/leaderboard")
-    assert "32 pts" in calls[-1].params["text"]
+    assert "32 points" in calls[-1].params["text"]
 
 
 async def test_stop_skip_score_and_leaderboard(bot: Harness) -> None:

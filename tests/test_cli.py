@@ -75,6 +75,14 @@ def test_webhook_options_parse() -> None:
     )
 
 
+def english_terminal() -> dict[str, str]:
+    """The environment with an English locale, whatever the machine running the tests uses."""
+    environ = {
+        k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES")
+    }
+    return {**environ, "LANG": "C.UTF-8"}
+
+
 def test_play_through_piped_stdin(env: Path) -> None:
     """The first thing a new user can try: no token, answers piped in, same database."""
     report = validate_pack_file(CONTENT / "atacms-2024.yaml")
@@ -97,7 +105,7 @@ def test_play_through_piped_stdin(env: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env=os.environ.copy(),
+        env=english_terminal(),
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
@@ -121,11 +129,39 @@ def test_play_rereads_unreadable_answers(env: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env=os.environ.copy(),
+        env=english_terminal(),
     )
     assert done.returncode == 0, done.stderr
     assert "type an option number from 1 to 4" in done.stdout
     assert "Stopped" in done.stdout  # end of input stops the run cleanly
+
+
+@pytest.mark.parametrize(
+    ("lang", "flag", "said"),
+    [
+        ("uk_UA.UTF-8", [], ["Запитання 1 з 34", "Правильно!", "Рейтинг (Усі · за весь час)"]),
+        ("ru_RU.UTF-8", [], ["Вопрос 1 из 34", "Верно!", "Рейтинг (Все · за всё время)"]),
+        ("uk_UA.UTF-8", ["--lang", "es"], ["Pregunta 1 de 34", "¡Correcto!", "Clasificación"]),
+    ],
+)
+def test_play_speaks_the_terminal_language(
+    env: Path, lang: str, flag: list[str], said: list[str]
+) -> None:
+    """LANG picks the language, --lang overrides it; the pack's own words stay as written."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "play", "--name", "Ola", "--pack", "atacms-2024", *flag],
+        input="\n".join(["1", "fury", "f", "200", "quit"]) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**english_terminal(), "LANG": lang},
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for text in said:
+        assert text in out, (text, out[-1500:])
+    assert "Question 1 of" not in out and "Correct!" not in out
+    assert "Biden approves ATACMS strikes deep into Russia" in out  # content: the author's
 
 
 def test_validate_exit_codes(env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -206,7 +242,7 @@ def test_readme_piped_play_example(env: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env=os.environ.copy(),
+        env=english_terminal(),
     )
     assert done.returncode == 0, done.stderr
     assert "Skipped." in done.stdout

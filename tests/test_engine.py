@@ -271,3 +271,20 @@ async def test_scheduling_a_runs_review_cards_never_sleeps_on_the_loop(
         cards = (await session.execute(select(ReviewCard).order_by(ReviewCard.item_id))).scalars()
         lapses = [(c.item_id, c.reviews, c.lapses) for c in cards]
     assert lapses == [(7, 1, 0), (8, 1, 1), (9, 1, 0)]
+
+
+async def test_a_language_choice_is_stored_per_user_and_per_group(engine: AsyncEngine) -> None:
+    """/language is remembered in the database: a new service (a restart) reads it back."""
+    quiz = QuizService(make_sessionmaker(engine), Catalog())
+    ann, bo = Player(telegram_id=501, name="Ann"), Player(telegram_id=502, name="Bo")
+    assert await quiz.chosen_language(501, None) is None  # not even a user yet
+    await quiz.choose_language(ann, "uk")
+    await quiz.register(bo)
+    await quiz.choose_group_language(-1001, "supergroup", "Class 7b", "es")
+    again = QuizService(make_sessionmaker(engine), Catalog())
+    assert await again.chosen_language(501, None) == "uk"
+    assert await again.chosen_language(502, None) is None
+    assert await again.chosen_language(501, -1001) == "es"  # in the group, the group's
+    assert await again.chosen_language(501, -1002) is None  # a group nobody set
+    await again.choose_language(ann, None)
+    assert await quiz.chosen_language(501, None) is None

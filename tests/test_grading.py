@@ -9,6 +9,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
+from bot import phrases
+from bot.i18n import translator
 from bot.packs.model import (
     ChoiceItem,
     NumberItem,
@@ -18,6 +20,7 @@ from bot.packs.model import (
 )
 from bot.quiz.grading import (
     Grade,
+    Note,
     NumberParseError,
     format_number,
     grade_choice,
@@ -57,6 +60,7 @@ def truefalse(answer: bool) -> TrueFalseItem:
 
 
 NICKNAME = short("Bloody Joe")
+CHECK_BLOODY_JOE = Note("check_spelling", "Bloody Joe")
 RANGE = choice(
     "Nearly 200 miles",
     distractors=["About 50 miles", "About 500 miles", "About 1,000 miles"],
@@ -146,7 +150,7 @@ def test_an_empty_short_answer_is_unreadable(response: str) -> None:
     grade = grade_short(NICKNAME, response)
     assert grade.unreadable
     assert not grade.correct
-    assert grade.feedback == "Type your answer in words."
+    assert grade.note == Note("type_words") and grade.feedback is None
 
 
 @pytest.mark.parametrize(
@@ -192,15 +196,19 @@ PARTIAL = short(
             Grade(False, 0.0, "*missile*", "Missiles are what the new decision allows."),
         ),
         ("artillery", Grade(False, 0.0)),
-        ("drone", Grade(True, 1.0, "drones", "Check the spelling: drones.", near_miss=True)),
+        (
+            "drone",
+            Grade(True, 1.0, "drones", None, True, note=Note("check_spelling", "drones")),
+        ),
         (
             "unmaned aircraft",
             Grade(
                 False,
                 0.5,
                 "unmanned aircraft",
-                "Yes: the article says drones.\nCheck the spelling: unmanned aircraft.",
+                "Yes: the article says drones.",
                 near_miss=True,
+                note=Note("check_spelling", "unmanned aircraft"),
             ),
         ),
     ],
@@ -237,8 +245,8 @@ def test_an_anticipated_wrong_answer_beats_a_near_miss_of_the_right_one() -> Non
 @pytest.mark.parametrize(
     ("on_typo", "expected"),
     [
-        ("accept", Grade(True, 1.0, "Bloody Joe", "Check the spelling: Bloody Joe.", True)),
-        ("hint", Grade(False, 0.0, None, "Close, but check the spelling.", True)),
+        ("accept", Grade(True, 1.0, "Bloody Joe", None, True, note=CHECK_BLOODY_JOE)),
+        ("hint", Grade(False, 0.0, None, None, True, note=Note("close_spelling"))),
         ("reject", Grade(False, 0.0, None, None, True)),
     ],
 )
@@ -250,9 +258,7 @@ def test_a_near_miss_is_accepted_hinted_or_rejected_as_the_item_says(
 
 def test_the_pack_settings_decide_when_the_item_does_not() -> None:
     hinting = PackSettings(on_typo="hint", typo_tolerance=1)
-    assert grade_short(NICKNAME, "Bloddy Joe", settings=hinting).feedback == (
-        "Close, but check the spelling."
-    )
+    assert grade_short(NICKNAME, "Bloddy Joe", settings=hinting).note == Note("close_spelling")
     assert not grade_short(NICKNAME, "Bloddy Jo", settings=hinting).near_miss  # two typos
     item = short("Bloody Joe", on_typo="accept", typo_tolerance=2)
     assert grade_short(item, "Bloddy Jo", settings=hinting).correct
@@ -260,7 +266,10 @@ def test_the_pack_settings_decide_when_the_item_does_not() -> None:
 
 def test_a_near_miss_note_does_not_double_the_full_stop() -> None:
     grade = grade_short(short("Washington D.C."), "Washingtn DC")
-    assert grade.feedback == "Check the spelling: Washington D.C."
+    assert grade.note == Note("check_spelling", "Washington D.C.")
+    assert phrases.note(translator("en"), grade.note) == "Check the spelling: Washington D.C."
+    drones = grade_short(PARTIAL, "drone").note
+    assert drones and phrases.note(translator("en"), drones) == "Check the spelling: drones."
 
 
 @pytest.mark.parametrize(
@@ -413,7 +422,9 @@ def test_numbers_within_tolerance(item: NumberItem, response: str, correct: bool
 
 
 def test_a_wrong_number_is_echoed_back() -> None:
-    assert grade_number(TROOPS, "12000") == Grade(False, 0.0, None, "You answered 12,000.")
+    wrong = grade_number(TROOPS, "12000")
+    assert wrong == Grade(False, 0.0, None, None, note=Note("you_answered", "12,000"))
+    assert wrong.note and phrases.note(translator("en"), wrong.note) == "You answered 12,000."
 
 
 @pytest.mark.parametrize("response", ["two numbers: 11 and 12", "many", "1e999", "9" * 400])
@@ -421,7 +432,8 @@ def test_an_unreadable_number_asks_again(response: str) -> None:
     grade = grade_number(TROOPS, response)
     assert grade.unreadable
     assert not grade.correct
-    assert grade.feedback and grade.feedback.startswith("Please")
+    assert grade.note is not None and grade.note.kind in ("no_number", "two_numbers")
+    assert phrases.note(translator("en"), grade.note).startswith("Please")
 
 
 @pytest.mark.parametrize(
@@ -534,7 +546,7 @@ def test_grade_typed_dispatches_on_the_item_type() -> None:
     assert grade_typed(truefalse(False), "no").correct
     unreadable = grade_typed(RANGE, "the big one", order=SHOWN)
     assert unreadable == Grade(
-        False, 0.0, None, "Answer with an option number from 1 to 4.", unreadable=True
+        False, 0.0, None, None, unreadable=True, note=Note("option_range", count=4)
     )
 
 

@@ -587,7 +587,7 @@ async def test_mypacks_and_status_changes(bot: Harness, engine: AsyncEngine) -> 
     text = texts(calls)
     assert "📚 <b>Your packs</b>" in text and "atacms-2024" not in text
     assert "<b>Bees in summer</b> — <code>bees-101</code>" in text
-    assert "✅ active · 2 items · 0 player(s)" in text
+    assert "✅ active · 2 items · 0 players" in text
     assert "https://t.me/article_quiz_bot?start=bees-101" in text
 
     calls = await bot.text(TESS, "/hide bees-101")
@@ -721,17 +721,21 @@ async def test_cli_role_grant_list_revoke(
 
 
 def test_paginate_splits_and_counts() -> None:
-    from bot.telegram.staff import paginate
+    from bot.i18n import translator
+    from bot.telegram.staff import counted, paginate
 
+    en, uk = translator("en"), translator("uk")
     blocks = [f"line {n} " + "x" * 90 for n in range(200)]
-    parts, left_out = paginate("head", blocks, lambda n: f"{n} lines", "foot", limit=1000)
+    parts, left_out = paginate("head", blocks, counted(en, "line"), "foot", limit=1000, t=en)
     assert len(parts) == 3 and all(len(p) <= 1000 for p in parts)
     assert parts[0].startswith("head\nline 0 ")
     shown = sum(p.count("line ") for p in parts)
     assert parts[-1].endswith(f"… and {left_out} lines more, not shown.\n\nfoot")
     assert shown + left_out == 200
-    parts, left_out = paginate("head", blocks[:2], lambda n: f"{n} lines", "foot")
+    parts, left_out = paginate("head", blocks[:2], counted(en, "line"), "foot", t=en)
     assert parts == [f"head\n{blocks[0]}\n{blocks[1]}\n\nfoot"] and left_out == 0
+    parts, left_out = paginate("head", blocks, counted(uk, "line"), "", limit=1000, t=uk)
+    assert left_out == 173 and parts[-1].endswith("… і ще 173 рядки, не показано.")
 
 
 async def test_stats_of_a_long_pack_come_with_a_csv(bot: Harness, engine: AsyncEngine) -> None:

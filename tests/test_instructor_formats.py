@@ -118,7 +118,7 @@ async def test_draft_from_an_article_then_publish_it(bot: Harness) -> None:
     assert body["article"] == "harbour_bridge.txt" and len(body["items"]) >= 5
     text = texts(calls)
     assert "candidate items" in text
-    assert f"checker has {len(report.warnings)} warning(s)" in text
+    assert f"checker has {len(report.warnings)} warnings on it" in text
     assert_telegram_safe(calls)
     # The article was kept: the draft sent back is checked against it, ready to publish.
     calls = await upload(bot, TESS, "harbour-bridge.yaml", draft)

@@ -10,7 +10,7 @@ from test_bot_private import answer_correctly, item_of, next_data, question_ids,
 
 from bot.packs import validate_pack_file
 from bot.packs.model import ChoiceItem, Item, NumberItem, Pack, ShortItem, TrueFalseItem
-from bot.quiz.grading import grade_typed
+from bot.quiz.grading import Note, grade_typed
 from botkit import CONTENT, Harness, user
 
 PACK_FILE = CONTENT / "kyiv-metro-uk.yaml"
@@ -123,7 +123,7 @@ def test_typed_ukrainian_answers(pack: Pack, item_id: str, response: str, correc
 
 def test_a_wrong_number_is_echoed_in_ukrainian_digits(pack: Pack) -> None:
     grade = grade_typed(item(pack, "first-section-metres"), "5,200", pack.language)
-    assert grade.feedback == "You answered 5,2."
+    assert grade.note == Note("you_answered", "5,2")
     right = grade_typed(item(pack, "first-section-metres"), "5 200", pack.language)
     assert right.matched == "5\u00a0200"
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.i18n import LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,6 +45,8 @@ def test_the_wheel_carries_every_module_the_migrations_and_the_bundled_pack(
     packs = {p.name for p in (ROOT / "content").glob("*.yaml")}
     assert packs and {f"bot/bundled/content/{p}" for p in packs} <= names
     assert "bot/bundled/seeds/biden-atacms-2024.txt" in names
+    catalogs = {p.relative_to(ROOT).as_posix() for p in (ROOT / "bot" / "locale").rglob("*.mo")}
+    assert len(catalogs) == len(LANGUAGES) and catalogs <= names
 
 
 def test_a_bad_variable_is_one_line_naming_it(

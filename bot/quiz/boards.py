@@ -17,7 +17,10 @@ Period = Literal["all", "week"]
 
 @dataclass(frozen=True)
 class Board:
-    title: str
+    in_chat: bool
+    """Ranked within one chat (else: everyone)."""
+    pack_title: str | None
+    period: Period
     top: list[repo.Standing]
     mine: repo.Standing | None
     viewer_id: int | None
@@ -32,8 +35,16 @@ class BoardQuery:
 _PERIOD_WORDS = frozenset({"week", "weekly", "7d", "all", "alltime", "all-time", "ever"})
 
 
-def parse_board_args(args: list[str]) -> BoardQuery | str:
-    """``week``/``all`` and a pack slug, in any order; returns an error text otherwise."""
+@dataclass(frozen=True)
+class NoBoard:
+    """Why there is no board: the arguments cannot be read (``usage``), or no such pack."""
+
+    reason: Literal["usage", "no_pack"]
+    slug: str = ""
+
+
+def parse_board_args(args: list[str]) -> BoardQuery | NoBoard:
+    """``week``/``all`` and a pack slug, in any order; returns ``NoBoard("usage")`` otherwise."""
     period: Period | None = None
     slug = None
     for arg in args:
@@ -45,7 +56,7 @@ def parse_board_args(args: list[str]) -> BoardQuery | str:
         elif slug is None and word not in _PERIOD_WORDS:
             slug = word
         else:
-            return "Usage: /leaderboard [week|all] [pack]"
+            return NoBoard("usage")
     return BoardQuery(period or "all", slug)
 
 
@@ -74,7 +85,7 @@ class Boards:
         chat_id: int | None,
         query: BoardQuery,
         limit: int = 10,
-    ) -> Board | str:
+    ) -> Board | NoBoard:
         """The board for a chat (``chat_id``) or the whole bot, optionally for one pack."""
         async with self.sessionmaker() as session, session.begin():
             return await self.board_in(session, viewer_id, chat_id, query, limit)
@@ -86,14 +97,14 @@ class Boards:
         chat_id: int | None,
         query: BoardQuery,
         limit: int = 10,
-    ) -> Board | str:
+    ) -> Board | NoBoard:
         """:meth:`board` in the caller's transaction."""
         pack_id = None
         pack_title = None
         if query.slug:
             pack = await self.catalog.by_slug(session, query.slug)
             if pack is None or pack.status != "active":  # hidden packs too, as elsewhere
-                return f"There is no quiz called {query.slug[:64]!r}. See /packs."
+                return NoBoard("no_pack", query.slug[:64])
             pack_id, pack_title = pack.id, pack.title
         if query.period == "week":
             await self.ensure_week_rolled(session)
@@ -104,7 +115,4 @@ class Boards:
             mine = next((s for s in top if s.user_id == viewer_id), None)
             if mine is None:
                 mine = await repo.standing_of(session, scope, query.period, viewer_id)
-        where = "This chat" if chat_id is not None else "Everyone"
-        when = "last 7 days" if query.period == "week" else "all time"
-        what = f" · {pack_title}" if pack_title else ""
-        return Board(f"{where}{what} · {when}", top, mine, viewer_id)
+        return Board(chat_id is not None, pack_title, query.period, top, mine, viewer_id)

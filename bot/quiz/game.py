@@ -76,6 +76,22 @@ class Finished:
     stopped: bool
 
 
+GameRefusal = Literal[
+    "running", "no_pack", "playing", "lobby_closed", "already_in", "started", "empty"
+]
+
+
+@dataclass(frozen=True)
+class GameRefused:
+    """Why a game action did nothing: a game is ``running`` already, ``no_pack`` called
+    ``slug``, the game is on and the player is ``playing`` (no lobby to join), the lobby is
+    closed, the player is ``already_in``, the game has ``started`` (or ended), or the pack is
+    ``empty``."""
+
+    reason: GameRefusal
+    slug: str = ""
+
+
 GroupAnswer = Literal["recorded", "late", "already", "closed", "invalid"]
 
 
@@ -141,16 +157,16 @@ class GameService:
         chat_title: str | None,
         slug: str,
         speed_bonus: bool,
-    ) -> Lobby | str:
+    ) -> Lobby | GameRefused:
         """Open a lobby, or say why not (a game is already on, no such pack)."""
         async with self.sessionmaker() as session, session.begin():
             now = self.clock()
             await repo.upsert_chat(session, chat_id, chat_type, chat_title, now)
             if await self.running(session, chat_id) is not None:
-                return "A game is already on in this chat; /stop ends it."
+                return GameRefused("running")
             pack = await self.quiz.find_pack(session, slug)
             if pack is None:
-                return f"There is no quiz called {slug[:64]!r}. See /packs."
+                return GameRefused("no_pack", slug[:64])
             host_id = await self.quiz.user_id(session, host)
             run = self.quiz.new_run(
                 pack,
@@ -199,20 +215,20 @@ class GameService:
 
     async def join(
         self, player: Player, run_id: int, lobby_seconds: int
-    ) -> tuple[Lobby, bool] | str:
+    ) -> tuple[Lobby, bool] | GameRefused:
         """Add a player to the lobby. Returns the lobby and whether the auto-start countdown
         began (the first player joined)."""
         async with self.sessionmaker() as session, session.begin():
             run = await session.get(QuizRun, run_id, with_for_update=True)
             if run is not None and run.kind == "group" and run.status == "active":
-                return "The game is on: just answer the questions to play!"
+                return GameRefused("playing")
             if run is None or run.kind != "group" or run.status != "lobby":
-                return "This lobby is closed."
+                return GameRefused("lobby_closed")
             user_id = await self.quiz.user_id(session, player)
             before = await self._player_count(session, run_id)
             inserted = await _add_player(session, run_id, user_id, self.clock())
             if not inserted:
-                return "You are already in."
+                return GameRefused("already_in")
             started_countdown = before == 0
             if started_countdown:
                 run.deadline_at = self.clock() + timedelta(seconds=lobby_seconds)
@@ -255,7 +271,7 @@ class GameService:
 
     # ------------------------------------------------------------------ the game
 
-    async def start(self, run_id: int) -> Question | str:
+    async def start(self, run_id: int) -> Question | GameRefused:
         """Start a lobby's game (claimed: only one caller starts it). Returns the first
         question, which the adapter sends before calling :meth:`asked`."""
         async with self.sessionmaker() as session, session.begin():
@@ -273,12 +289,12 @@ class GameService:
                 )
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return "This game has already started or ended."
+                return GameRefused("started")
             run = await session.get(QuizRun, run_id)
             assert run is not None
             await session.refresh(run)
             question = await self.quiz.question_of(session, run)
-            return question if question is not None else "This quiz has no questions."
+            return question if question is not None else GameRefused("empty")
 
     async def lobby_expired(self, run_id: int) -> Literal["start", "close", "wait"]:
         """What a lobby timer should do: start (players joined), close (nobody came), or wait

@@ -24,6 +24,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 from rapidfuzz.distance import OSA
 
@@ -36,11 +37,12 @@ from bot.packs.model import (
     ShortItem,
     TrueFalseItem,
 )
-from bot.quiz.numbers import NO_NUMBER, NumberParseError, format_number, parse_number
+from bot.quiz.numbers import NumberParseError, format_number, parse_number
 from bot.text import WILDCARD, answer_form, normalize
 
 __all__ = [
     "Grade",
+    "Note",
     "NumberParseError",
     "format_number",
     "grade_choice",
@@ -54,6 +56,31 @@ __all__ = [
 ]
 
 
+NoteKind = Literal[
+    "type_words",
+    "check_spelling",
+    "close_spelling",
+    "you_answered",
+    "no_number",
+    "two_numbers",
+    "option_range",
+    "answer_please",
+    "tap_or_type",
+]
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the grader tells the student, as a fact the adapters put into words in the
+    student's language: ``check_spelling`` of ``text`` (the accepted answer), ``you_answered``
+    ``text`` (the number as read, in the pack's notation), ``option_range`` and
+    ``tap_or_type`` from 1 to ``count``, and reminders that need no value."""
+
+    kind: NoteKind
+    text: str = ""
+    count: int = 0
+
+
 @dataclass(frozen=True)
 class Grade:
     """The outcome of grading one response."""
@@ -65,11 +92,13 @@ class Grade:
     matched: str | None = None
     """The accepted answer (or option) that the response matched."""
     feedback: str | None = None
-    """What to tell the student beyond right/wrong: a spelling note, the author's feedback."""
+    """The author's feedback for the answer matched (pack content, never translated)."""
     near_miss: bool = False
     """The response was within the typo tolerance of an accepted answer."""
     unreadable: bool = False
     """The response is not an answer at all (no number, no option): ask again, record nothing."""
+    note: Note | None = None
+    """The grader's own remark (a spelling note, the number as read, how to answer)."""
 
 
 # --------------------------------------------------------------------------- choices
@@ -191,7 +220,7 @@ def grade_short(
     on_typo = item.on_typo or defaults.on_typo
     form = normalize(response, language)
     if not form:
-        return Grade(False, 0.0, None, "Type your answer in words.", unreadable=True)
+        return Grade(False, 0.0, None, None, unreadable=True, note=Note("type_words"))
     accepted = item.accepted
     forms = [answer_form(a.text, language) for a in accepted]
     # Pass 1: exact matches, and wildcard matches that earn credit, in the author's order.
@@ -215,13 +244,16 @@ def grade_short(
         if distance > allowed:
             continue
         if on_typo == "accept":
-            stop = "" if answer.text.endswith((".", "!", "?")) else "."
-            note = f"Check the spelling: {answer.text}{stop}"
-            if answer.feedback:
-                note = f"{answer.feedback}\n{note}"
-            return Grade(answer.credit >= 1, answer.credit, answer.text, note, near_miss=True)
+            return Grade(
+                answer.credit >= 1,
+                answer.credit,
+                answer.text,
+                answer.feedback,
+                near_miss=True,
+                note=Note("check_spelling", answer.text),
+            )
         if on_typo == "hint":
-            return Grade(False, 0.0, None, "Close, but check the spelling.", near_miss=True)
+            return Grade(False, 0.0, None, None, near_miss=True, note=Note("close_spelling"))
         return Grade(False, 0.0, None, None, near_miss=True)
     # Pass 3: catch-alls that earn nothing but say something ("*" with feedback).
     for answer, expected in zip(accepted, forms, strict=True):
@@ -243,12 +275,12 @@ def grade_number(item: NumberItem, response: str, language: str = "en") -> Grade
     try:
         value = parse_number(response, item.unit, language)
     except NumberParseError as exc:
-        return Grade(False, 0.0, None, str(exc), unreadable=True)
+        return Grade(False, 0.0, None, None, unreadable=True, note=Note(exc.kind))
     if not math.isfinite(value):
-        return Grade(False, 0.0, None, NO_NUMBER, unreadable=True)
+        return Grade(False, 0.0, None, None, unreadable=True, note=Note("no_number"))
     if abs(value - item.answer) <= item.absolute_tolerance + 1e-9 * max(1.0, abs(item.answer)):
         return Grade(True, 1.0, format_number(item.answer, language), None)
-    return Grade(False, 0.0, None, f"You answered {format_number(value, language)}.")
+    return Grade(False, 0.0, None, None, note=Note("you_answered", format_number(value, language)))
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -271,6 +303,6 @@ def grade_typed(
     if picked is None:
         count = len(order) if order is not None else len(item.option_texts)
         return Grade(
-            False, 0.0, None, f"Answer with an option number from 1 to {count}.", unreadable=True
+            False, 0.0, None, None, unreadable=True, note=Note("option_range", count=count)
         )
     return grade_choice(item, picked)

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 from text_to_num import alpha2digit
 
@@ -60,12 +61,18 @@ def number_style(language: str) -> NumberStyle:
     return NUMBER_STYLES.get(base_language(language), ENGLISH)
 
 
-class NumberParseError(ValueError):
-    """The response holds no number, or more than one."""
-
-
 NO_NUMBER = "Please answer with a number, e.g. 11000."
 TWO_NUMBERS = "Please give one number."
+
+
+class NumberParseError(ValueError):
+    """The response holds no number (``kind`` "no_number"), or more than one ("two_numbers").
+    The message is English for logs and tests; adapters render ``kind`` in the user's language."""
+
+    def __init__(self, kind: Literal["no_number", "two_numbers"]) -> None:
+        super().__init__(NO_NUMBER if kind == "no_number" else TWO_NUMBERS)
+        self.kind: Literal["no_number", "two_numbers"] = kind
+
 
 # A run of digits with separators between them; a space only before a group of exactly three
 # digits, so that "1 2" is two numbers and "11 000" one.
@@ -454,7 +461,7 @@ def _tokens(text: str, unit: str | None, lang: str) -> list[_Token]:
         if match.group("top") is not None:
             bottom = int(match.group("bottom"))
             if bottom == 0:
-                raise NumberParseError(NO_NUMBER)
+                raise NumberParseError("no_number")
             value: float | None = int(match.group("top")) / bottom
         else:
             number, _, exponent = match.group("num").partition("e")
@@ -462,7 +469,7 @@ def _tokens(text: str, unit: str | None, lang: str) -> list[_Token]:
             if value is not None and exponent:
                 value = float(f"{value!r}e{exponent}")  # 1e999 is inf, not an error
         if value is None:
-            raise NumberParseError(NO_NUMBER)
+            raise NumberParseError("no_number")
         found = match.group("suffix")
         if found and found != unit_form:
             value *= scales[found]
@@ -487,7 +494,7 @@ def _combine(tokens: list[_Token], from_words: bool, lang: str) -> float:
     shape = " ".join(kind for kind, _ in kept)
     values = [value for _, value in kept]
     if not values:
-        raise NumberParseError(NO_NUMBER)
+        raise NumberParseError("no_number")
     if shape in ("n", "f"):
         value = values[0]
     elif shape == "n f" or (shape == "f n" and _is_scale(values[1])):
@@ -506,9 +513,9 @@ def _combine(tokens: list[_Token], from_words: bool, lang: str) -> float:
     ):
         value = values[0] * 100 + values[1]  # nineteen ninety-eight
     elif shape.count("n") > 1:
-        raise NumberParseError(TWO_NUMBERS)
+        raise NumberParseError("two_numbers")
     else:
-        raise NumberParseError(NO_NUMBER)
+        raise NumberParseError("no_number")
     return sign * value
 
 

@@ -33,9 +33,16 @@ from bot.packs.model import (
     time_limit,
 )
 from bot.quiz import review
-from bot.quiz.boards import Board, BoardQuery, Boards
+from bot.quiz.boards import Board, BoardQuery, Boards, NoBoard
 from bot.quiz.catalog import CachedItem, CachedPack, Catalog
-from bot.quiz.grading import Grade, format_number, grade_choice, grade_typed, parse_choice
+from bot.quiz.grading import (
+    Grade,
+    Note,
+    format_number,
+    grade_choice,
+    grade_typed,
+    parse_choice,
+)
 from bot.store import repo
 from bot.store.models import Attempt, QuizRun, User, UtcDateTime
 
@@ -133,12 +140,23 @@ class RunSummary:
         return self.correct / self.answered if self.answered else 0.0
 
 
+RefusalReason = Literal[
+    "closed",  # the question is closed
+    "ended",  # the quiz has ended
+    "moved_on",  # the player has moved past this question
+    "not_yours",  # the run belongs to someone else
+    "already",  # already answered
+    "invalid",  # a stale or forged button
+    "nothing_selected",  # Submit with no option selected
+    "no_run",  # no quiz is running
+]
+
+
 @dataclass(frozen=True)
 class Refused:
-    """An action that changes nothing, with the short reason to show."""
+    """An action that changes nothing, and why (the adapters put the reason into words)."""
 
-    reason: Literal["closed", "not_yours", "not_current", "already", "invalid", "no_run"]
-    message: str
+    reason: RefusalReason
 
 
 @dataclass(frozen=True)
@@ -152,7 +170,7 @@ class Answered:
 class Unreadable:
     """A typed response that is not an answer (no number, no option): nothing recorded."""
 
-    hint: str
+    hint: Note
     question: Question
 
 
@@ -174,10 +192,6 @@ def correct_answer_text(item: Item, language: str = "en") -> str:
         return item.model_answer
     unit = f" {item.unit}" if item.unit else ""
     return f"{format_number(item.answer, language)}{unit}"
-
-
-def _closed(message: str = "This question is closed.") -> Refused:
-    return Refused("closed", message)
 
 
 @dataclass(frozen=True)
@@ -419,9 +433,9 @@ class QuizService:
     @staticmethod
     def _refuse_owner(plan: RunPlan | None, user_id: int) -> Refused | None:
         if plan is None or plan.kind == "group":
-            return Refused("invalid", "This button is not valid any more.")
+            return Refused("invalid")
         if plan.user_id != user_id:
-            return Refused("not_yours", "This quiz belongs to someone else.")
+            return Refused("not_yours")
         return None
 
     async def _owned_plan(
@@ -442,12 +456,12 @@ class QuizService:
         """Why a claim on a run failed: it ended, the item was answered, or it is not current."""
         state = (await session.execute(_STATE, {"b_run": run_id})).first()
         if state is None or state.status != "active":
-            return _closed("This quiz has ended.")
+            return Refused("ended")
         if moving_on:
-            return _closed("You have already moved on.")
+            return Refused("moved_on")
         if state.phase != "asking":
-            return Refused("already", "You have already answered this question.")
-        return _closed()
+            return Refused("already")
+        return Refused("closed")
 
     # ------------------------------------------------------------------ players
 
@@ -471,6 +485,34 @@ class QuizService:
         """:meth:`user_id` in a transaction of its own."""
         return await self.in_transaction(player, lambda session: self.user_id(session, player))
 
+    async def chosen_language(
+        self, telegram_id: int | None, group_chat_id: int | None
+    ) -> str | None:
+        """The language chosen with /language: the group's for a group chat (``group_chat_id``),
+        else the user's; None when nobody chose one."""
+        async with self.sessionmaker() as session:
+            if group_chat_id is not None:
+                return await repo.chat_language(session, group_chat_id)
+            if telegram_id is None:
+                return None
+            return await repo.user_language(session, telegram_id)
+
+    async def choose_language(self, player: Player, language: str | None) -> None:
+        """Remember a player's language (None: follow Telegram's again)."""
+
+        async def work(session: AsyncSession) -> None:
+            await repo.set_user_language(session, await self.user_id(session, player), language)
+
+        await self.in_transaction(player, work)
+
+    async def choose_group_language(
+        self, chat_id: int, chat_type: str, title: str | None, language: str | None
+    ) -> None:
+        """Remember a group chat's language (None: English again)."""
+        async with self.sessionmaker() as session, session.begin():
+            await repo.upsert_chat(session, chat_id, chat_type, title, self.clock())
+            await repo.set_chat_language(session, chat_id, language)
+
     async def known_user_id(self, session: AsyncSession, player: Player) -> int | None:
         """The player's user id if they have one, without creating or refreshing the row."""
         cached = self._user_ids.get_fresh(player.cache_key)
@@ -484,11 +526,11 @@ class QuizService:
 
     async def leaderboard(
         self, boards: Boards, player: Player | None, chat_id: int | None, query: BoardQuery
-    ) -> tuple[int | None, Board | str]:
+    ) -> tuple[int | None, Board | NoBoard]:
         """The viewer's user id and a board, in one transaction. The viewer is looked up, not
         registered: showing a board writes nothing."""
 
-        async def work(session: AsyncSession) -> tuple[int | None, Board | str]:
+        async def work(session: AsyncSession) -> tuple[int | None, Board | NoBoard]:
             viewer = await self.known_user_id(session, player) if player is not None else None
             return viewer, await boards.board_in(session, viewer, chat_id, query)
 
@@ -670,11 +712,11 @@ class QuizService:
     ) -> QuizRun | Refused:
         run = (await session.execute(_RUN_FOR_UPDATE, {"run_id": run_id})).scalar_one_or_none()
         if run is None or run.kind == "group":
-            return Refused("invalid", "This button is not valid any more.")
+            return Refused("invalid")
         if run.user_id != user_id:
-            return Refused("not_yours", "This quiz belongs to someone else.")
+            return Refused("not_yours")
         if run.status != "active":
-            return _closed("This quiz has ended.")
+            return Refused("ended")
         return run
 
     async def _current(
@@ -686,9 +728,9 @@ class QuizService:
         if isinstance(run, Refused):
             return run
         if run.position >= len(run.item_order) or int(run.item_order[run.position]) != item_id:
-            return _closed()
+            return Refused("closed")
         if run.phase != "asking":
-            return Refused("already", "You have already answered this question.")
+            return Refused("already")
         return run, user_id
 
     async def resume(self, player: Player, run_id: int) -> Question | Refused:
@@ -706,7 +748,7 @@ class QuizService:
             run.asked_at = run.updated_at = self.clock()
             run.message_id = None
             await session.flush()
-            return await self.question_of(session, run) or _closed("This quiz has ended.")
+            return await self.question_of(session, run) or Refused("ended")
 
     # ------------------------------------------------------------------ answering
 
@@ -721,11 +763,11 @@ class QuizService:
             run, _ = found
             question = await self.question_of(session, run)
             if question is None or not question.multiple or option not in question.order:
-                return Refused("invalid", "This button is not valid any more.")
+                return Refused("invalid")
             selected = set(question.selected) ^ {option}
             run.selected = sorted(selected)
             run.updated_at = self.clock()
-            return await self.question_of(session, run) or _closed()
+            return await self.question_of(session, run) or Refused("closed")
 
     async def choose(
         self, player: Player, run_id: int, item_id: int, option: int | None
@@ -746,19 +788,19 @@ class QuizService:
         position = plan.positions.get(item_id)
         question = await self.question_at(tx, plan, position if position is not None else -1)
         if question is None:
-            return _closed()
+            return Refused("closed")
         if question.typed:
-            return Refused("invalid", "This button is not valid any more.")
+            return Refused("invalid")
         if option is None:
             if not question.multiple:
-                return Refused("invalid", "This button is not valid any more.")
+                return Refused("invalid")
             state = (await tx.execute(_STATE, {"b_run": run_id})).one()
             picked = frozenset(int(i) for i in state.selected or [])
             if state.status == "active" and state.phase == "asking" and not picked:
-                return Refused("invalid", "Select at least one option, then Submit.")
+                return Refused("nothing_selected")
         else:
             if option not in question.order or question.multiple:
-                return Refused("invalid", "This button is not valid any more.")
+                return Refused("invalid")
             picked = frozenset({option})
         grade = grade_choice(question.item, picked)  # type: ignore[arg-type]
         texts = option_texts(question.item)
@@ -785,19 +827,16 @@ class QuizService:
         plan, position = found
         question = await self.question_at(tx, plan, position)
         if question is None:
-            return _closed("This quiz has ended.")
+            return Refused("ended")
         if question.typed:
             grade = grade_typed(question.item, text, question.pack.language, question.pack.settings)
             if grade.unreadable:
-                return Unreadable(grade.feedback or "Please answer the question.", question)
+                return Unreadable(grade.note or Note("answer_please"), question)
             response: str | None = text.strip()[:1000]
         else:
             picked = parse_choice(question.item, text, list(question.order))  # type: ignore[arg-type]
             if picked is None:
-                return Unreadable(
-                    f"Tap a button, or type an option number from 1 to {len(question.order)}.",
-                    question,
-                )
+                return Unreadable(Note("tap_or_type", count=len(question.order)), question)
             grade = grade_choice(question.item, picked)  # type: ignore[arg-type]
             texts = option_texts(question.item)
             response = json.dumps([texts[i] for i in sorted(picked)], ensure_ascii=False)
@@ -812,21 +851,21 @@ class QuizService:
         if run_id is None:
             latest = (await tx.execute(_LATEST, {"b_user": user_id, "b_kind": kind})).first()
             if latest is None:
-                return Refused("no_run", "No quiz is running.")
+                return Refused("no_run")
             run_id, phase, position = latest.id, latest.phase, latest.position
         else:
             state = (await tx.execute(_STATE, {"b_run": run_id})).first()
             if state is None:
-                return Refused("invalid", "This button is not valid any more.")
+                return Refused("invalid")
             if state.status != "active":
-                return _closed("This quiz has ended.")
+                return Refused("ended")
             phase, position = state.phase, state.position
         plan = await self.plan(tx, run_id)
         refused = self._refuse_owner(plan, user_id)
         if refused is not None:
             return refused
         if phase != "asking":
-            return Refused("already", "You have already answered this question.")
+            return Refused("already")
         assert plan is not None
         return plan, position
 
@@ -847,10 +886,10 @@ class QuizService:
             return found
         plan, position = found
         if item_id is not None and plan.positions.get(item_id) != position:
-            return _closed()
+            return Refused("closed")
         question = await self.question_at(tx, plan, position)
         if question is None:
-            return _closed("This quiz has ended.")
+            return Refused("ended")
         grade = Grade(False, 0.0, None, None)
         return await self._record(tx, plan, user_id, question, grade, None, "", skipped=True)
 
@@ -931,7 +970,7 @@ class QuizService:
         ).first()
         if moved is None:
             return await self._why_not(tx, run_id, moving_on=True)
-        return await self.question_at(tx, plan, moved.position) or _closed("This quiz has ended.")
+        return await self.question_at(tx, plan, moved.position) or Refused("ended")
 
     async def stop(self, player: Player, run_id: int | None = None) -> RunSummary | None:
         """Stop the player's run (``run_id``, or their latest active private run)."""
@@ -997,7 +1036,7 @@ class QuizService:
             user_id = await self.user_id(session, player)
             run = await session.get(QuizRun, run_id)
             if run is None or run.user_id != user_id:
-                return Refused("invalid", "This button is not valid any more.")
+                return Refused("invalid")
             return await self._summary(session, run)
 
     async def _summary(self, session: AsyncSession, run: QuizRun) -> RunSummary:

@@ -80,6 +80,8 @@ class User(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    language: Mapped[str | None] = mapped_column(String(8))
+    """The language chosen with /language (None: follow Telegram's language_code)."""
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
 
@@ -92,6 +94,8 @@ class Chat(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(16))
     title: Mapped[str | None] = mapped_column(String(256))
+    language: Mapped[str | None] = mapped_column(String(8))
+    """The language a group admin chose with /language (None: English)."""
     created_at: Mapped[datetime]
 
 

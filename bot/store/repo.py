@@ -626,3 +626,28 @@ __all__ = [
     "upsert_telegram_user",
     "user_pack_stats",
 ]
+
+
+# --------------------------------------------------------------------------- languages
+
+
+async def user_language(session: AsyncSession, telegram_id: int) -> str | None:
+    """The language a Telegram user chose with /language, or None."""
+    return (
+        await session.execute(select(User.language).where(User.telegram_id == telegram_id))
+    ).scalar_one_or_none()
+
+
+async def chat_language(session: AsyncSession, chat_id: int) -> str | None:
+    """The language a group's admin chose with /language, or None."""
+    return (
+        await session.execute(select(Chat.language).where(Chat.id == chat_id))
+    ).scalar_one_or_none()
+
+
+async def set_user_language(session: AsyncSession, user_id: int, language: str | None) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(language=language))
+
+
+async def set_chat_language(session: AsyncSession, chat_id: int, language: str | None) -> None:
+    await session.execute(update(Chat).where(Chat.id == chat_id).values(language=language))

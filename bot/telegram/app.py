@@ -46,6 +46,7 @@ from bot.telegram import (
     errors,
     group,
     handlers,
+    languages,
     menus,
     pack_status,
     publishing,
@@ -196,6 +197,7 @@ BUTTONS = [
     (handlers.read_button, ("rd",)),
     (handlers.board_button, ("lb",)),
     (handlers.privacy_button, ("priv",)),
+    (languages.language_button, ("lang",)),
     # group games
     (group.speed_pack_button, ("pks",)),
     (group.join_button, ("j",)),
@@ -228,6 +230,7 @@ def register(application: AnyApp) -> None:
     add(CommandHandler("score", handlers.score_command))
     add(CommandHandler("leaderboard", handlers.leaderboard_command))
     add(CommandHandler(["settings", "privacy"], handlers.settings_command))
+    add(CommandHandler("language", languages.language_command))
     # Instructor tools: private chats only (results stay private); in a group, a pointer.
     add(CommandHandler("grant", roles.grant_command))
     add(CommandHandler("revoke", roles.revoke_command))

@@ -51,6 +51,7 @@ _SHAPES: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {
     "pub": (re.compile(r"([0-9a-f]{16})"), ("slug",)),
     # settings
     "priv": (re.compile(r"([01])"), ("number",)),
+    "lang": (re.compile(r"([a-z]{2})"), ("slug",)),  # a language code; shipped ones only
 }
 
 
@@ -161,3 +162,7 @@ def publish(token: str) -> str:
 
 def privacy(hidden: bool) -> str:
     return f"priv:{int(hidden)}"
+
+
+def language(code: str) -> str:
+    return f"lang:{code}"

@@ -14,9 +14,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from telegram import Message, Update, User
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
+from bot.i18n import N_, Translator, pick_language, translator
 from bot.quiz.boards import Boards
 from bot.quiz.catalog import Catalog
 from bot.quiz.game import GameService
@@ -103,6 +105,19 @@ def chat_id_of(update: Update) -> int:
     return update.effective_user.id
 
 
+async def tr(update: Update, context: QuizContext) -> Translator:
+    """The language to answer ``update`` in: in a private chat the user's /language choice,
+    else their Telegram language when shipped; in a group the group's choice; else English.
+    One indexed read per update, so a choice made on any worker applies at once."""
+    user, chat = update.effective_user, update.effective_chat
+    in_group = chat is not None and chat.type != ChatType.PRIVATE
+    chosen = await services(context).quiz.chosen_language(
+        user.id if user is not None else None, chat.id if in_group and chat else None
+    )
+    code = user.language_code if user is not None else None
+    return translator(pick_language(chosen, code, in_group))
+
+
 async def drop_buttons(bot: Any, chat_id: int, message_id: int) -> None:
     """Take the buttons off a message whose buttons would only refuse from now on."""
     # Already gone or not modified: nothing to tidy up.
@@ -110,10 +125,16 @@ async def drop_buttons(bot: Any, chat_id: int, message_id: int) -> None:
         await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
 
-INVALID_BUTTON = "This button is no longer valid."
+async def group_tr(application: AnyApp, chat_id: int) -> Translator:
+    """The language of a group chat, for messages no update asked for (game timers)."""
+    chosen = await services_of(application).quiz.chosen_language(None, chat_id)
+    return translator(pick_language(chosen, None, group=True))
 
 
-async def pressed(update: Update) -> callbacks.Action | None:
+INVALID_BUTTON = N_("This button is no longer valid.")
+
+
+async def pressed(update: Update, context: QuizContext) -> callbacks.Action | None:
     """The action a pressed button names, checked by :func:`callbacks.parse`; a forged or
     malformed one is answered here (and None returned), so a handler only sees valid shapes.
     What the action names (run, item, owner) is then checked by the domain."""
@@ -122,11 +143,11 @@ async def pressed(update: Update) -> callbacks.Action | None:
         return None
     action = callbacks.parse(query.data)
     if action is None:
-        await query.answer(INVALID_BUTTON)
+        await query.answer((await tr(update, context)).gettext(INVALID_BUTTON))
     return action
 
 
 async def invalid_button(update: Update, context: QuizContext) -> None:
     """Any button no other handler's pattern matched: forged, or from an older version."""
     if update.callback_query is not None:
-        await update.callback_query.answer(INVALID_BUTTON)
+        await update.callback_query.answer((await tr(update, context)).gettext(INVALID_BUTTON))

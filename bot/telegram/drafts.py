@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 
 from telegram import Update
 
+from bot.i18n import N_, Translator
 from bot.packs import ArticleError, validate_pack_bytes
 from bot.packs.draft import draft_pack
 from bot.packs.validate import decode_article
@@ -21,44 +22,58 @@ from bot.telegram.staff import Caller, staff_only
 
 log = logging.getLogger("quizbot.instructor")
 
-HOW = (
+HOW = N_(
     "To draft a pack, send me the article as a <b>.txt</b> file with the caption "
     "<code>/draft</code> (or <code>/draft fr</code> for a French article). I reply with a "
     "draft pack to review, fix and send back."
 )
 
 
-def needs_txt(name: str) -> str:
-    return (
-        f"I draft packs from plain-text articles: send the article as a <b>.txt</b> file "
-        f"(UTF-8) with the caption <code>/draft</code>; <b>{render.esc(name)}</b> is not one."
+def needs_txt(t: Translator, name: str) -> str:
+    return t.gettext(
+        "I draft packs from plain-text articles: send the article as a <b>.txt</b> file "
+        "(UTF-8) with the caption <code>/draft</code>; <b>{name}</b> is not one.",
+        name=render.esc(name),
     )
 
 
-def not_drafted(reason: str) -> str:
-    return f"❌ {render.esc(reason)}. No draft was made."
+def not_drafted(t: Translator, reason: str) -> str:
+    return f"❌ {render.esc(reason)}. " + t.gettext("No draft was made.")
 
 
-def draft_caption(article: str) -> str:
-    return f"📝 Draft pack from <b>{render.esc(article)}</b>: review it before publishing."
+def draft_caption(t: Translator, article: str) -> str:
+    return t.gettext(
+        "📝 Draft pack from <b>{name}</b>: review it before publishing.", name=render.esc(article)
+    )
 
 
 def draft_summary(
-    file_name: str, article: str, stats_line: str, warnings: int, errors: int, quality: str
+    t: Translator,
+    file_name: str,
+    article: str,
+    stats_line: str,
+    warnings: int,
+    errors: int,
+    quality: str,
 ) -> str:
     """The message after the draft: what it holds, the checker's count, what to do next."""
-    lines = [
-        f"📝 <b>{render.esc(file_name)}</b>: {render.esc(stats_line)}.",
-        f"The item-quality checker has {warnings} warning(s) on it"
-        + (f", and {errors} error(s)" if errors else "")
-        + ".",
-    ]
+    checker = t.ngettext(
+        "The item-quality checker has {n} warning on it",
+        "The item-quality checker has {n} warnings on it",
+        warnings,
+    )
+    if errors:
+        checker += t.ngettext(", and {n} error", ", and {n} errors", errors)
+    lines = [f"📝 <b>{render.esc(file_name)}</b>: {render.esc(stats_line)}.", checker + "."]
     if quality:
         lines.append(f"🔎 {render.esc(quality)}")
     lines.append(
-        "Check every line marked <code># draft: check</code>, delete the items you do not "
-        f"want, then send the file back to me: I keep <b>{render.esc(article)}</b> for 30 "
-        "minutes, so it is checked against the article and ready to publish."
+        t.gettext(
+            "Check every line marked <code># draft: check</code>, delete the items you do not "
+            "want, then send the file back to me: I keep <b>{name}</b> for 30 minutes, so it is "
+            "checked against the article and ready to publish.",
+            name=render.esc(article),
+        )
     )
     return "\n".join(lines)
 
@@ -70,9 +85,10 @@ def draft_slug(name: str) -> str:
 
 async def draft_command(update: Update, context: QuizContext) -> None:
     """``/draft`` typed without a file: say how."""
-    if await staff_only(update, context, "/draft") is None:
+    caller = await staff_only(update, context, "/draft")
+    if caller is None:
         return
-    await reply(update, HOW)
+    await reply(update, caller.t.gettext(HOW))
 
 
 async def receive_draft(
@@ -93,7 +109,7 @@ async def receive_draft(
     try:
         text = decode_article(data, key)
     except ArticleError as exc:
-        await reply(update, not_drafted(str(exc)))
+        await reply(update, not_drafted(caller.t, str(exc)))
         return
     slug = draft_slug(key)
     try:
@@ -101,7 +117,7 @@ async def receive_draft(
             draft_pack, text, article_name=key, language=language, slug=slug
         )
     except ValueError as exc:
-        await reply(update, not_drafted(str(exc)))
+        await reply(update, not_drafted(caller.t, str(exc)))
         return
     file_name = f"{slug}.yaml"
     report = await asyncio.to_thread(
@@ -113,10 +129,16 @@ async def receive_draft(
         chat.id,
         draft.yaml.encode(),
         filename=file_name,
-        caption=draft_caption(key),
+        caption=draft_caption(caller.t, key),
     )
     quality = report.quality.summary() if report.quality is not None else ""
     summary = draft_summary(
-        file_name, key, draft.stats.line(), len(report.warnings), len(report.errors), quality
+        caller.t,
+        file_name,
+        key,
+        draft.stats.line(),
+        len(report.warnings),
+        len(report.errors),
+        quality,
     )
     await reply(update, summary)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden
 
+from bot.i18n import pick_language, translator
 from bot.quiz.players import STORE_ERRORS, is_outage
 from bot.telegram.context import QuizContext, services
 
@@ -35,13 +37,17 @@ async def on_error(update: object, context: QuizContext) -> None:
     log.error("update %s failed", update_id, exc_info=error)
     if not isinstance(update, Update):
         return
+    # Not the stored choice: the database may be what failed. Telegram's language is at hand.
+    user, chat = update.effective_user, update.effective_chat
+    in_group = chat is not None and chat.type != ChatType.PRIVATE
+    t = translator(pick_language(None, user.language_code if user else None, in_group))
     if is_outage(error):
-        text = (
+        text = t.gettext(
             "⚠️ The quiz store is unavailable right now, so nothing was saved. "
             "Please try again in a minute."
         )
     else:
-        text = "😕 Sorry, something went wrong on our side. Please try again."
+        text = t.gettext("😕 Sorry, something went wrong on our side. Please try again.")
     try:
         if update.callback_query is not None:
             try:

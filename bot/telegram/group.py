@@ -18,25 +18,37 @@ from telegram.constants import ChatMemberStatus, PollLimit
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application
 
+from bot import phrases
+from bot.i18n import N_, Translator
 from bot.packs.model import TrueFalseItem
-from bot.quiz.game import PAUSE, Finished, GameService, Lobby, QuestionResult, poll_fits
+from bot.quiz.game import (
+    PAUSE,
+    Finished,
+    GameRefused,
+    GameService,
+    Lobby,
+    QuestionResult,
+    poll_fits,
+)
 from bot.quiz.service import Question, correct_answer_text
 from bot.telegram import callbacks, render
 from bot.telegram.context import (
     AnyApp,
     QuizContext,
     drop_buttons,
+    group_tr,
     player_of,
     pressed,
     reply,
     services,
     services_of,
+    tr,
 )
 from bot.text import shorten
 
 log = logging.getLogger("quizbot.group")
 
-GROUP_HELP = """<b>Group games</b>
+GROUP_HELP = N_("""<b>Group games</b>
 /quiz <i>pack</i> opens a lobby: tap “I'm in”, or just answer once the game is on (your first \
 answer joins you). The host or an admin taps Start; the game also starts by itself a little \
 after the first player joins. Add <i>speed</i> (/quiz <i>pack</i> speed) to reward fast \
@@ -44,10 +56,11 @@ correct answers.
 
 Choice questions are quiz polls; for typed questions, <b>reply</b> to the question message. \
 Your first answer counts. /stop (host or admin) ends the game with the standings so far. \
-/leaderboard shows this chat's ranking (<i>week</i> or <i>all</i>, and a pack)."""
+/leaderboard shows this chat's ranking (<i>week</i> or <i>all</i>, and a pack). \
+A group admin sets the language I speak here with /language.""")
 
-LATE = "⏱ Too late: time is up for this question, so this answer does not count."
-SKIP_IN_GROUP = (
+LATE = N_("⏱ Too late: time is up for this question, so this answer does not count.")
+SKIP_IN_GROUP = N_(
     "Nobody skips in a group game: each question closes by itself when its time is up. "
     "/skip works in a private quiz with me."
 )
@@ -68,31 +81,44 @@ def _player(update: Update) -> Any:
 # --------------------------------------------------------------------------- lobby
 
 
-def lobby_text(lobby: Lobby, lobby_seconds: int) -> str:
+def lobby_text(t: Translator, lobby: Lobby, lobby_seconds: int) -> str:
     pack = lobby.pack
     limit = pack.settings.time_limit
-    players = _names(lobby.players, 30) or "nobody yet"
+    players = _names(t, lobby.players, 30) or t.gettext("nobody yet")
+    size = t.ngettext(
+        "{n} question, about {seconds} s each.",
+        "{n} questions, about {seconds} s each.",
+        len(pack.items),
+        seconds=limit,
+    )
     lines = [
         f"🎮 <b>{render.esc(pack.title)}</b>",
-        f"{len(pack.items)} questions, about {limit} s each."
-        + (" ⚡ Speed bonus on." if lobby.speed_bonus else ""),
+        size + (" " + t.gettext("⚡ Speed bonus on.") if lobby.speed_bonus else ""),
         "",
-        f"Players ({len(lobby.players)}): {players}",
+        t.gettext("Players ({count}): {players}", count=len(lobby.players), players=players),
         "",
-        "Tap “I'm in” to play, or just answer once the game is on: your first answer joins "
-        "you. The host or an admin taps Start; the game starts by itself "
-        f"{lobby_seconds} s after the first player joins.",
+        t.gettext(
+            "Tap “I'm in” to play, or just answer once the game is on: your first answer joins "
+            "you. The host or an admin taps Start; the game starts by itself "
+            "{seconds} s after the first player joins.",
+            seconds=lobby_seconds,
+        ),
     ]
     return "\n".join(lines)
 
 
-def lobby_keyboard(run_id: int) -> Any:
+def lobby_keyboard(t: Translator, run_id: int) -> Any:
     return render.keyboard(
-        [[("🙋 I'm in", callbacks.join(run_id)), ("▶ Start", callbacks.go(run_id))]]
+        [
+            [
+                (t.gettext("🙋 I'm in"), callbacks.join(run_id)),
+                (t.gettext("▶ Start"), callbacks.go(run_id)),
+            ]
+        ]
     )
 
 
-GAME_OPTIONS = {"speed": "turns on the speed bonus"}
+GAME_OPTIONS = {"speed": N_("turns on the speed bonus")}
 """The words ``/quiz`` takes in a group besides a pack."""
 
 
@@ -102,28 +128,33 @@ async def quiz_command(update: Update, context: QuizContext) -> None:
     speed = "speed" in args
     words = [a for a in args if a not in GAME_OPTIONS]
     svc = services(context)
+    t = await tr(update, context)
     packs = await svc.players.visible_packs()
     pack = await svc.players.find_pack(words[0]) if words else None
     if len(words) > 1 or (words and pack is None):
         unknown = words[1] if pack is not None else words[0]
-        await reply(update, game_usage(unknown, [p.slug for p in packs]))
+        await reply(update, game_usage(t, unknown, [p.slug for p in packs]))
     elif pack is not None:
         await open_lobby(update, context, pack.slug, speed)
     elif len(packs) == 1:
         await open_lobby(update, context, packs[0].slug, speed)
     elif packs:
         action = "pks" if speed else "pk"  # the option survives the choice of a pack
-        await reply(update, "Which quiz?", reply_markup=render.pack_buttons(packs, action))
+        await reply(
+            update, t.gettext("Which quiz?"), reply_markup=render.pack_buttons(packs, action)
+        )
     else:
-        await reply(update, "No quizzes are published yet.")
+        await reply(update, t.gettext("No quizzes are published yet."))
 
 
-def game_usage(unknown: str, slugs: list[str]) -> str:
-    options = "; ".join(f"<i>{word}</i> {what}" for word, what in GAME_OPTIONS.items())
-    packs = ", ".join(slugs[:20]) or "none yet"
-    return (
-        f"I don't know “{render.esc(shorten(unknown, 64))}”.\n"
-        f"Usage: /quiz [pack] [speed]. Packs: {render.esc(packs)}. Options: {options}."
+def game_usage(t: Translator, unknown: str, slugs: list[str]) -> str:
+    options = "; ".join(f"<i>{word}</i> {t.gettext(what)}" for word, what in GAME_OPTIONS.items())
+    packs = ", ".join(slugs[:20]) or t.gettext("none yet")
+    return t.gettext(
+        "I don't know “{word}”.\nUsage: /quiz [pack] [speed]. Packs: {packs}. Options: {options}.",
+        word=render.esc(shorten(unknown, 64)),
+        packs=render.esc(packs),
+        options=options,
     )
 
 
@@ -131,17 +162,18 @@ async def open_lobby(update: Update, context: QuizContext, slug: str, speed: boo
     chat = update.effective_chat
     if chat is None or update.effective_user is None:
         return
+    t = await tr(update, context)
     lobby = await games(context).open_lobby(
         _player(update), chat.id, chat.type, chat.title, slug, speed
     )
-    if isinstance(lobby, str):
-        await reply(update, render.esc(lobby))
+    if isinstance(lobby, GameRefused):
+        await reply(update, render.esc(phrases.game_refusal(t, lobby)))
         return
     seconds = services(context).settings.lobby_seconds
     message = await context.bot.send_message(
         chat.id,
-        lobby_text(lobby, seconds),
-        reply_markup=lobby_keyboard(lobby.run_id),
+        lobby_text(t, lobby, seconds),
+        reply_markup=lobby_keyboard(t, lobby.run_id),
     )
     await games(context).set_message(lobby.run_id, message.message_id, None)
     if lobby.deadline is not None:
@@ -150,21 +182,22 @@ async def open_lobby(update: Update, context: QuizContext, slug: str, speed: boo
 
 async def join_button(update: Update, context: QuizContext) -> None:
     """I'm in: join a lobby."""
-    action = await pressed(update)
+    action = await pressed(update, context)
     if action is None:
         return
     query = update.callback_query
     assert query is not None
     seconds = services(context).settings.lobby_seconds
+    t = await tr(update, context)
     joined = await games(context).join(_player(update), action.run, seconds)
-    if isinstance(joined, str):
-        await query.answer(joined)
+    if isinstance(joined, GameRefused):
+        await query.answer(phrases.game_refusal(t, joined))
         return
     lobby, countdown = joined
-    await query.answer("You're in! 🎉")
+    await query.answer(t.gettext("You're in! 🎉"))
     await query.edit_message_text(
-        lobby_text(lobby, seconds),
-        reply_markup=lobby_keyboard(lobby.run_id),
+        lobby_text(t, lobby, seconds),
+        reply_markup=lobby_keyboard(t, lobby.run_id),
     )
     if countdown and lobby.deadline is not None:
         schedule(context.application, lobby.run_id, "lobby", 0, lobby.deadline)
@@ -185,18 +218,19 @@ async def may_control(
 
 async def start_button(update: Update, context: QuizContext) -> None:
     """Start: the host or an admin starts the game."""
-    action = await pressed(update)
+    action = await pressed(update, context)
     if action is None:
         return
     query = update.callback_query
     chat = update.effective_chat
     assert query is not None and chat is not None and update.effective_user is not None
+    t = await tr(update, context)
     running = await games(context).running_in(chat.id)
     if running is None or running[0] != action.run:
-        await query.answer("This lobby is closed.")
+        await query.answer(t.gettext("This lobby is closed."))
         return
     if not await may_control(context, chat.id, update.effective_user.id, running[1]):
-        await query.answer("Only the host or a group admin can start the game.")
+        await query.answer(t.gettext("Only the host or a group admin can start the game."))
         return
     await query.answer()
     await begin(context.application, action.run, chat.id)
@@ -205,13 +239,15 @@ async def start_button(update: Update, context: QuizContext) -> None:
 async def begin(app: AnyApp, run_id: int, chat_id: int) -> None:
     """Start a lobby's game and ask the first question."""
     question = await games(app).start(run_id)
-    if isinstance(question, str):
+    if isinstance(question, GameRefused):
         return
     cancel(app, run_id, "lobby", 0)
     lobby_message = await games(app).lobby_message(run_id)
     if lobby_message is not None:  # the lobby's buttons would only refuse from now on
         await drop_buttons(app.bot, chat_id, lobby_message)
-    await say(app, chat_id, f"🚦 <b>{render.esc(question.pack.title)}</b>: here we go!")
+    t = await group_tr(app, chat_id)
+    title = render.esc(question.pack.title)
+    await say(app, chat_id, t.gettext("🚦 <b>{title}</b>: here we go!", title=title))
     await ask(app, chat_id, question)
 
 
@@ -238,8 +274,9 @@ def poll_explanation(question: Question) -> str:
 async def ask(app: AnyApp, chat_id: int, question: Question) -> None:
     """Send a question: a quiz poll when it fits, else buttons; typed items by reply. A
     question that cannot be sent at all ends the game with the standings so far."""
+    t = await group_tr(app, chat_id)
     try:
-        message_id, poll_id = await _send_question(app, chat_id, question)
+        message_id, poll_id = await _send_question(app, t, chat_id, question)
     except TelegramError as exc:
         log.warning(
             "chat %s: question %s of game %s could not be sent (%s); the game ends",
@@ -248,27 +285,30 @@ async def ask(app: AnyApp, chat_id: int, question: Question) -> None:
             question.run_id,
             exc,
         )
-        await abandon(app, chat_id, question)
+        await abandon(app, t, chat_id, question)
         return
     deadline = await games(app).asked(question, message_id, poll_id)
     schedule(app, question.run_id, "close", question.number - 1, deadline)
 
 
-async def _send_question(app: AnyApp, chat_id: int, question: Question) -> tuple[int, str | None]:
+async def _send_question(
+    app: AnyApp, t: Translator, chat_id: int, question: Question
+) -> tuple[int, str | None]:
     """The question's message id and poll id (None when it went out as a message)."""
     header = f"{question.number}/{question.total}"
+    shown = render.shown_options(t, question)
     if poll_fits(question):
         correct = [n for n, i in enumerate(question.order) if i in question.item.correct_indices]  # type: ignore[union-attr]
         title = question.item.question
         if isinstance(question.item, TrueFalseItem):
-            title = f"True or false? {title}"
+            title = t.gettext("True or false? {statement}", statement=title)
         try:
             message = await app.bot.send_poll(
                 chat_id,
                 question=shorten(f"{header} · {title}", PollLimit.MAX_QUESTION_LENGTH),
                 # Poll texts are plain: no HTML parsing of an author's "<" or "&".
                 question_parse_mode=None,
-                options=[InputPollOption(o, text_parse_mode=None) for o in question.shown_options],
+                options=[InputPollOption(o, text_parse_mode=None) for o in shown],
                 type=Poll.QUIZ,
                 is_anonymous=False,
                 allows_multiple_answers=question.multiple,
@@ -282,10 +322,10 @@ async def _send_question(app: AnyApp, chat_id: int, question: Question) -> tuple
         else:
             return message.message_id, message.poll.id if message.poll else None
     if question.typed:
-        text = (
-            f"<b>{header}</b> · <b>{render.esc(question.item.question)}</b>\n\n"
-            f"↩️ <b>Reply to this message</b> with your answer ({question.time_limit} s). "
-            "Your first reply counts."
+        text = f"<b>{header}</b> · <b>{render.esc(question.item.question)}</b>\n\n" + t.gettext(
+            "↩️ <b>Reply to this message</b> with your answer ({seconds} s). "
+            "Your first reply counts.",
+            seconds=question.time_limit,
         )
         message = await app.bot.send_message(chat_id, render.fit(text))
         return message.message_id, None
@@ -294,10 +334,11 @@ async def _send_question(app: AnyApp, chat_id: int, question: Question) -> tuple
         for n, i in enumerate(question.order)
     ]
     lines = [f"<b>{header}</b> · <b>{render.esc(question.item.question)}</b>", ""]
-    lines += [
-        f"<b>{render.LETTERS[n]}.</b> {render.esc(t)}" for n, t in enumerate(question.shown_options)
-    ]
-    lines += ["", f"Tap your answer ({question.time_limit} s). Your first tap counts."]
+    lines += [f"<b>{render.LETTERS[n]}.</b> {render.esc(o)}" for n, o in enumerate(shown)]
+    tap = t.gettext(
+        "Tap your answer ({seconds} s). Your first tap counts.", seconds=question.time_limit
+    )
+    lines += ["", tap]
     message = await app.bot.send_message(
         chat_id,
         render.fit("\n".join(lines)),
@@ -306,13 +347,16 @@ async def _send_question(app: AnyApp, chat_id: int, question: Question) -> tuple
     return message.message_id, None
 
 
-async def abandon(app: AnyApp, chat_id: int, question: Question) -> None:
+async def abandon(app: AnyApp, t: Translator, chat_id: int, question: Question) -> None:
     """End a game whose question could not be sent: nothing is left running, and the group
     hears why, with the standings so far."""
     finished = await games(app).stop(chat_id)
-    text = f"⚠️ I could not send question {question.number} to this chat, so the game has ended."
+    text = t.gettext(
+        "⚠️ I could not send question {number} to this chat, so the game has ended.",
+        number=question.number,
+    )
     if isinstance(finished, Finished):
-        text += "\n\n" + final_text(finished)
+        text += "\n\n" + final_text(t, finished)
     await say(app, chat_id, text)
 
 
@@ -325,15 +369,16 @@ async def poll_answer(update: Update, context: QuizContext) -> None:
         player_of(answer.user), answer.poll_id, answer.option_ids
     )
     if outcome == "late":  # a vote carries no chat: say it to the voter, if they let us
+        t = await tr(update, context)  # the voter's own language: it goes to their chat
         try:
-            await context.bot.send_message(answer.user.id, LATE)
+            await context.bot.send_message(answer.user.id, t.gettext(LATE))
         except TelegramError:
             log.info("late vote by %s: no private chat to say so", answer.user.id)
 
 
 async def group_answer_button(update: Update, context: QuizContext) -> None:
     """An option of a group question sent as buttons."""
-    action = await pressed(update)
+    action = await pressed(update, context)
     if action is None:
         return
     query = update.callback_query
@@ -341,12 +386,13 @@ async def group_answer_button(update: Update, context: QuizContext) -> None:
     outcome = await games(context).button_answer(
         _player(update), action.run, action.item, action.number
     )
+    t = await tr(update, context)
     text = {
-        "recorded": "Answer recorded ✍",
-        "already": "Your first answer counts.",
-        "late": "Time is up for this question.",
-        "closed": "This question is closed.",
-        "invalid": "This button is not valid.",
+        "recorded": t.gettext("Answer recorded ✍"),
+        "already": t.gettext("Your first answer counts."),
+        "late": t.gettext("Time is up for this question."),
+        "closed": t.gettext("This question is closed."),
+        "invalid": t.gettext("This button is not valid."),
     }[outcome]
     await query.answer(text)
 
@@ -367,7 +413,7 @@ async def group_reply(update: Update, context: QuizContext) -> None:
         _player(update), chat.id, message.reply_to_message.message_id, message.text
     )
     if outcome == "late":
-        await message.reply_text(LATE)
+        await message.reply_text((await tr(update, context)).gettext(LATE))
         return
     emoji = None
     if outcome == "recorded":
@@ -423,7 +469,12 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
             lobby_message = await service.lobby_message(run_id)
             if lobby_message is not None:
                 await drop_buttons(app.bot, chat_id, lobby_message)
-            await say(app, chat_id, "Nobody joined, so the lobby is closed. /quiz opens a new one.")
+            t = await group_tr(app, chat_id)
+            await say(
+                app,
+                chat_id,
+                t.gettext("Nobody joined, so the lobby is closed. /quiz opens a new one."),
+            )
         return
     if what == "close":
         result = await service.close_question(run_id, position)
@@ -433,7 +484,7 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
         if chat_id is None:
             return
         await _drop_question_buttons(app, chat_id, result)
-        await say(app, chat_id, result_text(result))
+        await say(app, chat_id, result_text(await group_tr(app, chat_id), result))
         deadline = services_of(app).clock() + PAUSE
         schedule(app, run_id, "advance", position, deadline)
         return
@@ -443,7 +494,7 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
         if step is None or chat_id is None:
             return
         if isinstance(step, Finished):
-            await say(app, chat_id, final_text(step))
+            await say(app, chat_id, final_text(await group_tr(app, chat_id), step))
         else:
             await ask(app, chat_id, step)
 
@@ -468,22 +519,32 @@ async def rearm_timers(app: AnyApp) -> int:
 # --------------------------------------------------------------------------- texts
 
 
-def _names(names: list[str], limit: int = 12) -> str:
+def _names(t: Translator, names: list[str], limit: int = 12) -> str:
     shown = ", ".join(render.esc(shorten(n, 64)) for n in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+    if len(names) <= limit:
+        return shown
+    return t.gettext("{names} and {count} more", names=shown, count=len(names) - limit)
 
 
-def result_text(result: QuestionResult) -> str:
+def result_text(t: Translator, result: QuestionResult) -> str:
     question = result.question
     item = question.item
+    answer = correct_answer_text(item)
+    if isinstance(item, TrueFalseItem):
+        answer = t.gettext("True") if item.answer else t.gettext("False")
+    right = t.ngettext(
+        "{answered} answered · ✅ {n} right",
+        "{answered} answered · ✅ {n} right",
+        len(result.right),
+        answered=result.answered,
+    )
     lines = [
-        f"⏱ <b>{question.number}/{question.total}</b> · Answer: "
-        f"<b>{render.esc(correct_answer_text(item))}</b>",
-        f"{result.answered} answered · ✅ {len(result.right)} right"
-        + (f": {_names(result.right)}" if result.right else ""),
+        f"⏱ <b>{question.number}/{question.total}</b> · "
+        + t.gettext("Answer: <b>{answer}</b>", answer=render.esc(answer)),
+        right + (f": {_names(t, result.right)}" if result.right else ""),
     ]
     if result.partly:
-        lines.append(f"🟡 partly right: {_names(result.partly)}")
+        lines.append(t.gettext("🟡 partly right: {names}", names=_names(t, result.partly)))
     lines += ["", f"💡 {render.esc(item.explanation)}", *render.quote_lines(item.sources)]
     return render.fit("\n".join(lines))
 
@@ -492,22 +553,32 @@ FINAL_LINES = 20
 """Players listed by name at the end of a game (the rest are counted)."""
 
 
-def final_text(finished: Finished) -> str:
-    heading = "Game stopped" if finished.stopped else "Game over"
-    lines = [f"🏁 <b>{heading}: {render.esc(finished.pack.title)}</b>", ""]
+def final_text(t: Translator, finished: Finished) -> str:
+    title = render.esc(finished.pack.title)
+    if finished.stopped:
+        heading = t.gettext("🏁 <b>Game stopped: {title}</b>", title=title)
+    else:
+        heading = t.gettext("🏁 <b>Game over: {title}</b>", title=title)
+    lines = [heading, ""]
     if not finished.standings:
-        lines.append("Nobody answered.")
+        lines.append(t.gettext("Nobody answered."))
     medals = {1: "🥇", 2: "🥈", 3: "🥉"}
     shown = finished.standings[:FINAL_LINES]
     for n, s in enumerate(shown, start=1):
+        detail = t.gettext(
+            "({correct}/{total} right, {duration})",
+            correct=s.correct,
+            total=finished.total,
+            duration=render.duration(t, s.seconds_ms / 1000),
+        )
         lines.append(
             f"{medals.get(n, f'{n}.')} {render.esc(shorten(s.name, 64))} — "
-            f"{render.points(s.points)} pts "
-            f"({s.correct}/{finished.total} right, {render.duration(s.seconds_ms / 1000)})"
+            f"{phrases.points(t, s.points)} {detail}"
         )
     if len(finished.standings) > len(shown):
-        lines.append(f"… and {len(finished.standings) - len(shown)} more")
-    lines += ["", "/leaderboard shows this chat's ranking."]
+        more = len(finished.standings) - len(shown)
+        lines.append(t.gettext("… and {count} more", count=more))
+    lines += ["", t.gettext("/leaderboard shows this chat's ranking.")]
     return render.fit("\n".join(lines))
 
 
@@ -519,45 +590,50 @@ async def stop_command(update: Update, context: QuizContext) -> None:
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return
+    t = await tr(update, context)
     running = await games(context).running_in(chat.id)
     if running is None:
-        await reply(update, "No game is on. /quiz opens one.")
+        await reply(update, t.gettext("No game is on. /quiz opens one."))
         return
     if not await may_control(context, chat.id, user.id, running[1]):
-        await reply(update, "Only the host or a group admin can stop the game.")
+        await reply(update, t.gettext("Only the host or a group admin can stop the game."))
         return
     stopped = await games(context).stop(chat.id)
     if isinstance(stopped, Finished):
-        await reply(update, final_text(stopped))
+        await reply(update, final_text(t, stopped))
     elif stopped is not None:
         if stopped.message_id is not None:
             await drop_buttons(context.application.bot, chat.id, stopped.message_id)
-        await reply(update, "The lobby is closed.")
+        await reply(update, t.gettext("The lobby is closed."))
 
 
 async def help_command(update: Update, context: QuizContext) -> None:
     """How group games work."""
-    await reply(update, GROUP_HELP)
+    await reply(update, (await tr(update, context)).gettext(GROUP_HELP))
 
 
 async def skip_command(update: Update, context: QuizContext) -> None:
     """/skip in a group: there is nothing to skip."""
-    await reply(update, SKIP_IN_GROUP)
+    await reply(update, (await tr(update, context)).gettext(SKIP_IN_GROUP))
 
 
 async def review_command(update: Update, context: QuizContext) -> None:
     """/review in a group: reviews are personal, in a private chat."""
-    link = f"https://t.me/{context.bot.username}" if context.bot.username else "me"
+    t = await tr(update, context)
+    link = f"https://t.me/{context.bot.username}" if context.bot.username else t.gettext("me")
     await reply(
         update,
-        f"Reviews are personal: send /review to {render.esc(link)} in a private chat, and "
-        "the questions you missed come back when they are due.",
+        t.gettext(
+            "Reviews are personal: send /review to {link} in a private chat, and "
+            "the questions you missed come back when they are due.",
+            link=render.esc(link),
+        ),
     )
 
 
 async def speed_pack_button(update: Update, context: QuizContext) -> None:
     """A pack picked for a game with the speed bonus."""
-    action = await pressed(update)
+    action = await pressed(update, context)
     if action is None:
         return
     assert update.callback_query is not None

@@ -14,7 +14,9 @@ from typing import Any
 from telegram import Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 
-from bot.quiz.boards import parse_board_args
+from bot import phrases
+from bot.i18n import N_, Translator
+from bot.quiz.boards import NoBoard, parse_board_args
 from bot.quiz.service import (
     Answered,
     Feedback,
@@ -32,11 +34,12 @@ from bot.telegram.context import (
     pressed,
     reply,
     services,
+    tr,
 )
 
 log = logging.getLogger("quizbot.telegram")
 
-HELP = """<b>Article quiz bot</b>
+HELP = N_("""<b>Article quiz bot</b>
 Read an article, then check how well you understood it.
 
 /quiz — start or continue a quiz (/quiz <i>pack</i> for a given one)
@@ -50,33 +53,39 @@ Tap an option to answer, or type it. For typed questions, spelling slips are for
 numbers may be written as 11,000 or 11 000. After each answer you see why it is right, with \
 the article's own words.
 
-In a group, /quiz opens a game for everyone. Instructors: /instructor."""
+In a group, /quiz opens a game for everyone. /language changes the language I speak. \
+Instructors: /instructor.""")
 
 
 # --------------------------------------------------------------------------- questions
 
 
-async def send_question(context: QuizContext, chat_id: int, question: Question) -> None:
+async def send_question(
+    context: QuizContext, t: Translator, chat_id: int, question: Question
+) -> None:
     """Send a question as a new message, and remember it: a typed answer or /skip removes its
     buttons (a button press edits the message it names)."""
     message = await context.bot.send_message(
         chat_id,
-        render.question_text(question),
-        reply_markup=render.question_keyboard(question),
+        render.question_text(t, question),
+        reply_markup=render.question_keyboard(t, question),
     )
     await services(context).quiz.set_message(question.run_id, message.message_id)
 
 
-async def send_summary(context: QuizContext, chat_id: int, summary: RunSummary) -> None:
+async def send_summary(
+    context: QuizContext, t: Translator, chat_id: int, summary: RunSummary
+) -> None:
     await context.bot.send_message(
         chat_id,
-        render.summary_text(summary),
-        reply_markup=render.summary_keyboard(summary),
+        render.summary_text(t, summary),
+        reply_markup=render.summary_keyboard(t, summary),
     )
 
 
 async def show_feedback(
     context: QuizContext,
+    t: Translator,
     chat_id: int,
     outcome: Answered,
     message_id: int | None,
@@ -87,10 +96,10 @@ async def show_feedback(
     button, or the end-of-run summary."""
     feedback: Feedback = outcome.feedback
     question = feedback.question
-    markup = None if outcome.finished else render.next_keyboard(question)
+    markup = None if outcome.finished else render.next_keyboard(t, question)
     if message_id is not None:
         await context.bot.edit_message_text(
-            render.feedback_text(feedback),
+            render.feedback_text(t, feedback),
             chat_id=chat_id,
             message_id=message_id,
             reply_markup=markup,
@@ -101,34 +110,39 @@ async def show_feedback(
             await drop_buttons(context.bot, chat_id, shown)
         await context.bot.send_message(
             chat_id,
-            render.feedback_text(feedback, with_question=typed_reply_to is None),
+            render.feedback_text(t, feedback, with_question=typed_reply_to is None),
             reply_markup=markup,
             reply_to_message_id=typed_reply_to,
         )
     if outcome.finished is not None:
-        await send_summary(context, chat_id, outcome.finished)
+        await send_summary(context, t, chat_id, outcome.finished)
 
 
 async def offer_or_start(
     update: Update, context: QuizContext, slug: str, user: User, chat_id: int
 ) -> None:
     """Open a pack: offer to continue an unfinished run, or start a new one."""
+    t = await tr(update, context)
     quiz = services(context).quiz
     player = player_of(user)
     pack, waiting = await quiz.unfinished_run(player, slug)
     if pack is None:
-        await reply(update, render.no_such_pack(slug))
+        await reply(update, render.no_such_pack(t, slug))
         return
     if waiting is not None:
         await reply(
             update,
-            f"You have an unfinished run of <b>{render.esc(pack.title)}</b> at question "
-            f"{waiting.number} of {waiting.total}.",
+            t.gettext(
+                "You have an unfinished run of <b>{title}</b> at question {number} of {total}.",
+                title=render.esc(pack.title),
+                number=waiting.number,
+                total=waiting.total,
+            ),
             reply_markup=render.keyboard(
                 [
                     [
-                        ("▶ Continue", callbacks.resume(waiting.run_id)),
-                        ("↻ Start over", callbacks.restart(pack.slug)),
+                        (t.gettext("▶ Continue"), callbacks.resume(waiting.run_id)),
+                        (t.gettext("↻ Start over"), callbacks.restart(pack.slug)),
                     ]
                 ]
             ),
@@ -136,44 +150,53 @@ async def offer_or_start(
         return
     current = await quiz.current_run(player)
     if current is not None:  # one run in progress per chat: ask before starting another
-        await offer_switch(update, current, pack.title, callbacks.restart(pack.slug))
+        await offer_switch(update, t, current, pack.title, callbacks.restart(pack.slug))
         return
     await start_new(update, context, slug, user, chat_id)
 
 
-async def offer_switch(update: Update, current: Question, new_title: str, start: str) -> None:
+async def offer_switch(
+    update: Update, t: Translator, current: Question, new_title: str, start: str
+) -> None:
     """The player is in the middle of ``current``: offer to start ``new_title`` (button data
     ``start``) or to go back; the other run is kept either way."""
+    back = (t.gettext("↩ Back to my run"), callbacks.resume(current.run_id))
     await reply(
         update,
-        render.switch_text(current, new_title),
-        reply_markup=render.keyboard(
-            [[("▶ Start it", start), ("↩ Back to my run", callbacks.resume(current.run_id))]]
-        ),
+        render.switch_text(t, current, new_title),
+        reply_markup=render.keyboard([[(t.gettext("▶ Start it"), start), back]]),
     )
 
 
 async def start_new(
     update: Update, context: QuizContext, slug: str, user: User, chat_id: int
 ) -> None:
+    t = await tr(update, context)
     question = await services(context).quiz.start_run(player_of(user), slug, chat_id)
     if question is None:
-        await reply(update, render.no_such_pack(slug))
+        await reply(update, render.no_such_pack(t, slug))
         return
     await reply(
         update,
-        f"📝 <b>{render.esc(question.pack.title)}</b>: {question.total} questions. "
-        "Take your time; /read shows the article, /stop ends the quiz.",
+        t.ngettext(
+            "📝 <b>{title}</b>: {n} question. "
+            "Take your time; /read shows the article, /stop ends the quiz.",
+            "📝 <b>{title}</b>: {n} questions. "
+            "Take your time; /read shows the article, /stop ends the quiz.",
+            question.total,
+            title=render.esc(question.pack.title),
+        ),
     )
-    await send_question(context, chat_id, question)
+    await send_question(context, t, chat_id, question)
 
 
 async def ask_which_pack(update: Update, context: QuizContext, action: str) -> None:
+    t = await tr(update, context)
     packs = await services(context).players.visible_packs()
     if not packs:
-        await reply(update, "No quizzes are published yet.")
+        await reply(update, t.gettext("No quizzes are published yet."))
         return
-    await reply(update, "Which quiz?", reply_markup=render.pack_buttons(packs, action))
+    await reply(update, t.gettext("Which quiz?"), reply_markup=render.pack_buttons(packs, action))
 
 
 # --------------------------------------------------------------------------- commands
@@ -188,20 +211,26 @@ async def start(update: Update, context: QuizContext) -> None:
         await offer_or_start(update, context, context.args[0], user, chat.id)
         return
     packs = await services(context).players.welcome(player_of(user))
-    greeting = (
-        f"Hello, {render.esc(user.first_name)}! 👋\n"
+    t = await tr(update, context)
+    greeting = t.gettext(
+        "Hello, {name}! 👋\n"
         "I check how well you understood an article: multiple choice, true or false and "
-        "typed answers, each explained with the article's own words.\n\n"
+        "typed answers, each explained with the article's own words.",
+        name=render.esc(user.first_name),
     )
     if packs:
-        await reply(update, greeting + "Pick a quiz:", reply_markup=render.pack_buttons(packs))
+        await reply(
+            update,
+            greeting + "\n\n" + t.gettext("Pick a quiz:"),
+            reply_markup=render.pack_buttons(packs),
+        )
     else:
-        await reply(update, greeting + "No quizzes are published yet.")
+        await reply(update, greeting + "\n\n" + t.gettext("No quizzes are published yet."))
 
 
 async def help_command(update: Update, context: QuizContext) -> None:
     """Explain the commands."""
-    await reply(update, HELP)
+    await reply(update, (await tr(update, context)).gettext(HELP))
 
 
 async def packs_command(update: Update, context: QuizContext) -> None:
@@ -209,7 +238,7 @@ async def packs_command(update: Update, context: QuizContext) -> None:
     packs = await services(context).players.visible_packs()
     await reply(
         update,
-        render.pack_list(packs),
+        render.pack_list(await tr(update, context), packs),
         reply_markup=render.pack_buttons(packs) if packs else None,
     )
 
@@ -242,15 +271,19 @@ async def read_command(update: Update, context: QuizContext) -> None:
 
 
 async def send_article(update: Update, context: QuizContext, slug: str) -> None:
+    t = await tr(update, context)
     pack = await services(context).players.find_pack(slug)
     if pack is None:
-        await reply(update, render.no_such_pack(slug))
+        await reply(update, render.no_such_pack(t, slug))
         return
     if not pack.article_text:  # a pack imported from Moodle, GIFT... without `article:`
         await reply(
             update,
-            f"<b>{render.esc(pack.title)}</b> has no article: its questions stand on their "
-            "own, and each answer is explained without a quote.",
+            t.gettext(
+                "<b>{title}</b> has no article: its questions stand on their own, and each "
+                "answer is explained without a quote.",
+                title=render.esc(pack.title),
+            ),
         )
         return
     for part in render.article_parts(pack.title, pack.article_text):
@@ -262,15 +295,16 @@ async def skip_command(update: Update, context: QuizContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
+    t = await tr(update, context)
     outcome = await services(context).quiz.skip(player_of(user))
     if isinstance(outcome, Answered):
-        await show_feedback(context, chat.id, outcome, None)
+        await show_feedback(context, t, chat.id, outcome, None)
     elif isinstance(outcome, Refused):
-        text = outcome.message
+        text = phrases.refusal(t, outcome.reason)
         if outcome.reason == "already":
-            text = "You have answered this one: tap Next ▶ to go on."
+            text = t.gettext("You have answered this one: tap Next ▶ to go on.")
         elif outcome.reason == "no_run":
-            text = "No quiz is running. Send /quiz to start one."
+            text = t.gettext("No quiz is running. Send /quiz to start one.")
         await reply(update, render.esc(text))
 
 
@@ -293,35 +327,48 @@ async def start_review(
     """Start a review run of the due items (of ``slug``, or of the pack with the most); in the
     middle of another run, ask first (``confirmed`` skips that)."""
     svc = services(context)
+    t = await tr(update, context)
     player = player_of(user)
     found = await svc.players.reviews(player, slug)
     due = found.due
     if found.unknown_pack:
-        await reply(update, render.no_such_pack(slug or ""))
+        await reply(update, render.no_such_pack(t, slug or ""))
         return
     if not due.by_pack:
         if due.next_due is None:
-            await reply(update, "Nothing to review yet. Answer some questions first: /quiz")
+            await reply(
+                update, t.gettext("Nothing to review yet. Answer some questions first: /quiz")
+            )
         else:
-            wait = render.duration((due.next_due - svc.clock()).total_seconds())
-            await reply(update, f"Nothing to review right now. The next review is due in {wait}.")
+            wait = render.duration(t, (due.next_due - svc.clock()).total_seconds())
+            await reply(
+                update,
+                t.gettext(
+                    "Nothing to review right now. The next review is due in {wait}.", wait=wait
+                ),
+            )
         return
     slug, item_ids = max(due.by_pack.items(), key=lambda entry: len(entry[1]))
     current = None if confirmed else await svc.quiz.current_run(player)
     if current is not None:
-        await offer_switch(update, current, "a review", callbacks.review_pack(slug))
+        await offer_switch(update, t, current, t.gettext("a review"), callbacks.review_pack(slug))
         return
     question = await svc.quiz.start_run(player, slug, chat_id, mode="review", item_ids=item_ids)
     if question is None:
-        await reply(update, "Those questions are no longer in the quiz.")
+        await reply(update, t.gettext("Those questions are no longer in the quiz."))
         return
-    count = f"{question.total} question{'s are' if question.total != 1 else ' is'} due"
     await reply(
         update,
-        f"🔁 <b>{render.esc(question.pack.title)}</b>: {count} for review. Review runs are "
-        "practice: they do not change the leaderboard.",
+        t.ngettext(
+            "🔁 <b>{title}</b>: {n} question is due for review. "
+            "Review runs are practice: they do not change the leaderboard.",
+            "🔁 <b>{title}</b>: {n} questions are due for review. "
+            "Review runs are practice: they do not change the leaderboard.",
+            question.total,
+            title=render.esc(question.pack.title),
+        ),
     )
-    await send_question(context, chat_id, question)
+    await send_question(context, t, chat_id, question)
 
 
 async def stop_command(update: Update, context: QuizContext) -> None:
@@ -329,11 +376,12 @@ async def stop_command(update: Update, context: QuizContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
+    t = await tr(update, context)
     summary = await services(context).quiz.stop(player_of(user))
     if summary is None:
-        await reply(update, "No quiz is running. Send /quiz to start one.")
+        await reply(update, t.gettext("No quiz is running. Send /quiz to start one."))
         return
-    await send_summary(context, chat.id, summary)
+    await send_summary(context, t, chat.id, summary)
 
 
 async def score_command(update: Update, context: QuizContext) -> None:
@@ -342,7 +390,7 @@ async def score_command(update: Update, context: QuizContext) -> None:
     if user is None:
         return
     stats = await services(context).players.scores(player_of(user))
-    await reply(update, render.score_text(stats))
+    await reply(update, render.score_text(await tr(update, context), stats))
 
 
 async def leaderboard_command(update: Update, context: QuizContext) -> None:
@@ -352,8 +400,8 @@ async def leaderboard_command(update: Update, context: QuizContext) -> None:
     if chat is None:
         return
     query = parse_board_args(list(context.args or []))
-    if isinstance(query, str):
-        await reply(update, render.esc(query))
+    if isinstance(query, NoBoard):
+        await reply(update, render.esc(phrases.no_board(await tr(update, context), query)))
         return
     await send_board(update, context, query, user, chat.id, chat.type != ChatType.PRIVATE)
 
@@ -367,16 +415,22 @@ async def send_board(
     in_group: bool,
 ) -> None:
     svc = services(context)
+    t = await tr(update, context)
     player = player_of(user) if user is not None else None
 
     viewer_id, board = await svc.quiz.leaderboard(
         svc.boards, player, chat_id if in_group else None, query
     )
-    if isinstance(board, str):
-        await reply(update, render.esc(board))
+    if isinstance(board, NoBoard):
+        await reply(update, render.esc(phrases.no_board(t, board)))
         return
     text = render.leaderboard_text(
-        board.title, board.top, board.mine, viewer_id, asked_by_player=player is not None
+        t,
+        phrases.board_title(t, board),
+        board.top,
+        board.mine,
+        viewer_id,
+        asked_by_player=player is not None,
     )
     await reply(update, text)
 
@@ -387,22 +441,23 @@ async def settings_command(update: Update, context: QuizContext) -> None:
     if user is None:
         return
     hidden = await services(context).players.is_hidden(player_of(user))
-    await reply(update, privacy_text(hidden), reply_markup=privacy_keyboard(hidden))
+    t = await tr(update, context)
+    await reply(update, privacy_text(t, hidden), reply_markup=privacy_keyboard(t, hidden))
 
 
-def privacy_text(hidden: bool) -> str:
+def privacy_text(t: Translator, hidden: bool) -> str:
     if hidden:
-        return (
+        return t.gettext(
             "🙈 You are <b>hidden</b>: others see you as “anonymous” on leaderboards. "
             "You still see your own rank."
         )
-    return "👀 Your name is <b>shown</b> on leaderboards."
+    return t.gettext("👀 Your name is <b>shown</b> on leaderboards.")
 
 
-def privacy_keyboard(hidden: bool) -> Any:
+def privacy_keyboard(t: Translator, hidden: bool) -> Any:
     if hidden:
-        return render.keyboard([[("Show my name", callbacks.privacy(False))]])
-    return render.keyboard([[("Hide me (anonymous)", callbacks.privacy(True))]])
+        return render.keyboard([[(t.gettext("Show my name"), callbacks.privacy(False))]])
+    return render.keyboard([[(t.gettext("Hide me (anonymous)"), callbacks.privacy(True))]])
 
 
 # --------------------------------------------------------------------------- typed answers
@@ -413,23 +468,31 @@ async def private_text(update: Update, context: QuizContext) -> None:
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
     if user is None or chat is None or message is None or message.text is None:
         return
+    t = await tr(update, context)
     outcome = await services(context).quiz.answer_text(player_of(user), message.text)
     if isinstance(outcome, Answered):
-        await show_feedback(context, chat.id, outcome, None, typed_reply_to=message.message_id)
+        await show_feedback(context, t, chat.id, outcome, None, typed_reply_to=message.message_id)
     elif isinstance(outcome, Unreadable):
-        hint = outcome.hint if outcome.question.typed else render.choice_hint(outcome.question)
+        hint = (
+            phrases.note(t, outcome.hint)
+            if outcome.question.typed
+            else render.choice_hint(t, outcome.question)
+        )
         await message.reply_text(render.esc(hint))
     elif outcome.reason == "already":
-        await message.reply_text("You have answered this one: tap Next ▶ to go on.")
+        await message.reply_text(t.gettext("You have answered this one: tap Next ▶ to go on."))
     else:
-        await message.reply_text("No quiz is running. Send /quiz to start one, or /help.")
+        await message.reply_text(
+            t.gettext("No quiz is running. Send /quiz to start one, or /help.")
+        )
 
 
 async def private_other(update: Update, context: QuizContext) -> None:
     """Stickers, photos and other messages the bot does not expect."""
     message = update.effective_message
     if message is not None:
-        await message.reply_text("I read text only: send /quiz to start, or /help.")
+        t = await tr(update, context)
+        await message.reply_text(t.gettext("I read text only: send /quiz to start, or /help."))
 
 
 # --------------------------------------------------------------------------- buttons
@@ -437,22 +500,23 @@ async def private_other(update: Update, context: QuizContext) -> None:
 
 async def answer_button(update: Update, context: QuizContext) -> None:
     """An option, a toggle, Submit or Skip under a private question."""
-    action = await pressed(update)
+    action = await pressed(update, context)
     if action is None:
         return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     quiz = services(context).quiz
+    t = await tr(update, context)
     player = player_of(update.effective_user)
     if action.kind == "t":
         toggled = await quiz.toggle(player, action.run, action.item, action.number)
         if isinstance(toggled, Refused):
-            await query.answer(toggled.message)
+            await query.answer(phrases.refusal(t, toggled.reason))
             return
         await query.answer()
         await query.edit_message_text(
-            render.question_text(toggled),
-            reply_markup=render.question_keyboard(toggled),
+            render.question_text(t, toggled),
+            reply_markup=render.question_keyboard(t, toggled),
         )
         return
     if action.kind == "k":
@@ -461,58 +525,64 @@ async def answer_button(update: Update, context: QuizContext) -> None:
         option = action.number if action.kind == "a" else None
         outcome = await quiz.choose(player, action.run, action.item, option)
     if isinstance(outcome, Refused):
-        await query.answer(outcome.message)
+        await query.answer(phrases.refusal(t, outcome.reason))
         return
     if isinstance(outcome, Unreadable):
-        await query.answer(outcome.hint)
+        await query.answer(phrases.note(t, outcome.hint))
         return
     grade = outcome.feedback.grade
-    await query.answer(
-        "✅ Correct!" if grade.correct else "Skipped" if action.kind == "k" else "❌ Not quite"
-    )
+    if grade.correct:
+        toast = t.gettext("✅ Correct!")
+    elif action.kind == "k":
+        toast = t.gettext("Skipped")
+    else:
+        toast = t.gettext("❌ Not quite")
+    await query.answer(toast)
     message = query.message
     chat_id = message.chat.id if message is not None else update.effective_user.id
     message_id = message.message_id if message is not None else None
-    await show_feedback(context, chat_id, outcome, message_id)
+    await show_feedback(context, t, chat_id, outcome, message_id)
 
 
 async def next_button(update: Update, context: QuizContext) -> None:
     """Next ▶ after a verdict: the following question."""
-    action = await pressed(update)
+    action = await pressed(update, context)
     if action is None:
         return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
+    t = await tr(update, context)
     question = await services(context).quiz.next_question(
         player_of(update.effective_user), action.run, action.number
     )
     if isinstance(question, Refused):
-        await query.answer(question.message)
+        await query.answer(phrases.refusal(t, question.reason))
         return
     await query.answer()
     if query.message is not None:
         await drop_buttons(context.bot, query.message.chat.id, query.message.message_id)
-    await send_question(context, chat_id_of(update), question)
+    await send_question(context, t, chat_id_of(update), question)
 
 
 async def resume_button(update: Update, context: QuizContext) -> None:
     """Continue an unfinished run."""
-    action = await pressed(update)
+    action = await pressed(update, context)
     if action is None:
         return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
+    t = await tr(update, context)
     question = await services(context).quiz.resume(player_of(update.effective_user), action.run)
     if isinstance(question, Refused):
-        await query.answer(question.message)
+        await query.answer(phrases.refusal(t, question.reason))
         return
     await query.answer()
-    await send_question(context, chat_id_of(update), question)
+    await send_question(context, t, chat_id_of(update), question)
 
 
 async def pack_button(update: Update, context: QuizContext) -> None:
     """A pack picked from a list: open it (in a group, open a lobby)."""
-    action = await pressed(update)
+    action = await pressed(update, context)
     if action is None:
         return
     query = update.callback_query
@@ -532,24 +602,26 @@ async def pack_button(update: Update, context: QuizContext) -> None:
 
 async def review_button(update: Update, context: QuizContext) -> None:
     """Review the mistakes of a finished run (asking first in the middle of another)."""
-    action = await pressed(update)
+    action = await pressed(update, context)
     if action is None:
         return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     quiz = services(context).quiz
+    t = await tr(update, context)
     player = player_of(update.effective_user)
     summary = await quiz.summary(player, action.run)
     if isinstance(summary, Refused):
-        await query.answer(summary.message)
+        await query.answer(phrases.refusal(t, summary.reason))
         return
     if not summary.missed_item_ids:
-        await query.answer("No mistakes to review in that run. 🎉")
+        await query.answer(t.gettext("No mistakes to review in that run. 🎉"))
         return
     current = await quiz.current_run(player) if action.kind == "rv" else None
     if current is not None:
         await query.answer()
-        await offer_switch(update, current, "a review", callbacks.review_now(action.run))
+        review_now = callbacks.review_now(action.run)
+        await offer_switch(update, t, current, t.gettext("a review"), review_now)
         return
     question = await quiz.start_run(
         player,
@@ -559,15 +631,15 @@ async def review_button(update: Update, context: QuizContext) -> None:
         item_ids=summary.missed_item_ids,
     )
     if question is None:
-        await query.answer("Those questions are no longer in the quiz.")
+        await query.answer(t.gettext("Those questions are no longer in the quiz."))
         return
     await query.answer()
-    await send_question(context, chat_id_of(update), question)
+    await send_question(context, t, chat_id_of(update), question)
 
 
 async def review_pack_button(update: Update, context: QuizContext) -> None:
     """A confirmed /review of a pack, leaving the current run."""
-    action = await pressed(update)
+    action = await pressed(update, context)
     if action is None:
         return
     assert update.callback_query is not None and update.effective_user is not None
@@ -579,7 +651,7 @@ async def review_pack_button(update: Update, context: QuizContext) -> None:
 
 async def read_button(update: Update, context: QuizContext) -> None:
     """Read the article of a pack."""
-    action = await pressed(update)
+    action = await pressed(update, context)
     if action is None:
         return
     assert update.callback_query is not None
@@ -589,7 +661,7 @@ async def read_button(update: Update, context: QuizContext) -> None:
 
 async def board_button(update: Update, context: QuizContext) -> None:
     """A pack's leaderboard."""
-    action = await pressed(update)
+    action = await pressed(update, context)
     if action is None:
         return
     assert update.callback_query is not None
@@ -608,15 +680,16 @@ async def board_button(update: Update, context: QuizContext) -> None:
 
 async def privacy_button(update: Update, context: QuizContext) -> None:
     """Show or hide the name on leaderboards."""
-    action = await pressed(update)
+    action = await pressed(update, context)
     if action is None:
         return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     hidden = bool(action.number)
     await services(context).players.set_hidden(player_of(update.effective_user), hidden)
-    await query.answer("Saved.")
-    await query.edit_message_text(privacy_text(hidden), reply_markup=privacy_keyboard(hidden))
+    t = await tr(update, context)
+    await query.answer(t.gettext("Saved."))
+    await query.edit_message_text(privacy_text(t, hidden), reply_markup=privacy_keyboard(t, hidden))
 
 
 # --------------------------------------------------------------------------- life cycle
@@ -636,4 +709,7 @@ async def unknown_command(update: Update, context: QuizContext) -> None:
     message = update.effective_message
     if message is not None:
         command = html.escape((message.text or "").split()[0][:40])
-        await message.reply_text(f"I don't know {command}. Send /help for the commands.")
+        t = await tr(update, context)
+        await message.reply_text(
+            t.gettext("I don't know {command}. Send /help for the commands.", command=command)
+        )

@@ -9,7 +9,7 @@ from telegram import Update
 from bot.quiz.packadmin import STATUS_OF_ACTION
 from bot.telegram import render
 from bot.telegram.context import QuizContext, reply, services
-from bot.telegram.staff import deep_link, pack_for, paginate, plural, send_parts, staff_only
+from bot.telegram.staff import counted, deep_link, pack_for, paginate, send_parts, staff_only
 
 log = logging.getLogger("quizbot.instructor")
 
@@ -22,34 +22,45 @@ async def mypacks_command(update: Update, context: QuizContext) -> None:
     caller = await staff_only(update, context, "/mypacks")
     if caller is None:
         return
+    t = caller.t
     rows = await services(context).admin.list_packs(None if caller.admin else caller.user_id)
     if not rows:
         await reply(
             update,
-            "You have not published a pack yet: send me a <b>.yaml</b> pack file "
-            "(see /instructor).",
+            t.gettext(
+                "You have not published a pack yet: send me a <b>.yaml</b> pack file "
+                "(see /instructor)."
+            ),
         )
         return
-    header = "📚 <b>All packs</b>" if caller.admin else "📚 <b>Your packs</b>"
+    header = t.gettext("📚 <b>All packs</b>") if caller.admin else t.gettext("📚 <b>Your packs</b>")
+    statuses = {
+        "active": t.gettext("✅ active"),
+        "hidden": t.gettext("🙈 hidden"),
+        "retired": t.gettext("🗄 retired"),
+    }
     blocks = []
     for r in rows:
-        status = {"active": "✅ active", "hidden": "🙈 hidden", "retired": "🗄 retired"}.get(
-            r.status, r.status
-        )
-        owner = f" · by {render.esc(r.owner_name)}" if caller.admin and r.owner_name else ""
-        owner = owner or (" · operator's pack" if caller.admin and r.owner_name is None else "")
+        status = statuses.get(r.status, r.status)
+        owner = ""
+        if caller.admin and r.owner_name:
+            owner = " · " + t.gettext("by {name}", name=render.esc(r.owner_name))
+        elif caller.admin:
+            owner = " · " + t.gettext("operator's pack")
+        items = t.ngettext("{n} item", "{n} items", r.live_items)
+        players = t.ngettext("{n} player", "{n} players", r.players)
         lines = [
             f"• <b>{render.esc(r.title)}</b> — <code>{r.slug}</code>{owner}",
-            f"  {status} · {r.live_items} items · {r.players} player(s)",
+            f"  {status} · {items} · {players}",
         ]
         if r.status == "active":
             lines.append(f"  {deep_link(context, r.slug)}")
         blocks.append("\n".join(lines))
-    footer = (
+    footer = t.gettext(
         "/stats <i>pack</i> · /export <i>pack</i> · /hide, /show or /retire <i>pack</i>. "
         "Hidden and retired packs are not offered to students."
     )
-    parts, _ = paginate(header, blocks, plural("pack"), footer)
+    parts, _ = paginate(header, blocks, counted(caller.t, "pack"), footer, t=caller.t)
     await send_parts(update, parts)
 
 
@@ -70,19 +81,26 @@ async def status_command(update: Update, context: QuizContext) -> None:
     change = await svc.admin.set_status(row.slug, status)
     if change is not None and change.changed:
         log.info("Telegram user %s set pack %s to %s", caller.telegram_id, row.slug, status)
-    title = f"<b>{render.esc(row.title)}</b>"
+    t = caller.t
+    names = {"title": f"<b>{render.esc(row.title)}</b>", "slug": row.slug}
     if status == "active":
-        text = f"👀 {title} is visible to students. Link: {deep_link(context, row.slug)}"
+        link = deep_link(context, row.slug)
+        text = t.gettext("👀 {title} is visible to students. Link: {link}", link=link, **names)
+        already = t.gettext("(It already was visible.)")
     elif status == "hidden":
-        text = (
-            f"🙈 {title} is hidden: students no longer see it or start it (games in progress "
-            f"finish). You still have /stats and /export; /show {row.slug} brings it back."
+        text = t.gettext(
+            "🙈 {title} is hidden: students no longer see it or start it (games in progress "
+            "finish). You still have /stats and /export; /show {slug} brings it back.",
+            **names,
         )
+        already = t.gettext("(It already was hidden.)")
     else:
-        text = (
-            f"🗄 {title} is retired: it is no longer offered, and its history is kept for "
-            f"/stats and /export. /show {row.slug} would bring it back."
+        text = t.gettext(
+            "🗄 {title} is retired: it is no longer offered, and its history is kept for "
+            "/stats and /export. /show {slug} would bring it back.",
+            **names,
         )
+        already = t.gettext("(It already was retired.)")
     if row.status == status:
-        text = f"(It already was {status}.) " + text
+        text = f"{already} {text}"
     await reply(update, text)

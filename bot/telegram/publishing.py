@@ -33,11 +33,12 @@ from bot.store.importer import ImportPlan
 from bot.telegram import callbacks, drafts, render
 from bot.telegram.context import QuizContext, Services, pressed, reply, services
 from bot.telegram.staff import (
+    PUBLISHING,
     Caller,
     caller_of,
+    counted,
     deep_link,
     paginate,
-    plural,
     refuse,
     send_parts,
     size_text,
@@ -110,12 +111,13 @@ async def document_upload(update: Update, context: QuizContext) -> None:
     drafting = is_draft_request(message.caption)
     if not caller.staff:
         if kind is None and not drafting:
-            await message.reply_text("I read text only: send /quiz to start, or /help.")
+            t = caller.t
+            await message.reply_text(t.gettext("I read text only: send /quiz to start, or /help."))
         else:
-            await refuse(update, caller, "/draft" if drafting else "publishing question packs")
+            await refuse(update, caller, "/draft" if drafting else PUBLISHING)
         return
     if drafting and kind != "text":
-        await reply(update, drafts.needs_txt(name))
+        await reply(update, drafts.needs_txt(caller.t, name))
         return
     if kind is None:
         await reply(update, NOT_A_PACK.format(name=render.esc(name)))
@@ -318,7 +320,9 @@ async def receive_questions(
         )
         blocks = [render.esc(shorten(f"{name}:{p}", 1000)) for p in conversion.problems]
         footer = "Nothing was published: fix the file and send it again."
-        parts, _ = paginate(header, [*blocks, *notes], plural("line"), footer)
+        parts, _ = paginate(
+            header, [*blocks, *notes], counted(caller.t, "line"), footer, t=caller.t
+        )
         await send_parts(update, parts)
         return
     intro = [converted(conversion.format, conversion.items)]
@@ -353,7 +357,9 @@ async def answer_report(
         errors = len(report.errors)
         header = f"❌ {shown}: {errors} problem{'s' if errors != 1 else ''}."
         blocks = [render.esc(shorten(p.located(), 1000)) for p in report.problems]
-        parts, _ = paginate(header, [*notes, *blocks], plural("problem"), footer)
+        parts, _ = paginate(
+            header, [*notes, *blocks], counted(caller.t, "problem"), footer, t=caller.t
+        )
         await send_parts(update, parts)
         return
     pack = report.pack
@@ -399,13 +405,13 @@ async def answer_report(
         pending = await svc.uploads.hold(caller.telegram_id, pack, name)
         markup = render.keyboard([[("📤 Publish", callbacks.publish(pending.token))]])
         footer = f"Tap Publish within {PENDING_MINUTES} minutes: the upload expires then."
-    parts, _ = paginate(header, blocks, plural("line"), footer)
+    parts, _ = paginate(header, blocks, counted(caller.t, "line"), footer, t=caller.t)
     await send_parts(update, parts, markup)
 
 
 async def publish_button(update: Update, context: QuizContext) -> None:
     """The Publish button under a checked upload."""
-    action = await pressed(update)
+    action = await pressed(update, context)
     if action is None:
         return
     query, user = update.callback_query, update.effective_user
@@ -427,7 +433,7 @@ async def publish_button(update: Update, context: QuizContext) -> None:
         await query.answer("Only the instructor who sent this file can publish it.")
         return
     if not caller.staff:
-        await refuse(update, caller, "publishing question packs")
+        await refuse(update, caller, PUBLISHING)
         return
     # Claimed before publishing, so that a second tap cannot publish the same upload again.
     pack = await svc.uploads.claim(action.slug, user.id)

@@ -6,9 +6,12 @@ import html
 import re
 from collections.abc import Sequence
 
+from babel import Locale, UnknownLocaleError
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
+from bot import phrases
+from bot.i18n import Translator
 from bot.packs.model import NumberItem, ShortItem, TrueFalseItem
 from bot.quiz.catalog import CachedPack
 from bot.quiz.service import POINT, Feedback, Question, RunSummary
@@ -26,21 +29,20 @@ def esc(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def points(milli: int) -> str:
-    """1000 -> '1', 2500 -> '2.5'."""
-    value = milli / POINT
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+def points(t: Translator, milli: int) -> str:
+    """1000 -> '1', 2500 -> '2.5' (or '2,5': the reader's notation)."""
+    return phrases.points_number(t, milli)
 
 
-def duration(seconds: float) -> str:
+def duration(t: Translator, seconds: float) -> str:
     seconds = round(seconds)
     if seconds < 60:
-        return f"{seconds} s"
+        return t.gettext("{seconds} s", seconds=seconds)
     minutes, rest = divmod(seconds, 60)
     if minutes < 60:
-        return f"{minutes} min {rest} s"
+        return t.gettext("{minutes} min {seconds} s", minutes=minutes, seconds=rest)
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+    return t.gettext("{hours} h {minutes} min", hours=hours, minutes=minutes)
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -103,8 +105,10 @@ def fit(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH, ellipsis: str = "�
 # --------------------------------------------------------------------------- packs
 
 
-def no_such_pack(slug: str) -> str:
-    return f"There is no quiz called <b>{esc(shorten(slug, 64))}</b>. See /packs."
+def no_such_pack(t: Translator, slug: str) -> str:
+    return t.gettext(
+        "There is no quiz called <b>{slug}</b>. See /packs.", slug=esc(shorten(slug, 64))
+    )
 
 
 def pack_buttons(packs: Sequence[CachedPack], action: str = "pk") -> InlineKeyboardMarkup:
@@ -117,46 +121,68 @@ def pack_buttons(packs: Sequence[CachedPack], action: str = "pk") -> InlineKeybo
     return keyboard([[(shorten(p.title, 60), make(p.slug))] for p in packs])
 
 
-def pack_list(packs: Sequence[CachedPack]) -> str:
+def pack_list(t: Translator, packs: Sequence[CachedPack]) -> str:
+    """Each pack with its size and language (the language of its questions and articles)."""
     if not packs:
-        return "No quizzes are published yet."
-    lines = ["<b>Quizzes</b>"]
+        return t.gettext("No quizzes are published yet.")
+    lines = [t.gettext("<b>Quizzes</b>")]
     for pack in packs:
-        lines.append(
-            f"• <b>{esc(pack.title)}</b> ({len(pack.items)} questions) — /quiz {pack.slug}"
-        )
+        size = t.ngettext("{n} question", "{n} questions", len(pack.items))
+        language = language_name(pack.language)
+        lines.append(f"• <b>{esc(pack.title)}</b> ({size}, {esc(language)}) — /quiz {pack.slug}")
     return fit("\n".join(lines))
+
+
+def language_name(code: str) -> str:
+    """A pack language by its own name (``uk`` → "українська"), else the code itself."""
+    try:
+        name = Locale.parse(code.replace("-", "_")).get_display_name()
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name or code
 
 
 # --------------------------------------------------------------------------- questions
 
 
-def _header(question: Question) -> str:
-    label = "Review" if question.mode == "review" else "Question"
-    return f"<b>{esc(question.pack.title)}</b>\n{label} {question.number} of {question.total}"
+def _header(t: Translator, question: Question) -> str:
+    numbers = {"number": question.number, "total": question.total}
+    if question.mode == "review":
+        label = t.gettext("Review {number} of {total}", **numbers)
+    else:
+        label = t.gettext("Question {number} of {total}", **numbers)
+    return f"<b>{esc(question.pack.title)}</b>\n{label}"
+
+
+def shown_options(t: Translator, question: Question) -> list[str]:
+    """The options in the run's order, as the reader sees them (true/false translated)."""
+    return [phrases.option_label(t, question.item, text) for text in question.shown_options]
 
 
 def _numbered(question: Question) -> bool:
     return question.multiple or any(len(t) > SHORT_OPTION for t in question.shown_options)
 
 
-def question_text(question: Question) -> str:
-    lines = [_header(question), "", f"<b>{esc(question.item.question)}</b>"]
+def question_text(t: Translator, question: Question) -> str:
+    lines = [_header(t, question), "", f"<b>{esc(question.item.question)}</b>"]
     item = question.item
     if isinstance(item, TrueFalseItem):
-        lines.append("<i>True or false?</i>")
+        lines.append(t.gettext("<i>True or false?</i>"))
     elif question.typed:
         if isinstance(item, NumberItem):
-            unit = f" (in {esc(item.unit)})" if item.unit else ""
-            lines += ["", f"✍️ Type a number{unit}."]
+            if item.unit:
+                typing = t.gettext("✍️ Type a number (in {unit}).", unit=esc(item.unit))
+            else:
+                typing = t.gettext("✍️ Type a number.")
+            lines += ["", typing]
         else:
-            lines += ["", "✍️ Type your answer."]
+            lines += ["", t.gettext("✍️ Type your answer.")]
     else:
         if question.multiple:
-            lines.append("<i>Select all that apply, then Submit.</i>")
+            lines.append(t.gettext("<i>Select all that apply, then Submit.</i>"))
         if _numbered(question):
             lines.append("")
-            for n, text in enumerate(question.shown_options):
+            for n, text in enumerate(shown_options(t, question)):
                 mark = ""
                 if question.multiple:
                     mark = "☑ " if question.order[n] in question.selected else "☐ "
@@ -164,13 +190,14 @@ def question_text(question: Question) -> str:
     return fit("\n".join(lines))
 
 
-def question_keyboard(question: Question) -> InlineKeyboardMarkup:
+def question_keyboard(t: Translator, question: Question) -> InlineKeyboardMarkup:
     run, item = question.run_id, question.item_id
     if question.typed:
-        return keyboard([[("Skip ⏭", callbacks.skip(run, item))]])
+        return keyboard([[(t.gettext("Skip ⏭"), callbacks.skip(run, item))]])
     numbered = _numbered(question)
     buttons = []
-    for n, (index, text) in enumerate(zip(question.order, question.shown_options, strict=True)):
+    shown = shown_options(t, question)
+    for n, (index, text) in enumerate(zip(question.order, shown, strict=True)):
         label = LETTERS[n] if numbered else text
         if question.multiple:
             box = "☑" if index in question.selected else "☐"
@@ -179,40 +206,54 @@ def question_keyboard(question: Question) -> InlineKeyboardMarkup:
             buttons.append((label, callbacks.answer(run, item, index)))
     rows = chunk(buttons, 4) if numbered else chunk(buttons, 1 if len(buttons) > 2 else 2)
     if question.multiple:
-        rows.append([("Submit ✔", callbacks.submit(run, item))])
+        rows.append([(t.gettext("Submit ✔"), callbacks.submit(run, item))])
     return keyboard(rows)
 
 
-def choice_hint(question: Question) -> str:
+def choice_hint(t: Translator, question: Question) -> str:
     """What to do when a typed reply names no option."""
     if _numbered(question):  # the options are lettered on screen
         last = LETTERS[len(question.order) - 1]
-        return f"Tap a button, or type the letter of an option (A to {last})."
-    return "Tap a button, or type an option as it reads on its button."
+        return t.gettext("Tap a button, or type the letter of an option (A to {last}).", last=last)
+    return t.gettext("Tap a button, or type an option as it reads on its button.")
 
 
-def switch_text(current: Question, new_title: str) -> str:
+def switch_text(t: Translator, current: Question, new_title: str) -> str:
     """The offer made when a player starts a run in the middle of another one."""
-    where = f"{'review' if current.mode == 'review' else 'question'} {current.number}"
-    return (
-        f"You are in the middle of <b>{esc(current.pack.title)}</b> ({where} of "
-        f"{current.total}). Start <b>{esc(new_title)}</b> instead? Your run is kept either "
-        "way: /quiz, or ↩ here, brings you back to it."
+    names = {
+        "current": esc(current.pack.title),
+        "number": current.number,
+        "total": current.total,
+        "new": esc(new_title),
+    }
+    if current.mode == "review":
+        return t.gettext(
+            "You are in the middle of <b>{current}</b> (review {number} of {total}). "
+            "Start <b>{new}</b> instead? Your run is kept either way: /quiz, or ↩ here, "
+            "brings you back to it.",
+            **names,
+        )
+    return t.gettext(
+        "You are in the middle of <b>{current}</b> (question {number} of {total}). "
+        "Start <b>{new}</b> instead? Your run is kept either way: /quiz, or ↩ here, "
+        "brings you back to it.",
+        **names,
     )
 
 
 # --------------------------------------------------------------------------- feedback
 
 
-def verdict(feedback: Feedback) -> str:
+def verdict(t: Translator, feedback: Feedback) -> str:
     grade = feedback.grade
     if feedback.skipped:
-        return "⏭ <b>Skipped.</b>"
+        return t.gettext("⏭ <b>Skipped.</b>")
     if grade.correct:
-        return "✅ <b>Correct!</b>"
+        return t.gettext("✅ <b>Correct!</b>")
     if grade.score > 0:
-        return f"🟡 <b>Partly right</b> ({points(round(grade.score * POINT))} point)"
-    return "❌ <b>Not quite.</b>"
+        earned = phrases.points(t, round(grade.score * POINT))
+        return t.gettext("🟡 <b>Partly right</b> ({points})", points=earned)
+    return t.gettext("❌ <b>Not quite.</b>")
 
 
 def quote_lines(sources: Sequence[str]) -> list[str]:
@@ -220,7 +261,7 @@ def quote_lines(sources: Sequence[str]) -> list[str]:
     return [f"📖 <i>{esc(quoted(source))}</i>" for source in sources]
 
 
-def feedback_text(feedback: Feedback, with_question: bool = True) -> str:
+def feedback_text(t: Translator, feedback: Feedback, with_question: bool = True) -> str:
     """The verdict, the player's answer, the correct answer, the explanation and the quote.
     The explanation and the quote always fit: when the message would be too long, the echo of
     the player's answer gives way first, then the question above it."""
@@ -228,25 +269,28 @@ def feedback_text(feedback: Feedback, with_question: bool = True) -> str:
     item = question.item
 
     def body(echoed: str) -> str:
-        lines = [verdict(feedback)]
+        lines = [verdict(t, feedback)]
         if not feedback.skipped:
-            lines.append(f"Your answer: {echoed or '—'}")
+            lines.append(t.gettext("Your answer: {answer}", answer=echoed or "—"))
         if not feedback.grade.correct or isinstance(item, ShortItem | NumberItem):
-            lines.append(f"Answer: <b>{esc(feedback.correct_answer)}</b>")
-        if feedback.grade.feedback:
-            lines.append(esc(feedback.grade.feedback))
+            answer = esc(phrases.correct_answer(t, feedback))
+            lines.append(t.gettext("Answer: <b>{answer}</b>", answer=answer))
+        lines += [esc(remark) for remark in phrases.remarks(t, feedback)]
         lines += ["", f"💡 {esc(item.explanation)}", *quote_lines(item.sources)]
         return "\n".join(lines)
 
     limit = MessageLimit.MAX_TEXT_LENGTH
-    header = f"{_header(question)}\n\n<b></b>\n\n" if with_question else ""
+    header = f"{_header(t, question)}\n\n<b></b>\n\n" if with_question else ""
     least_question = min(len(esc(item.question)), 200) if with_question else 0
     room = limit - len(body("")) - len(header) - least_question
-    tail = body(esc_within(" ".join(feedback.response.split()), max(min(ECHO, room), 20)))
+    response = feedback.response
+    if isinstance(item, TrueFalseItem) and response in item.option_texts:
+        response = phrases.option_label(t, item, response)
+    tail = body(esc_within(" ".join(response.split()), max(min(ECHO, room), 20)))
     if not with_question:
         return fit(tail)
     room = limit - len(header) - len(tail)
-    return fit(f"{_header(question)}\n\n<b>{esc_within(item.question, room)}</b>\n\n{tail}")
+    return fit(f"{_header(t, question)}\n\n<b>{esc_within(item.question, room)}</b>\n\n{tail}")
 
 
 def esc_within(text: str, budget: int) -> str:
@@ -259,40 +303,72 @@ def esc_within(text: str, budget: int) -> str:
         cut -= len(out) - budget
 
 
-def next_keyboard(question: Question) -> InlineKeyboardMarkup:
-    return keyboard([[("Next ▶", callbacks.next_(question.run_id, question.number))]])
+def next_keyboard(t: Translator, question: Question) -> InlineKeyboardMarkup:
+    return keyboard([[(t.gettext("Next ▶"), callbacks.next_(question.run_id, question.number))]])
 
 
 # --------------------------------------------------------------------------- end of a run
 
 
-def summary_text(summary: RunSummary) -> str:
+def summary_text(t: Translator, summary: RunSummary) -> str:
     title = esc(summary.pack.title)
-    heading = "finished" if summary.status == "finished" else "stopped"
-    kind = "Review" if summary.mode == "review" else "Quiz"
+    finished = summary.status == "finished"
+    if summary.mode == "review":
+        if finished:
+            heading = t.gettext("🏁 <b>Review finished: {title}</b>", title=title)
+        else:
+            heading = t.gettext("🏁 <b>Review stopped: {title}</b>", title=title)
+    elif finished:
+        heading = t.gettext("🏁 <b>Quiz finished: {title}</b>", title=title)
+    else:
+        heading = t.gettext("🏁 <b>Quiz stopped: {title}</b>", title=title)
     lines = [
-        f"🏁 <b>{kind} {heading}: {title}</b>",
+        heading,
         "",
-        f"Score: <b>{points(summary.score)}</b> of {summary.total}",
-        f"Accuracy: {summary.accuracy:.0%} ({summary.correct} of {summary.answered} answered)",
-        f"Time: {duration(summary.seconds)}",
+        t.gettext(
+            "Score: <b>{points}</b> of {total}",
+            points=points(t, summary.score),
+            total=summary.total,
+        ),
+        t.ngettext(
+            "Accuracy: {accuracy} ({correct} of {n} answered)",
+            "Accuracy: {accuracy} ({correct} of {n} answered)",
+            summary.answered,
+            accuracy=percent(summary.accuracy),
+            correct=summary.correct,
+        ),
+        t.gettext("Time: {duration}", duration=duration(t, summary.seconds)),
     ]
     if summary.rank is not None:
-        of = f" of {summary.players_on_pack}" if summary.players_on_pack else ""
-        lines.append(f"Rank on this quiz: <b>#{summary.rank}</b>{of}")
+        if summary.players_on_pack:
+            rank = t.gettext(
+                "Rank on this quiz: <b>#{rank}</b> of {players}",
+                rank=summary.rank,
+                players=summary.players_on_pack,
+            )
+        else:
+            rank = t.gettext("Rank on this quiz: <b>#{rank}</b>", rank=summary.rank)
+        lines.append(rank)
     if summary.mode == "review":
-        lines.append("<i>Review runs are practice: they do not change the leaderboard.</i>")
+        lines.append(
+            t.gettext("<i>Review runs are practice: they do not change the leaderboard.</i>")
+        )
     return fit("\n".join(lines))
 
 
-def summary_keyboard(summary: RunSummary) -> InlineKeyboardMarkup:
+def percent(share: float) -> str:
+    """0.75 -> '75%'."""
+    return f"{share:.0%}"
+
+
+def summary_keyboard(t: Translator, summary: RunSummary) -> InlineKeyboardMarkup:
     rows: list[list[tuple[str, str]]] = []
     if summary.missed_item_ids:
-        rows.append([("🔁 Review my mistakes", callbacks.review(summary.run_id))])
+        rows.append([(t.gettext("🔁 Review my mistakes"), callbacks.review(summary.run_id))])
     rows.append(
         [
-            ("↻ Try again", callbacks.restart(summary.pack.slug)),
-            ("🏆 Leaderboard", callbacks.leaderboard(summary.pack.slug)),
+            (t.gettext("↻ Try again"), callbacks.restart(summary.pack.slug)),
+            (t.gettext("🏆 Leaderboard"), callbacks.leaderboard(summary.pack.slug)),
         ]
     )
     return keyboard(rows)
@@ -301,15 +377,16 @@ def summary_keyboard(summary: RunSummary) -> InlineKeyboardMarkup:
 # --------------------------------------------------------------------------- scores
 
 
-def display_name(standing: Standing, viewer_id: int | None) -> str:
+def display_name(t: Translator, standing: Standing, viewer_id: int | None) -> str:
     if standing.user_id == viewer_id:
-        return f"<b>{esc(standing.name)}</b> (you)"
+        return t.gettext("<b>{name}</b> (you)", name=esc(standing.name))
     if standing.hidden:
-        return "<i>anonymous</i>"
+        return t.gettext("<i>anonymous</i>")
     return esc(standing.name)
 
 
 def leaderboard_text(
+    t: Translator,
     title: str,
     top: Sequence[Standing],
     mine: Standing | None,
@@ -322,40 +399,57 @@ def leaderboard_text(
         asked_by_player = viewer_id is not None
     lines = [f"🏆 <b>{esc(title)}</b>"]
     if not top:
-        lines.append("No answers yet: be the first! /quiz")
+        lines.append(t.gettext("No answers yet: be the first! /quiz"))
         return "\n".join(lines)
     medals = {1: "🥇", 2: "🥈", 3: "🥉"}
     for s in top:
         place = medals.get(s.rank, f"{s.rank}.")
         lines.append(
-            f"{place} {display_name(s, viewer_id)} — {points(s.points)} pts "
-            f"({s.correct}/{s.answered}, {duration(s.seconds_ms / 1000)})"
+            f"{place} {display_name(t, s, viewer_id)} — {phrases.points(t, s.points)} "
+            f"({s.correct}/{s.answered}, {duration(t, s.seconds_ms / 1000)})"
         )
     if mine is not None and all(s.user_id != mine.user_id for s in top):
-        lines += ["…", f"{mine.rank}. {display_name(mine, viewer_id)} — {points(mine.points)} pts"]
+        lines += [
+            "…",
+            f"{mine.rank}. {display_name(t, mine, viewer_id)} — {phrases.points(t, mine.points)}",
+        ]
     elif mine is None and asked_by_player:
-        lines += ["", "You are not on this board yet."]
+        lines += ["", t.gettext("You are not on this board yet.")]
     return fit("\n".join(lines))
 
 
-def score_text(stats: Sequence[PackStats]) -> str:
+def score_text(t: Translator, stats: Sequence[PackStats]) -> str:
     if not stats:
-        return "You have not answered any question yet. Send /quiz to start."
-    lines = ["📊 <b>Your scores</b>"]
+        return t.gettext("You have not answered any question yet. Send /quiz to start.")
+    lines = [t.gettext("📊 <b>Your scores</b>")]
     for s in stats:
-        best = (
-            f"{points(s.best_run)} of {s.best_run_items}"
-            if s.best_run is not None and s.best_run_items
-            else "no finished run yet"
-        )
-        streak = f", streak {s.streak_days} day{'s' if s.streak_days != 1 else ''}"
-        lines += [
-            "",
-            f"<b>{esc(s.title)}</b>",
-            f"Answered {s.responded}, skipped {s.skipped}, correct {s.correct}"
-            + (f" ({s.correct / s.responded:.0%} of answered)" if s.responded else ""),
-            f"Best run: {best}{streak if s.streak_days else ''}",
-        ]
+        if s.best_run is not None and s.best_run_items:
+            best = t.gettext(
+                "Best run: {points} of {total}",
+                points=points(t, s.best_run),
+                total=s.best_run_items,
+            )
+        else:
+            best = t.gettext("Best run: no finished run yet")
+        if s.streak_days:
+            best += t.ngettext(", streak {n} day", ", streak {n} days", s.streak_days)
+        if s.responded:
+            answered = t.gettext(
+                "Answered {answered}, skipped {skipped}, correct {correct} "
+                "({accuracy} of answered)",
+                answered=s.responded,
+                skipped=s.skipped,
+                correct=s.correct,
+                accuracy=percent(s.correct / s.responded),
+            )
+        else:
+            answered = t.gettext(
+                "Answered {answered}, skipped {skipped}, correct {correct}",
+                answered=s.responded,
+                skipped=s.skipped,
+                correct=s.correct,
+            )
+        lines += ["", f"<b>{esc(s.title)}</b>", answered, best]
     return fit("\n".join(lines))
 
 

@@ -7,6 +7,7 @@ import logging
 
 from telegram import Update
 
+from bot.i18n import N_, Translator
 from bot.packs.exporters import export_pack
 from bot.quiz import analysis
 from bot.quiz.export import csv_bytes
@@ -16,9 +17,9 @@ from bot.telegram.context import QuizContext, reply, services
 from bot.telegram.staff import (
     DOCUMENT_LIMIT,
     Caller,
+    counted,
     pack_for,
     paginate,
-    plural,
     send_parts,
     staff_only,
 )
@@ -27,24 +28,63 @@ from bot.text import shorten
 log = logging.getLogger("quizbot.instructor")
 
 
-def _stats_block(item: analysis.ItemStats) -> str:
-    number = "retired" if item.retired else f"{item.position + 1}."
+def _stats_block(t: Translator, item: analysis.ItemStats) -> str:
+    number = t.gettext("retired") if item.retired else f"{item.position + 1}."
     facility = "–" if item.facility is None else f"{item.facility:.2f}"
     discrimination = "–" if item.discrimination is None else f"{item.discrimination:+.2f}"
-    lines = [
-        f"{number} <b>{render.esc(item.key)}</b> {item.type} · {item.students} students · "
-        f"facility {facility} · discrimination {discrimination}"
-    ]
+    students = t.ngettext("{n} student", "{n} students", item.students)
+    measures = t.gettext(
+        "facility {facility} · discrimination {discrimination}",
+        facility=facility,
+        discrimination=discrimination,
+    )
+    lines = [f"{number} <b>{render.esc(item.key)}</b> {item.type} · {students} · {measures}"]
     if item.options:
+        old = " " + t.gettext("(old)")
         picks = " · ".join(
             f"{'✓ ' if o.correct else ''}{render.esc(shorten(o.text, 40))}"
-            f"{'' if o.current else ' (old)'} {o.picks}"
+            f"{'' if o.current else old} {o.picks}"
             for o in item.options
         )
-        lines.append(f"   picked: {picks}")
-    for note in item.flag_notes():
+        lines.append("   " + t.gettext("picked: {picks}", picks=picks))
+    for note in flag_notes(t, item):
         lines.append(f"   ⚠ {render.esc(shorten(note, 600))}")
     return "\n".join(lines)
+
+
+def flag_notes(t: Translator, item: analysis.ItemStats) -> list[str]:
+    """One sentence per flag of an item (the analysis names the flags and their numbers)."""
+    notes = []
+    share = render.percent(item.facility) if item.facility is not None else ""
+    for flag in item.flags:
+        if flag == "too-easy" and item.facility is not None:
+            notes.append(t.gettext("too easy: {share} correct", share=share))
+        elif flag == "too-hard" and item.facility is not None:
+            notes.append(t.gettext("too hard: {share} correct", share=share))
+        elif flag == "negative-discrimination":
+            value = f"{item.discrimination:+.2f}"
+            notes.append(t.gettext("negative discrimination ({value})", value=value))
+        elif flag == "low-discrimination":
+            value = f"{item.discrimination:+.2f}"
+            notes.append(t.gettext("near-zero discrimination ({value})", value=value))
+        elif flag == "unused-distractor":
+            quoted = ", ".join(f"“{text}”" for text in item.unused_distractors)
+            notes.append(t.gettext("nobody picks {options}", options=quoted))
+        elif flag == "candidate-answer":
+            quoted = ", ".join(f"“{c.text}” ×{c.count}" for c in item.candidates)
+            notes.append(
+                t.gettext("frequent wrong answers, accept them? {answers}", answers=quoted)
+            )
+    return notes
+
+
+def sample_text(t: Translator, result: analysis.Analysis) -> str:
+    """Who the analysis counts: "12 students, first complete runs (10 private, 2 group)"."""
+    kinds = ", ".join(f"{n} {kind}" for kind, n in result.sittings_by_kind.items() if n)
+    text = t.ngettext(
+        "{n} student, first complete runs", "{n} students, first complete runs", result.students
+    )
+    return text + (f" ({kinds})" if kinds else "")
 
 
 async def stats_command(update: Update, context: QuizContext) -> None:
@@ -55,31 +95,42 @@ async def stats_command(update: Update, context: QuizContext) -> None:
     row = await pack_for(update, context, caller, "stats")
     if row is None:
         return
+    t = caller.t
     result = await services(context).admin.analyse(row, in_thread=True)
     title = f"📊 <b>{render.esc(row.title)}</b> (<code>{row.slug}</code>)"
     if result.students == 0:
-        await reply(
-            update,
-            f"{title}\nNo student has finished a full run of this pack yet, so there is "
-            "nothing to analyse.",
+        nothing = t.gettext(
+            "No student has finished a full run of this pack yet, so there is nothing to analyse."
         )
+        await reply(update, f"{title}\n{nothing}")
         return
-    mean = (
-        f" · {result.mean_score:.1f} correct answers on average"
-        if result.mean_score is not None
-        else ""
-    )
-    header = f"{title}\n{render.esc(result.sample_text())}{mean}\n"
+    mean = ""
+    if result.mean_score is not None:
+        average = f"{result.mean_score:.1f}"
+        mean = " · " + t.gettext("{mean} correct answers on average", mean=average)
+    header = f"{title}\n{render.esc(sample_text(t, result))}{mean}\n"
     flagged = len(result.flagged)
+    low = f"{analysis.LOW_DISCRIMINATION:.2f}"
     footer = (
-        f"{flagged} item{'s' if flagged != 1 else ''} flagged. Facility is the share of correct "
-        f"answers (flagged over {analysis.EASY_ABOVE:.0%} or under {analysis.HARD_BELOW:.0%}); "
-        "discrimination is the correlation between an item and the rest of the quiz (flagged "
-        f"under {analysis.LOW_DISCRIMINATION:.2f}). Flags need {analysis.MIN_STUDENTS}+ "
-        "students per item."
+        t.ngettext("{n} item flagged.", "{n} items flagged.", flagged)
+        + " "
+        + t.gettext(
+            "Facility is the share of correct answers (flagged over {easy} or under {hard}); "
+            "discrimination is the correlation between an item and the rest of the quiz (flagged "
+            "under {low}). Flags need {students}+ students per item.",
+            easy=render.percent(analysis.EASY_ABOVE),
+            hard=render.percent(analysis.HARD_BELOW),
+            low=low,
+            students=analysis.MIN_STUDENTS,
+        )
     )
     parts, left_out = paginate(
-        header, [_stats_block(i) for i in result.items], plural("item"), footer, max_parts=4
+        header,
+        [_stats_block(t, i) for i in result.items],
+        counted(caller.t, "item"),
+        footer,
+        max_parts=4,
+        t=caller.t,
     )
     await send_parts(update, parts)
     chat = update.effective_chat
@@ -89,7 +140,7 @@ async def stats_command(update: Update, context: QuizContext) -> None:
             chat.id,
             csv_bytes(analysis.csv_rows(result)),
             filename=f"{row.slug}-items.csv",
-            caption="Every item's statistics.",
+            caption=t.gettext("Every item's statistics."),
         )
     png = await asyncio.to_thread(analysis.chart_png, result)
     await context.bot.send_photo(
@@ -97,7 +148,7 @@ async def stats_command(update: Update, context: QuizContext) -> None:
         png,
         # Captions are HTML too (the default parse mode): the title is escaped after cutting.
         caption=render.esc(shorten(row.title, 900))
-        + ": facility against discrimination; flagged items are labelled.",
+        + t.gettext(": facility against discrimination; flagged items are labelled."),
     )
 
 
@@ -112,54 +163,68 @@ EXPORT_FORMATS = {
 }
 """The formats ``/export <pack> <format>`` takes, as :func:`export_pack` names them."""
 
-EXPORT_USAGE = (
+EXPORT_USAGE = N_(
     "Usage: /export <i>pack</i> for the results as CSV files, or /export <i>pack</i> "
     "moodle|gift|aiken|anki|yaml for its questions in that format (see /mypacks)."
 )
 
 FORMAT_NAMES = {
-    "moodle-xml": "Moodle XML",
-    "gift": "GIFT",
-    "aiken": "Aiken",
-    "anki": "an Anki deck",
-    "yaml": "a YAML pack",
+    "moodle-xml": N_("Moodle XML"),
+    "gift": N_("GIFT"),
+    "aiken": N_("Aiken"),
+    "anki": N_("an Anki deck"),
+    "yaml": N_("a YAML pack"),
 }
 
 
-def export_caption(title: str, fmt: str, items: int, skipped: int) -> str:
-    return (
-        f"<b>{render.esc(shorten(title, 200))}</b> as {FORMAT_NAMES[fmt]}: "
-        f"{items} item{'s' if items != 1 else ''}"
-        + (f", {skipped} skipped (the format cannot hold them)" if skipped else "")
-        + "."
+def export_caption(t: Translator, title: str, fmt: str, items: int, skipped: int) -> str:
+    caption = t.ngettext(
+        "<b>{title}</b> as {format}: {n} item",
+        "<b>{title}</b> as {format}: {n} items",
+        items,
+        title=render.esc(shorten(title, 200)),
+        format=t.gettext(FORMAT_NAMES[fmt]),
     )
+    if skipped:
+        caption += t.gettext(", {skipped} skipped (the format cannot hold them)", skipped=skipped)
+    return caption + "."
 
 
 async def export_questions(
     update: Update, context: QuizContext, caller: Caller, row: PackRow, fmt: str
 ) -> None:
     """Send a pack's questions as a Moodle XML, GIFT, Aiken, Anki or YAML file."""
+    t = caller.t
     chat = update.effective_chat
     pack = await services(context).admin.published_pack(row.slug)
     if pack is None or chat is None:
-        await reply(update, f"<b>{render.esc(row.title)}</b> has no live questions to export.")
+        await reply(
+            update,
+            t.gettext(
+                "<b>{title}</b> has no live questions to export.", title=render.esc(row.title)
+            ),
+        )
         return
     exported = await asyncio.to_thread(export_pack, pack, fmt)
     if len(exported.data) > DOCUMENT_LIMIT:
+        command = f"<code>quizbot pack export {row.slug} --format {fmt}</code>"
         await reply(
             update,
-            "The file is larger than the 50 MB a bot may send: run "
-            f"<code>quizbot pack export {row.slug} --format {fmt}</code> on the server instead.",
+            t.gettext(
+                "The file is larger than the 50 MB a bot may send: run {command} on the "
+                "server instead.",
+                command=command,
+            ),
         )
         return
     log.info("Telegram user %s exported pack %s as %s", caller.telegram_id, row.slug, fmt)
-    caption = export_caption(pack.title, fmt, exported.items, len(exported.skipped))
+    caption = export_caption(t, pack.title, fmt, exported.items, len(exported.skipped))
     await context.bot.send_document(
         chat.id, exported.data, filename=exported.file_name, caption=caption
     )
     if exported.skipped:
         blocks = [render.esc(shorten(note, 600)) for note in exported.skipped]
-        parts, _ = paginate("Skipped:", blocks, plural("item"), "")
+        parts, _ = paginate(t.gettext("Skipped:"), blocks, counted(t, "item"), "", t=t)
         await send_parts(update, parts)
 
 
@@ -169,13 +234,14 @@ async def export_command(update: Update, context: QuizContext) -> None:
     caller = await staff_only(update, context, "/export")
     if caller is None:
         return
+    t = caller.t
     args = context.args or []
     fmt = EXPORT_FORMATS.get(args[1].lower()) if len(args) == 2 else None
     if len(args) > 2 or (len(args) == 2 and fmt is None):
-        await reply(update, EXPORT_USAGE)
+        await reply(update, t.gettext(EXPORT_USAGE))
         return
     row = await pack_for(
-        update, context, caller, "export", EXPORT_USAGE, active_ones=fmt is not None
+        update, context, caller, "export", t.gettext(EXPORT_USAGE), active_ones=fmt is not None
     )
     if row is None:
         return
@@ -184,13 +250,20 @@ async def export_command(update: Update, context: QuizContext) -> None:
         return
     exported = await services(context).admin.export(row, in_thread=True)
     if exported.attempts == 0:
-        await reply(update, f"Nobody has answered <b>{render.esc(row.title)}</b> yet.")
-        return
-    if max(len(exported.attempts_csv), len(exported.students_csv)) > DOCUMENT_LIMIT:
         await reply(
             update,
-            "The export is larger than the 50 MB a bot may send: run "
-            f"<code>quizbot export {row.slug}</code> on the server instead.",
+            t.gettext("Nobody has answered <b>{title}</b> yet.", title=render.esc(row.title)),
+        )
+        return
+    if max(len(exported.attempts_csv), len(exported.students_csv)) > DOCUMENT_LIMIT:
+        command = f"<code>quizbot export {row.slug}</code>"
+        await reply(
+            update,
+            t.gettext(
+                "The export is larger than the 50 MB a bot may send: run {command} on the "
+                "server instead.",
+                command=command,
+            ),
         )
         return
     chat = update.effective_chat
@@ -200,11 +273,17 @@ async def export_command(update: Update, context: QuizContext) -> None:
         chat.id,
         exported.attempts_csv,
         filename=exported.attempts_name,
-        caption=f"{exported.attempts:,} answers: one row per attempt.",
+        caption=t.ngettext(
+            "{n} answer: one row per attempt.",
+            "{n} answers: one row per attempt.",
+            exported.attempts,
+        ),
     )
     await context.bot.send_document(
         chat.id,
         exported.students_csv,
         filename=exported.students_name,
-        caption=f"{exported.students:,} students: one row each.",
+        caption=t.ngettext(
+            "{n} student: one row each.", "{n} students: one row each.", exported.students
+        ),
     )

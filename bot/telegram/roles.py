@@ -9,6 +9,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot.i18n import N_, Translator, pick_language, translator
 from bot.telegram import render
 from bot.telegram.context import QuizContext, reply, services
 from bot.telegram.menus import drop_menu, set_menu
@@ -17,7 +18,7 @@ from bot.telegram.staff import caller_of, refuse, staff_only
 log = logging.getLogger("quizbot.instructor")
 
 
-INSTRUCTOR_HELP = """<b>Instructor tools</b>
+INSTRUCTOR_HELP = N_("""<b>Instructor tools</b>
 <b>Publish a pack:</b> send me its <b>.yaml</b> file here. Its <code>article:</code> must name an \
 article I have: send the article as a <b>.txt</b> file with that name (before or after the \
 pack), or name the article of a pack that is already published. I check the pack like \
@@ -34,16 +35,15 @@ back a draft pack to review.
 /export <i>pack</i> — the results as CSV files; /export <i>pack</i> \
 moodle|gift|aiken|anki|yaml — its questions in that format
 /hide, /show, /retire <i>pack</i> — hidden and retired packs are not offered to students
-/instructor — this help"""
+/instructor — this help""")
 
 
-ADMIN_HELP = """
-<b>Admins:</b> /grant and /revoke the instructor role, with a user id or @username, or in \
-reply to that person's message."""
+ADMIN_HELP = N_("""<b>Admins:</b> /grant and /revoke the instructor role, with a user id or \
+@username, or in reply to that person's message.""")
 
 
 async def _role_target(
-    update: Update, context: QuizContext, command: str
+    update: Update, context: QuizContext, t: Translator, command: str
 ) -> tuple[int, str | None, str | None] | None:
     """``(Telegram id, name, username)`` named by the argument or the replied-to message."""
     message = update.effective_message
@@ -52,7 +52,7 @@ async def _role_target(
     if not args and replied is not None and replied.from_user is not None:
         target = replied.from_user
         if target.is_bot:
-            await reply(update, "That is a bot; roles are for people.")
+            await reply(update, t.gettext("That is a bot; roles are for people."))
             return None
         return target.id, target.full_name, target.username
     if len(args) == 1 and args[0].isdigit() and 0 < int(args[0]) < 2**63:
@@ -62,15 +62,21 @@ async def _role_target(
         if found is None:
             await reply(
                 update,
-                f"I do not know {render.esc(args[0])} yet: they must write to me first, or use "
-                "their numeric user id.",
+                t.gettext(
+                    "I do not know {who} yet: they must write to me first, or use "
+                    "their numeric user id.",
+                    who=render.esc(args[0]),
+                ),
             )
             return None
         return found[1], None, None
     await reply(
         update,
-        f"Usage: /{command} <i>user id</i> or /{command} @<i>username</i>, or send /{command} "
-        "in reply to a message of that person.",
+        t.gettext(
+            "Usage: /{command} <i>user id</i> or /{command} @<i>username</i>, or send /{command} "
+            "in reply to a message of that person.",
+            command=command,
+        ),
     )
     return None
 
@@ -93,7 +99,8 @@ async def _change_role(update: Update, context: QuizContext, command: str) -> No
     if not caller.admin:
         await refuse(update, caller, f"/{command}", admins_only=True)
         return
-    target = await _role_target(update, context, command)
+    t = caller.t
+    target = await _role_target(update, context, t, command)
     if target is None:
         return
     telegram_id, name, username = target
@@ -103,42 +110,50 @@ async def _change_role(update: Update, context: QuizContext, command: str) -> No
     else:  # revoking never creates a user
         role = await svc.admin.revoke(telegram_id)
     changed = role.changed
-    shown = role.name or f"user {telegram_id}"
+    shown = role.name or t.gettext("user {id}", id=telegram_id)
     who = f"<b>{render.esc(shown)}</b> (id {telegram_id})"
     log.info("admin %s: %s instructor %s -> %s", caller.telegram_id, command, telegram_id, changed)
     if command == "grant":
         if changed:
-            await reply(update, f"✅ {who} is now an instructor.")
+            await reply(update, t.gettext("✅ {who} is now an instructor.", who=who))
             await _welcome(context, telegram_id)
         else:
-            await reply(update, f"{who} already is an instructor.")
+            await reply(update, t.gettext("{who} already is an instructor.", who=who))
         return
-    admin_note = (
-        " They are an admin (QUIZBOT_ADMIN_IDS), so they keep every instructor tool."
-        if telegram_id in svc.settings.admin_ids
-        else ""
-    )
+    admin_note = ""
+    if telegram_id in svc.settings.admin_ids:
+        admin_note = " " + t.gettext(
+            "They are an admin (QUIZBOT_ADMIN_IDS), so they keep every instructor tool."
+        )
     if changed:
         await reply(
             update,
-            f"{who} is no longer an instructor. Their packs stay as they are; an admin can "
-            f"/hide or /retire them.{admin_note}",
+            t.gettext(
+                "{who} is no longer an instructor. Their packs stay as they are; an admin can "
+                "/hide or /retire them.",
+                who=who,
+            )
+            + admin_note,
         )
         if telegram_id not in svc.settings.admin_ids:
             with contextlib.suppress(TelegramError):
                 await drop_menu(context.bot, telegram_id)
     else:
-        await reply(update, f"{who} was not an instructor.{admin_note}")
+        await reply(update, t.gettext("{who} was not an instructor.", who=who) + admin_note)
 
 
 async def _welcome(context: QuizContext, telegram_id: int) -> None:
     """Tell a new instructor what they can do, and give them the instructor menu. Someone who
     has never started the bot cannot be messaged: they see it with /instructor."""
+    chosen = await services(context).quiz.chosen_language(telegram_id, None)
+    t = translator(pick_language(chosen, None, group=False))
     with contextlib.suppress(TelegramError):
-        await set_menu(context.bot, telegram_id, admin=False)
+        await set_menu(context.bot, telegram_id, admin=False, chosen=chosen)
         await context.bot.send_message(
             telegram_id,
-            "🎓 You are now an instructor of this bot.\n\n" + INSTRUCTOR_HELP,
+            t.gettext("🎓 You are now an instructor of this bot.")
+            + "\n\n"
+            + t.gettext(INSTRUCTOR_HELP),
         )
 
 
@@ -147,7 +162,9 @@ async def instructor_help(update: Update, context: QuizContext) -> None:
     caller = await staff_only(update, context, "/instructor")
     if caller is None:
         return
-    await reply(update, INSTRUCTOR_HELP + (ADMIN_HELP if caller.admin else ""))
+    t = caller.t
+    admin = "\n" + t.gettext(ADMIN_HELP) if caller.admin else ""
+    await reply(update, t.gettext(INSTRUCTOR_HELP) + admin)
 
 
 async def in_private_only(update: Update, context: QuizContext) -> None:
@@ -161,7 +178,10 @@ async def in_private_only(update: Update, context: QuizContext) -> None:
         return
     await reply(
         update,
-        f"{render.esc(command)} works in a private chat with me, so that results stay private.",
+        caller.t.gettext(
+            "{command} works in a private chat with me, so that results stay private.",
+            command=render.esc(command),
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from telegram import Update, User
 from telegram.constants import MessageLimit
 
+from bot.i18n import N_, Translator, pick_language, translator
 from bot.store.models import PackRow
 from bot.telegram import render
 from bot.telegram.context import QuizContext, player_of, reply, services
@@ -41,6 +42,8 @@ class Caller:
     name: str
     admin: bool
     instructor: bool
+    t: Translator
+    """The caller's language (instructor tools are private: the user's choice)."""
 
     @property
     def staff(self) -> bool:
@@ -56,7 +59,9 @@ async def caller_of(context: QuizContext, user: User) -> Caller:
     user_id = await svc.quiz.register(player_of(user))
     instructor = await svc.admin.is_instructor(user_id)
     admin = user.id in svc.settings.admin_ids
-    return Caller(user_id, user.id, user.full_name or str(user.id), admin, instructor)
+    chosen = await svc.quiz.chosen_language(user.id, None)
+    t = translator(pick_language(chosen, user.language_code, group=False))
+    return Caller(user_id, user.id, user.full_name or str(user.id), admin, instructor, t)
 
 
 async def refuse(update: Update, caller: Caller, what: str, admins_only: bool = False) -> None:
@@ -68,12 +73,16 @@ async def refuse(update: Update, caller: Caller, what: str, admins_only: bool = 
         caller.name,
         "not an admin" if admins_only else "not an instructor",
     )
+    t = caller.t
     if admins_only:
-        text = "Sorry, only an admin of this bot can grant or revoke the instructor role."
+        text = t.gettext(
+            "Sorry, only an admin of this bot can grant or revoke the instructor role."
+        )
     else:
-        text = (
-            f"Sorry, {render.esc(what)} is for instructors. If you teach with this bot, "
-            "ask its admin to give you the instructor role. Send /help for what you can do."
+        text = t.gettext(
+            "Sorry, {what} is for instructors. If you teach with this bot, "
+            "ask its admin to give you the instructor role. Send /help for what you can do.",
+            what=render.esc(t.gettext(what)),
         )
     if update.callback_query is not None:
         await update.callback_query.answer(text[:190], show_alert=True)
@@ -100,6 +109,8 @@ def paginate(
     footer: str = "",
     limit: int = MessageLimit.MAX_TEXT_LENGTH,
     max_parts: int = MESSAGE_PARTS,
+    *,
+    t: Translator,
 ) -> tuple[list[str], int]:
     """Messages of at most ``limit`` characters: ``header``, then as many ``blocks`` as fit in
     ``max_parts`` messages, then ``footer``. Blocks that do not fit are counted in a last line
@@ -115,15 +126,23 @@ def paginate(
             parts.append(block)
         else:
             left_out = len(blocks) - index
-            parts[-1] += f"\n… and {unit(left_out)} more, not shown."
+            more = t.gettext("… and {count} more, not shown.", count=unit(left_out))
+            parts[-1] += "\n" + more
             break
     if footer:
         parts[-1] += "\n\n" + footer
     return parts, left_out
 
 
-def plural(word: str) -> Callable[[int], str]:
-    return lambda n: f"{n} {word}{'' if n == 1 else 's'}"
+def counted(t: Translator, what: str) -> Callable[[int], str]:
+    """ "3 packs", "1 item"… in the reader's language (``what``: pack, item, line, problem)."""
+    forms: dict[str, Callable[[int], str]] = {
+        "pack": lambda n: t.ngettext("{n} pack", "{n} packs", n),
+        "item": lambda n: t.ngettext("{n} item", "{n} items", n),
+        "line": lambda n: t.ngettext("{n} line", "{n} lines", n),
+        "problem": lambda n: t.ngettext("{n} problem", "{n} problems", n),
+    }
+    return forms[what]
 
 
 async def send_parts(update: Update, parts: Sequence[str], markup: Any = None) -> None:
@@ -153,25 +172,44 @@ async def pack_for(
     """The pack named in the command's first argument, if the caller may manage it (or, with
     ``active_ones``, if it is active: what students see); else reply. ``usage`` replaces the
     usage line, for commands that take more arguments (they are checked by the caller)."""
+    t = caller.t
     args = context.args or []
     if len(args) != 1 and not (usage and args):
-        text = usage or f"Usage: /{command} <i>pack</i> (see /mypacks for yours)."
+        text = usage or t.gettext(
+            "Usage: /{command} <i>pack</i> (see /mypacks for yours).", command=command
+        )
         await reply(update, text)
         return None
     slug = args[0].strip().lower()
     row = await services(context).admin.find(slug)
     if row is None:
-        await reply(update, f"There is no pack called <b>{render.esc(slug)}</b>. See /mypacks.")
+        await reply(
+            update,
+            t.gettext(
+                "There is no pack called <b>{slug}</b>. See /mypacks.", slug=render.esc(slug)
+            ),
+        )
         return None
     if not caller.may_manage(row.owner_id) and not (active_ones and row.status == "active"):
         log.warning(
             "refused /%s %s to Telegram user %s: not the owner", command, slug, caller.telegram_id
         )
-        whose = "the bot's operator" if row.owner_id is None else "another instructor"
-        await reply(
-            update,
-            f"The pack <code>{render.esc(slug)}</code> belongs to {whose}; only they or an "
-            "admin can do that. See /mypacks for yours.",
-        )
+        if row.owner_id is None:
+            text = t.gettext(
+                "The pack <code>{slug}</code> belongs to the bot's operator; only they or an "
+                "admin can do that. See /mypacks for yours.",
+                slug=render.esc(slug),
+            )
+        else:
+            text = t.gettext(
+                "The pack <code>{slug}</code> belongs to another instructor; only they or an "
+                "admin can do that. See /mypacks for yours.",
+                slug=render.esc(slug),
+            )
+        await reply(update, text)
         return None
     return row
+
+
+PUBLISHING = N_("publishing question packs")
+"""What :func:`refuse` names when a student sends a pack file."""

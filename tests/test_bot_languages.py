@@ -1,0 +1,171 @@
+"""The bot speaks the student's language: a private quiz in each shipped language (picked from
+Telegram's language_code), with each language's plurals; /language in a private chat and in a
+group (admins only), remembered across a restart on the same database."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from test_bot_private import answer_correctly, buttons, next_data, texts
+
+from bot.testing.offline import ApiCall
+from botkit import Clock, Harness, start_harness, user
+
+GROUP = -1001
+
+# What each language must say, and words that only the English bot says.
+SAYS = {
+    "en": {
+        "start": "Pick a quiz:",
+        "header": "Question 1 of 34",
+        "right": "✅ <b>Correct!</b>",
+        "next": "Next ▶",
+        "board": "Everyone · all time",
+        "points": ["1 point", "2 points", "5 points", "21 points"],
+    },
+    "uk": {
+        "start": "Оберіть вікторину:",
+        "header": "Запитання 1 з 34",
+        "right": "✅ <b>Правильно!</b>",
+        "next": "Далі ▶",
+        "board": "Усі · за весь час",
+        "points": ["1 бал", "2 бали", "5 балів", "21 бал"],
+    },
+    "ru": {
+        "start": "Выберите викторину:",
+        "header": "Вопрос 1 из 34",
+        "right": "✅ <b>Верно!</b>",
+        "next": "Дальше ▶",
+        "board": "Все · за всё время",
+        "points": ["1 балл", "2 балла", "5 баллов", "21 балл"],
+    },
+    "es": {
+        "start": "Elige un quiz:",
+        "header": "Pregunta 1 de 34",
+        "right": "✅ <b>¡Correcto!</b>",
+        "next": "Siguiente ▶",
+        "board": "Todos · desde siempre",
+        "points": ["1 punto", "2 puntos", "5 puntos", "21 puntos"],
+    },
+}
+ENGLISH_ONLY = ["Pick a quiz", "Question 1 of", "Correct!", "Next ▶", "Everyone", " points"]
+
+
+def speaker(user_id: int, language: str | None, name: str = "Olena") -> dict[str, Any]:
+    who = user(user_id, name)
+    if language is not None:
+        who["language_code"] = language
+    return who
+
+
+def all_buttons(calls: list[ApiCall]) -> list[str]:
+    return [text for call in calls for text, _ in buttons(call)]
+
+
+def toasts(calls: list[ApiCall]) -> list[str]:
+    return [str(c.params.get("text", "")) for c in calls if c.method == "answerCallbackQuery"]
+
+
+@pytest.mark.parametrize(("telegram_code", "language"), [
+    ("en-US", "en"), ("uk", "uk"), ("ru", "ru"), ("es-419", "es"),
+])  # fmt: skip
+async def test_a_private_quiz_in_each_shipped_language(
+    bot: Harness, telegram_code: str, language: str
+) -> None:
+    says = SAYS[language]
+    who = speaker(301, telegram_code)
+    seen = await bot.text(who, "/start")
+    seen += await bot.text(who, "/quiz atacms-2024")
+    assert says["start"] in texts(seen) and says["header"] in texts(seen)
+    boards: list[str] = []
+    for answered in range(1, 22):
+        calls = await answer_correctly(bot, who)
+        seen += calls
+        if answered in (1, 2, 5, 21):
+            boards.append(texts(await bot.text(who, "/leaderboard")))
+        data = next_data(calls)
+        assert data is not None
+        seen += await bot.press(who, data, 2000 + answered)
+    said = texts(seen)
+    assert says["right"] in said
+    assert says["next"] in all_buttons(seen)
+    for board, points in zip(boards, says["points"], strict=True):
+        assert says["board"] in board and f"— {points} (" in board, board
+    if language != "en":
+        english = [w for w in ENGLISH_ONLY if w in said + "".join(boards)]
+        assert english == [], english
+        assert not any("Correct!" in t for t in toasts(seen))
+    # The pack's own words are the author's: never translated.
+    assert "Biden approves ATACMS strikes deep into Russia" in said
+
+
+async def test_an_unshipped_telegram_language_gets_english(bot: Harness) -> None:
+    calls = await bot.text(speaker(302, "de"), "/start")
+    assert "Pick a quiz:" in texts(calls)
+
+
+async def test_language_in_a_private_chat_is_remembered_across_a_restart(
+    engine: AsyncEngine, clock: Clock
+) -> None:
+    who = speaker(303, "en")
+    first = await start_harness(engine, clock)
+    try:
+        offer = await first.text(who, "/language")
+        assert "Which language should I speak with you?" in texts(offer)
+        names = [text for text, _ in buttons(offer[-1])]
+        assert names == ["✓ English", "Українська", "Русский", "Español"]
+        chosen = await first.press(who, "lang:uk")
+        assert "Збережено." in toasts(chosen)
+        assert "Відтепер я розмовляю тут українською." in texts(chosen)
+        menus = [c for c in chosen if c.method == "setMyCommands"]
+        scopes = [
+            json.loads(scope) if isinstance(scope := c.params["scope"], str) else scope
+            for c in menus
+        ]
+        assert scopes == [{"type": "chat", "chat_id": 303}] * 4  # this chat, every app language
+        assert "Змінити мову" in str(menus[0].params["commands"])
+        forged = await first.press(who, "lang:xx")
+        assert toasts(forged) == ["Ця кнопка не діє."]  # not a shipped language
+    finally:
+        await first.app.shutdown()
+    second = await start_harness(engine, clock)  # a restart on the same database
+    try:
+        calls = await second.text(who, "/help")
+        assert "Вікторини за статтями" in texts(calls)
+        assert "Оберіть вікторину:" in texts(await second.text(who, "/start"))
+        other = await second.text(speaker(304, "en"), "/start")  # nobody else changed
+        assert "Pick a quiz:" in texts(other)
+    finally:
+        await second.app.shutdown()
+
+
+async def test_language_in_a_group_is_set_by_an_admin_and_remembered(
+    engine: AsyncEngine, clock: Clock
+) -> None:
+    admin, member = speaker(311, "uk", "Ada"), speaker(312, "ru", "Max")
+    first = await start_harness(engine, clock)
+    try:
+        first.api.administrators[GROUP] = {311}
+        refused = await first.text(member, "/language", GROUP)
+        assert "Only a group admin can change the language here." in texts(refused)
+        offer = await first.text(admin, "/language", GROUP)
+        assert "Which language should I speak in this group?" in texts(offer)  # English so far
+        sneaky = await first.press(member, "lang:es", chat_id=GROUP)
+        assert toasts(sneaky) == ["Only a group admin can change the language here."]
+        done = await first.press(admin, "lang:es", chat_id=GROUP)
+        assert "A partir de ahora hablo español aquí." in texts(done)
+    finally:
+        await first.app.shutdown()
+    second = await start_harness(engine, clock)
+    try:
+        said = texts(await second.text(member, "/help", GROUP))
+        assert "Partidas en grupo" in said  # the group's language, not the member's Russian
+        lobby = await second.text(member, "/quiz atacms-2024", GROUP)
+        assert "🙋 Me apunto" in all_buttons(lobby) and "34 preguntas" in texts(lobby)
+        private = await second.text(member, "/start")  # the member's own chat: Russian
+        assert "Выберите викторину:" in texts(private)
+    finally:
+        await second.app.shutdown()
