@@ -327,3 +327,29 @@ class PendingUpload(Base):
     """The validated pack (``Pack.model_dump(mode="json")``)."""
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Timer(Base):
+    """A deadline any worker can act on: a group question closing, a lobby starting by itself,
+    and later reminders and assignment deadlines. ``kind`` says which adapter handler runs it,
+    ``key`` names it (setting a timer again replaces it), ``payload`` carries its arguments.
+
+    A worker *claims* a due timer (a conditional UPDATE that sets a fresh ``claim`` and a lease
+    in ``claimed_until``) before it acts, so each timer acts once; a worker that dies holding a
+    claim lets it lapse, and another worker takes the timer over (bot/quiz/timers.py)."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("quiz_runs.id", ondelete="CASCADE"), index=True
+    )
+    payload: Mapped[dict[str, Any]]
+    due_at: Mapped[datetime]
+    claim: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None]
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
