@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.packs import validate_pack_file
+from bot.packs.model import NumberItem, ShortItem, TrueFalseItem
 from botkit import CONTENT, ROOT
 
 
@@ -73,7 +75,20 @@ def test_webhook_options_parse() -> None:
 
 def test_play_through_piped_stdin(env: Path) -> None:
     """The first thing a new user can try: no token, answers piped in, same database."""
-    answers = "\n".join(["1", "fury", "f", "200", "skip", "quit"]) + "\n"
+    report = validate_pack_file(CONTENT / "atacms-2024.yaml")
+    assert report.pack is not None
+    typed = ["1"]  # the first item is a choice: its first option, right or wrong
+    for item in report.pack.items[1:5]:  # then the pack's own answers, a multi-select skipped
+        if isinstance(item, TrueFalseItem):
+            typed.append("t" if item.answer else "f")
+        elif isinstance(item, ShortItem):
+            typed.append(item.model_answer)
+        elif isinstance(item, NumberItem):
+            typed.append(f"{item.answer:g}")
+        else:
+            typed.append("skip")
+    assert "skip" in typed and len([t for t in typed[1:] if t != "skip"]) >= 2
+    answers = "\n".join([*typed, "quit"]) + "\n"
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "play", "--name", "Ann", "--pack", "atacms-2024"],
         input=answers,
@@ -139,7 +154,7 @@ def test_import_list_and_status(
     folder.mkdir()
     text = (CONTENT / "atacms-2024.yaml").read_text(encoding="utf-8")
     text = text.replace("../seeds/", f"{ROOT}/seeds/")
-    text = text[: text.rindex("  - id: article-purpose")]
+    text = text[: text.rindex("  - id: reaction-heading")]
     text = text.replace(
         "how does the article describe President Biden", "how does it describe Biden"
     )
@@ -147,7 +162,7 @@ def test_import_list_and_status(
     assert main(["pack", "import", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "atacms-2024: 0 added, 1 updated, 1 retired, 32 unchanged" in out
-    assert "updated: main-decision" in out and "retired: article-purpose" in out
+    assert "updated: main-decision" in out and "retired: reaction-heading" in out
 
     broken = ROOT / "tests" / "packs" / "broken" / "unknown-key.yaml"
     assert main(["pack", "import", str(broken)]) == 1

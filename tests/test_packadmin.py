@@ -21,7 +21,7 @@ async def test_a_status_change_is_stamped_and_told_to_the_catalog(engine: AsyncE
     now = [NOW]
     catalog = Catalog()
     admin = PackAdmin(make_sessionmaker(engine), catalog, lambda: now[0])
-    outcome = await admin.import_files([CONTENT], all_or_nothing=True)
+    outcome = await admin.import_files([CONTENT / "atacms-2024.yaml"], all_or_nothing=True)
     assert outcome.ok and [p.slug for p in outcome.plans] == ["atacms-2024"]
     async with make_sessionmaker(engine)() as session:
         assert await catalog.by_slug(session, "atacms-2024") is not None  # cached
