@@ -36,6 +36,7 @@ from bot.quiz.service import QuizService
 from bot.quiz.uploads import Uploads
 from bot.settings import Settings
 from bot.store import create_engine, make_sessionmaker, migrate, repo
+from bot.store.engine import POSTGRES_POOL, is_sqlite
 from bot.store.importer import import_files
 
 log = logging.getLogger("quizbot")
@@ -173,6 +174,8 @@ def build_application(
     token = settings.token or "0:offline"
     redact(settings.token)
     engine = engine or create_engine(settings.database_url)
+    if concurrent_updates is True and not is_sqlite(engine):
+        concurrent_updates = POSTGRES_POOL  # one connection for each update in flight
     sessionmaker = make_sessionmaker(engine)
     catalog = Catalog()
     quiz = QuizService(sessionmaker, catalog, clock, rng)
