@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.packs.model import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseItem
@@ -16,6 +18,7 @@ from bot.quiz.game import speed_factor
 from bot.quiz.grading import format_number
 from bot.store import make_sessionmaker
 from bot.store.models import Attempt, QuizRun
+from bot.telegram import timers
 from bot.telegram.offline import ApiCall
 from botkit import ROOT, Clock, Harness, start_harness, user, write_mini_pack
 
@@ -638,3 +641,23 @@ async def test_feedback_for_late_answers_and_group_commands(
         assert "Game over" in texts(calls) and "Bob — 2 pts" in texts(calls)
     finally:
         await bot.app.shutdown()
+
+
+async def test_the_timer_poll_says_once_that_the_database_is_gone(
+    bot: Harness, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A poll a second must not log a second: one line when the database fails, one when it
+    is back."""
+    context: Any = SimpleNamespace(application=bot.app)
+    async with engine.begin() as connection:  # the table goes away, as the database would
+        await connection.execute(text("ALTER TABLE timers RENAME TO timers_away"))
+    with caplog.at_level(logging.INFO, logger="quizbot.timers"):
+        for _ in range(3):
+            await timers.on_poll(context)
+        async with engine.begin() as connection:
+            await connection.execute(text("ALTER TABLE timers_away RENAME TO timers"))
+        await timers.on_poll(context)
+        await timers.on_poll(context)
+    lines = [r.getMessage() for r in caplog.records if r.name == "quizbot.timers"]
+    assert len(lines) == 2, lines
+    assert "cannot reach the database" in lines[0] and "back" in lines[1]

@@ -16,7 +16,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.quiz.timers import MAX_TRIES, Timer, TimerService
+from bot.store.engine import describe_error
 from bot.telegram.app import AnyApp, QuizContext, services_of
 
 log = logging.getLogger("quizbot.timers")
@@ -80,8 +83,23 @@ async def on_alarm(context: QuizContext) -> None:
 
 
 async def on_poll(context: QuizContext) -> None:
-    """The regular poll: act on due timers nobody claimed."""
-    await poll(context.application)
+    """The regular poll: act on due timers nobody claimed. While the database is out of
+    reach, one line says so when it starts failing and one when it is back (not one a
+    second)."""
+    extras = services_of(context.application).extras
+    try:
+        await poll(context.application)
+    except SQLAlchemyError as exc:
+        if not extras.get("timers_failing"):
+            log.error(
+                "timers: cannot reach the database (%s); retrying every %s s",
+                describe_error(exc),
+                POLL,
+            )
+            extras["timers_failing"] = True
+        return
+    if extras.pop("timers_failing", False):
+        log.info("timers: the database is back")
 
 
 async def poll(app: AnyApp) -> int:
