@@ -2,7 +2,7 @@
 
 Every figure is produced by the code paths users hit: real ``Update`` JSON goes through the
 ``Application`` that :func:`~bot.telegram.app.build_application` builds, with the offline Bot
-API (:class:`~bot.telegram.offline.OfflineRequest`) in place of the network, on a fresh
+API (:class:`~bot.testing.offline.OfflineRequest`) in place of the network, on a fresh
 store. Each ratio is measured within one run, because shared machines are noisy:
 
 * **Answer throughput.** Simulated users play the article pack from its first item. One
@@ -71,7 +71,7 @@ from bot.store.importer import import_files, import_pack
 from bot.store.models import Attempt, QuizRun, ScoreTotal, User
 from bot.telegram import render
 from bot.telegram.app import QuizApp, QuizContext, build_application, services_of, startup
-from bot.telegram.offline import OfflineRequest, UpdateFactory
+from bot.testing.offline import OfflineRequest, UpdateFactory
 
 PARTS = ("throughput", "leaderboard", "import")
 CONTENT_DIR = bundled("content")

@@ -2,7 +2,7 @@
 
 It listens on 127.0.0.1 (a free port) in a thread of the test process, answers every method
 with the same plausible results as the offline Bot API of the in-process tests
-(``bot/telegram/offline.py``), records every call, and can fail chosen methods: a status code,
+(``bot/testing/offline.py``), records every call, and can fail chosen methods: a status code,
 a 429 with ``retry_after``, or a delay before the answer.
 """
 
@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bot.telegram.offline import ApiCall, OfflineRequest
+from bot.testing.offline import ApiCall, OfflineRequest
 
 TEXT_PARAMS = frozenset({"text", "caption", "question", "explanation", "url", "secret_token"})
 """Parameters that are text even when they look like JSON (an answer typed as ``42``)."""

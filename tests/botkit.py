@@ -28,7 +28,7 @@ from bot.store import create_engine, migrate
 from bot.store.models import Base
 from bot.telegram import timers
 from bot.telegram.app import QuizApp, build_application, startup
-from bot.telegram.offline import ApiCall, OfflineRequest, UpdateFactory
+from bot.testing.offline import ApiCall, OfflineRequest, UpdateFactory
 
 PG_ENV = "QUIZBOT_TEST_POSTGRES_URL"
 ROOT = Path(__file__).resolve().parent.parent

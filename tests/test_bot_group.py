@@ -19,7 +19,7 @@ from bot.quiz.grading import format_number
 from bot.store import make_sessionmaker
 from bot.store.models import Attempt, QuizRun
 from bot.telegram import timers
-from bot.telegram.offline import ApiCall
+from bot.testing.offline import ApiCall
 from botkit import ROOT, Clock, Harness, start_harness, user, write_mini_pack
 
 GROUP = -1001
@@ -540,7 +540,7 @@ async def test_the_first_question_failing_ends_the_game_after_one_answer_to_the_
     calls = await bot.press(HOST, f"go:{run}", chat_id=GROUP)
     assert [c.method for c in calls].count("answerCallbackQuery") == 1
     assert "so the game has ended" in texts(calls) and "Nobody answered." in texts(calls)
-    assert await bot.app.bot_data.services.extras["games"].running_in(GROUP) is None
+    assert await bot.app.bot_data.services.games.running_in(GROUP) is None
 
 
 async def mini_harness(engine: AsyncEngine, clock: Clock, tmp_path: Path) -> Harness:

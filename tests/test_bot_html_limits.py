@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.telegram import render
-from bot.telegram.offline import ApiCall
+from bot.testing.offline import ApiCall
 from botkit import Clock, Harness, html_problems, start_harness, user
 
 GROUP = -2002

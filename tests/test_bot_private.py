@@ -22,7 +22,7 @@ from bot.quiz.grading import format_number
 from bot.store import repo
 from bot.store.models import Attempt, QuizRun, User
 from bot.telegram.app import build_application
-from bot.telegram.offline import ApiCall, OfflineRequest
+from bot.testing.offline import ApiCall, OfflineRequest
 from botkit import ROOT, Clock, Harness, make_settings, start_harness, user, write_mini_pack
 
 ANN = user(101, "Ann", "ann")
@@ -288,6 +288,11 @@ async def test_forged_and_malformed_callbacks_change_nothing(
     for data in forged:
         calls = await bot.press(ANN, data)
         assert [c.method for c in calls] == ["answerCallbackQuery"], data
+    # A shape no button has (routed by pattern, then parsed), or a kind of button no handler
+    # knows (the last catch-all), is answered the same way.
+    for data in (f"a:{run}:{item_id}", "a:1:2:3:4", "zz:1", "pk:../../etc", "x" * 64, "pub:zz"):
+        calls = await bot.press(ANN, data)
+        assert calls[0].params["text"] == "This button is no longer valid.", data
     # Someone else's run.
     calls = await bot.press(BOB, f"a:{run}:{item_id}:0")
     assert calls[0].params["text"] == "This quiz belongs to someone else."

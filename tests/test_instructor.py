@@ -18,8 +18,8 @@ from bot.packs import validate_pack_bytes
 from bot.store import make_sessionmaker
 from bot.store.models import Attempt, ItemRow, PackRow, QuizRun, Role, User
 from bot.telegram import render
-from bot.telegram.offline import ApiCall
-from botkit import ROOT, Harness, user
+from bot.testing.offline import ApiCall
+from botkit import ROOT, Clock, Harness, start_harness, user
 
 ADMIN = user(900, "Ada", "ada")  # QUIZBOT_ADMIN_IDS in the test settings
 TESS = user(201, "Tess", "tess")
@@ -322,6 +322,46 @@ async def test_pack_waits_for_its_article(bot: Harness) -> None:
     assert publish_data(calls) is not None
 
 
+async def test_upload_flow_survives_a_restart_and_another_worker(
+    bot: Harness, engine: AsyncEngine, clock: Clock
+) -> None:
+    """The pack waiting for its article, the articles sent and the checked upload are all in
+    the database: a new Application on the same database (a restart, or another webhook
+    worker) carries on where the first one stopped."""
+    await grant(bot, TESS)
+    calls = await upload(bot, TESS, "bees.yaml", pack_yaml(["trips", "life"]))
+    assert "Send the article <b>lesson.txt</b>" in texts(calls)
+    await bot.app.shutdown()
+    second = await start_harness(engine, clock)
+    third = await start_harness(engine, clock)
+    try:
+        calls = await upload(second, TESS, "lesson.txt", ARTICLE.encode())
+        text = texts(calls)
+        assert "Checking <b>bees.yaml</b> again" in text
+        assert "✅ <b>bees.yaml</b> is valid" in text
+        # Taken once: the third worker does not check it again when the article comes back.
+        calls = await upload(third, TESS, "lesson.txt", ARTICLE.encode())
+        assert "Now send the pack" in texts(calls)
+        await upload(second, TESS, "extra.txt", ARTICLE.encode())
+        # The article sent to one worker serves a pack sent to another ...
+        calls = await upload(third, TESS, "bees2.yaml", pack_yaml(["honey"], slug="bees-102"))
+        assert "Article: lesson.txt, the article you sent" in texts(calls)
+        data = publish_data(calls)
+        assert data is not None
+        # ... and Publish is pressed on yet another.
+        calls = await second.press(TESS, data)
+        assert toast(calls) == "Published ✅"
+        assert await scalar(engine, select(PackRow.id).where(PackRow.slug == "bees-102"))
+        # After 30 minutes, nothing of the flow is left.
+        clock.advance(31 * 60)
+        extra = pack_yaml(["life"], slug="bees-103", article="extra.txt")
+        calls = await upload(third, TESS, "bees3.yaml", extra)
+        assert "Send the article <b>extra.txt</b>" in texts(calls)
+    finally:
+        await second.app.shutdown()
+        await third.app.shutdown()
+
+
 async def test_article_of_a_published_pack_is_found_by_name(bot: Harness) -> None:
     await grant(bot, TESS)
     minimal = (ROOT / "tests" / "packs" / "minimal.yaml").read_bytes()
@@ -383,7 +423,7 @@ async def test_size_and_type_limits_are_checked_before_downloading(bot: Harness)
     assert "<b>big.yaml</b> is 600 KB; I accept files up to 512 KB." in texts(calls)
     calls = await upload(bot, TESS, "slides.pdf", b"%PDF-1.4")
     assert [c.method for c in calls] == ["sendMessage"]
-    assert "<b>slides.pdf</b> is neither" in texts(calls)
+    assert "<b>slides.pdf</b> is none of them" in texts(calls)
     calls = await upload(bot, TESS, "lesson.txt", b"x" * (3 * 1024 * 1024), 10)
     assert "is 3.0 MB; I accept files up to 512 KB" in texts(calls)  # Telegram's size was wrong
     calls = await upload(bot, TESS, "latin1.txt", "caf\xe9".encode("latin-1"))
@@ -624,7 +664,7 @@ async def test_stats_and_export(bot: Harness) -> None:
 
 
 async def test_restart_gives_instructors_their_menu(bot: Harness, engine: AsyncEngine) -> None:
-    from bot.telegram.instructor import set_menus
+    from bot.telegram.menus import set_menus
 
     await grant(bot, TESS)
     await bot.text(ADMIN, "/start")
@@ -681,7 +721,7 @@ async def test_cli_role_grant_list_revoke(
 
 
 def test_paginate_splits_and_counts() -> None:
-    from bot.telegram.instructor import paginate
+    from bot.telegram.staff import paginate
 
     blocks = [f"line {n} " + "x" * 90 for n in range(200)]
     parts, left_out = paginate("head", blocks, lambda n: f"{n} lines", "foot", limit=1000)

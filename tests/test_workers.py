@@ -31,9 +31,9 @@ from bot.quiz.grading import format_number
 from bot.store import create_engine, make_sessionmaker, migrate
 from bot.store.models import Attempt, ItemRow, PackRow, QuizRun
 from bot.telegram.app import build_application
-from bot.telegram.offline import ApiCall, OfflineRequest, UpdateFactory
 from bot.telegram.webhook import WebhookError, WebhookOptions, serve
 from bot.telegram.webhook import Worker as WebhookWorker
+from bot.testing.offline import ApiCall, OfflineRequest, UpdateFactory
 from botapi_standin import BotApiStandin, Failure
 from botkit import PG_ENV, ROOT, create_pg_database, drop_pg_database, make_settings, pg_base_url
 from workers import STOP_TIMEOUT, Workers, free_port

@@ -4,10 +4,17 @@ A row lives until it is published or for :data:`PENDING_MINUTES`; because it is 
 database, Publish works after a restart and on any webhook worker. Claiming an upload deletes
 its row with a conditional DELETE ... RETURNING: of two taps (or two workers), one gets the
 pack, the other nothing.
+
+The same table keeps the rest of an upload in flight, so the whole flow survives a restart and
+works across workers: the articles an instructor sent (token ``art-…``), and a pack waiting
+for its article (token ``wait-…``, one per instructor). Their JSON body says which
+(``{"kind": "article", "text": …}``, ``{"kind": "waiting", "data": base64, "article": name}``);
+a Publish token is plain hex, so it never names one of them.
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +30,19 @@ PENDING_MINUTES = 30
 """How long a checked upload waits for Publish."""
 HELD_PER_USER = 5
 """Uploads one instructor may have waiting; sending another drops the oldest."""
+
+
+ARTICLE = "art-"
+WAITING = "wait-"
+
+
+@dataclass(frozen=True)
+class WaitingPack:
+    """A pack whose article has not arrived yet: checked again when it does."""
+
+    file_name: str
+    data: bytes
+    article: str
 
 
 @dataclass(frozen=True)
@@ -56,7 +76,11 @@ class Uploads:
             mine = (
                 await session.execute(
                     select(PendingUpload.token)
-                    .where(PendingUpload.telegram_id == telegram_id)
+                    .where(
+                        PendingUpload.telegram_id == telegram_id,
+                        ~PendingUpload.token.startswith(ARTICLE),
+                        ~PendingUpload.token.startswith(WAITING),
+                    )
                     .order_by(PendingUpload.created_at.desc(), PendingUpload.token)
                     .offset(HELD_PER_USER - 1)
                 )
@@ -103,3 +127,98 @@ class Uploads:
                 )
             ).scalar_one_or_none()
         return None if body is None else Pack.model_validate(body)
+
+    # ------------------------------------------------------------------ articles, waiting packs
+
+    async def hold_article(self, telegram_id: int, name: str, text: str) -> None:
+        """Keep an article an instructor sent (by file name; a newer one replaces it; at most
+        :data:`HELD_PER_USER`, the oldest goes first)."""
+        now = self.clock()
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(delete(PendingUpload).where(PendingUpload.expires_at <= now))
+            held = (
+                await session.execute(
+                    select(PendingUpload.token, PendingUpload.file_name)
+                    .where(
+                        PendingUpload.telegram_id == telegram_id,
+                        PendingUpload.token.startswith(ARTICLE),
+                    )
+                    .order_by(PendingUpload.created_at.desc(), PendingUpload.token)
+                )
+            ).all()
+            same = [row.token for row in held if row.file_name == name]
+            others = [row.token for row in held if row.file_name != name]
+            dropped = same + others[HELD_PER_USER - 1 :]
+            if dropped:
+                await session.execute(delete(PendingUpload).where(PendingUpload.token.in_(dropped)))
+            session.add(
+                PendingUpload(
+                    token=ARTICLE + secrets.token_hex(8),
+                    telegram_id=telegram_id,
+                    file_name=name[:256],
+                    pack={"kind": "article", "text": text},
+                    created_at=now,
+                    expires_at=now + timedelta(minutes=PENDING_MINUTES),
+                )
+            )
+
+    async def articles_of(self, telegram_id: int) -> dict[str, str]:
+        """The articles an instructor sent that have not expired, by file name."""
+        async with self.sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(PendingUpload.file_name, PendingUpload.pack)
+                    .where(
+                        PendingUpload.telegram_id == telegram_id,
+                        PendingUpload.token.startswith(ARTICLE),
+                        PendingUpload.expires_at > self.clock(),
+                    )
+                    .order_by(PendingUpload.created_at)
+                )
+            ).all()
+        return {row.file_name: str(row.pack["text"]) for row in rows}
+
+    async def hold_waiting(self, telegram_id: int, waiting: WaitingPack) -> None:
+        """Keep a pack until its article arrives (one per instructor: the latest)."""
+        now = self.clock()
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(
+                delete(PendingUpload).where(PendingUpload.token == WAITING + str(telegram_id))
+            )
+            session.add(
+                PendingUpload(
+                    token=WAITING + str(telegram_id),
+                    telegram_id=telegram_id,
+                    file_name=waiting.file_name[:256],
+                    pack={
+                        "kind": "waiting",
+                        "data": base64.b64encode(waiting.data).decode("ascii"),
+                        "article": waiting.article,
+                    },
+                    created_at=now,
+                    expires_at=now + timedelta(minutes=PENDING_MINUTES),
+                )
+            )
+
+    async def waiting_of(self, telegram_id: int, take: bool = False) -> WaitingPack | None:
+        """The instructor's pack waiting for its article; ``take`` removes it (once: of two
+        workers, one gets it)."""
+        where = (
+            PendingUpload.token == WAITING + str(telegram_id),
+            PendingUpload.expires_at > self.clock(),
+        )
+        async with self.sessionmaker() as session, session.begin():
+            if take:
+                statement = delete(PendingUpload).where(*where)
+                found = await session.execute(
+                    statement.returning(PendingUpload.file_name, PendingUpload.pack)
+                )
+            else:
+                found = await session.execute(
+                    select(PendingUpload.file_name, PendingUpload.pack).where(*where)
+                )
+            row = found.first()
+        if row is None:
+            return None
+        body = row.pack
+        return WaitingPack(row.file_name, base64.b64decode(body["data"]), str(body["article"]))

@@ -8,111 +8,80 @@ import gc
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseRateLimiter,
-    CallbackContext,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
     ContextTypes,
-    ExtBot,
-    JobQueue,
+    Defaults,
+    MessageHandler,
+    PollAnswerHandler,
+    filters,
 )
 from telegram.request import BaseRequest
 
 from bot.logs import redact
 from bot.quiz.boards import Boards
 from bot.quiz.catalog import Catalog
+from bot.quiz.game import GameService
 from bot.quiz.packadmin import PackAdmin
+from bot.quiz.players import Players
 from bot.quiz.service import QuizService
 from bot.quiz.uploads import Uploads
 from bot.settings import Settings
 from bot.store import create_engine, make_sessionmaker, migrate, repo
 from bot.store.engine import POSTGRES_POOL, is_sqlite
-from bot.store.importer import import_files
+from bot.telegram import (
+    callbacks,
+    drafts,
+    errors,
+    group,
+    handlers,
+    menus,
+    pack_status,
+    publishing,
+    results,
+    roles,
+    timers,
+)
+from bot.telegram.context import (
+    AnyApp,
+    BotData,
+    QuizApp,
+    QuizContext,
+    Services,
+    invalid_button,
+    services_of,
+)
+
+if TYPE_CHECKING:  # types only: the adapter reaches the database through the domain
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+__all__ = [
+    "BotApiUnreachable",
+    "QuizApp",
+    "QuizContext",
+    "Services",
+    "build_application",
+    "services_of",
+]
 
 log = logging.getLogger("quizbot")
-
-PRIVATE_COMMANDS = [
-    ("start", "Welcome and the list of quizzes"),
-    ("quiz", "Start or continue a quiz: /quiz [pack]"),
-    ("packs", "The published quizzes"),
-    ("read", "Read the article: /read [pack]"),
-    ("skip", "Skip the current question"),
-    ("review", "Re-ask the questions you missed, when due"),
-    ("stop", "Stop the current quiz"),
-    ("score", "Your scores per quiz"),
-    ("leaderboard", "Rankings: /leaderboard [week|all] [pack]"),
-    ("settings", "Privacy: show or hide me on leaderboards"),
-    ("help", "How this bot works"),
-]
-INSTRUCTOR_COMMANDS = [
-    *PRIVATE_COMMANDS,
-    ("mypacks", "Instructor: your packs and their status"),
-    ("stats", "Instructor: item analysis of a pack: /stats pack"),
-    ("export", "Instructor: results as CSV: /export pack"),
-    ("hide", "Instructor: hide a pack from students: /hide pack"),
-    ("show", "Instructor: show a hidden pack again: /show pack"),
-    ("retire", "Instructor: retire a pack for good: /retire pack"),
-    ("instructor", "Instructor: how to publish a pack"),
-]
-"""The menu of instructors' private chats (set per chat, so students never see it)."""
-ADMIN_COMMANDS = [
-    *INSTRUCTOR_COMMANDS,
-    ("grant", "Admin: make someone an instructor: /grant user-id"),
-    ("revoke", "Admin: take the instructor role away: /revoke user-id"),
-]
-GROUP_COMMANDS = [
-    ("quiz", "Open a game lobby: /quiz [pack]"),
-    ("stop", "End the game now"),
-    ("leaderboard", "This chat's ranking: /leaderboard [week|all] [pack]"),
-    ("help", "How group games work"),
-]
-
-
-@dataclass
-class Services:
-    """Everything a handler needs, created once per process."""
-
-    settings: Settings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
-    catalog: Catalog
-    quiz: QuizService
-    boards: Boards
-    clock: Callable[[], datetime]
-    uploads: Uploads
-    admin: PackAdmin
-    extras: dict[str, Any] = field(default_factory=dict)
-    store_ready: bool = False
-    """The schema is upgraded and the content folder imported (once per process)."""
 
 
 class BotApiUnreachable(Exception):
     """The Bot API could not be reached (or refused the token) at start-up."""
 
-
-class BotData:
-    """The typed ``context.bot_data``: it holds the services (set by build_application)."""
-
-    services: Services
-
-
-QuizContext = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
-AnyApp = Application[Any, Any, Any, Any, Any, Any]
-"""What a handler's ``context.application`` is typed as."""
-
-QuizApp = Application[
-    ExtBot[None], QuizContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[QuizContext]
-]
 
 _DEFAULT = object()
 
@@ -180,6 +149,8 @@ def build_application(
     catalog = Catalog()
     quiz = QuizService(sessionmaker, catalog, clock, rng)
     services = Services(
+        games=GameService(sessionmaker, catalog, quiz, clock, quiz.rng),
+        players=Players(quiz),
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
@@ -197,6 +168,7 @@ def build_application(
         .base_file_url(settings.file_base_url)
         .application_class(QuizApplication)
         .context_types(ContextTypes(bot_data=BotData))
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
         .concurrent_updates(concurrent_updates)
         .post_init(startup)
         .post_shutdown(shutdown)
@@ -209,16 +181,82 @@ def build_application(
         builder = builder.rate_limiter(rate_limiter)  # type: ignore[arg-type]
     application: QuizApp = builder.build()  # type: ignore[assignment]
     application.bot_data.services = services
-
-    from bot.telegram import handlers
-
-    handlers.register(application)
+    register(application)
     return application
 
 
-def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Services:
-    services: Services = application.bot_data.services
-    return services
+PRIVATE = filters.ChatType.PRIVATE
+GROUPS = filters.ChatType.GROUPS
+
+BUTTONS = [
+    # private runs
+    (handlers.answer_button, ("a", "t", "s", "k")),
+    (handlers.next_button, ("n",)),
+    (handlers.resume_button, ("c",)),
+    (handlers.review_button, ("rv", "rvn")),
+    (handlers.review_pack_button, ("rvp",)),
+    # packs (in a group, a pack button opens a lobby)
+    (handlers.pack_button, ("pk", "new")),
+    (handlers.read_button, ("rd",)),
+    (handlers.board_button, ("lb",)),
+    (handlers.privacy_button, ("priv",)),
+    # group games
+    (group.speed_pack_button, ("pks",)),
+    (group.join_button, ("j",)),
+    (group.start_button, ("go",)),
+    (group.group_answer_button, ("ga",)),
+    # instructors
+    (publishing.publish_button, ("pub",)),
+]
+"""Which handler each kind of button (:mod:`bot.telegram.callbacks`) goes to."""
+
+
+def register(application: AnyApp) -> None:
+    """Add every handler. Order matters: PTB runs the first handler that matches in a group,
+    so specific handlers come before the catch-alls of the same update kind."""
+    add = application.add_handler
+    # Commands of every chat, and their private/group variants.
+    add(CommandHandler("start", handlers.start))
+    add(CommandHandler("help", handlers.help_command, filters=PRIVATE))
+    add(CommandHandler("help", group.help_command, filters=GROUPS))
+    add(CommandHandler("packs", handlers.packs_command))
+    add(CommandHandler("quiz", handlers.quiz_command, filters=PRIVATE))
+    add(CommandHandler("quiz", group.quiz_command, filters=GROUPS))
+    add(CommandHandler("stop", handlers.stop_command, filters=PRIVATE))
+    add(CommandHandler("stop", group.stop_command, filters=GROUPS))
+    add(CommandHandler("read", handlers.read_command))
+    add(CommandHandler("skip", handlers.skip_command, filters=PRIVATE))
+    add(CommandHandler("skip", group.skip_command, filters=GROUPS))
+    add(CommandHandler("review", handlers.review_command, filters=PRIVATE))
+    add(CommandHandler("review", group.review_command, filters=GROUPS))
+    add(CommandHandler("score", handlers.score_command))
+    add(CommandHandler("leaderboard", handlers.leaderboard_command))
+    add(CommandHandler(["settings", "privacy"], handlers.settings_command))
+    # Instructor tools: private chats only (results stay private); in a group, a pointer.
+    add(CommandHandler("grant", roles.grant_command))
+    add(CommandHandler("revoke", roles.revoke_command))
+    add(CommandHandler("mypacks", pack_status.mypacks_command, filters=PRIVATE))
+    add(CommandHandler("stats", results.stats_command, filters=PRIVATE))
+    add(CommandHandler("export", results.export_command, filters=PRIVATE))
+    add(CommandHandler("draft", drafts.draft_command, filters=PRIVATE))
+    add(CommandHandler(["hide", "show", "retire"], pack_status.status_command, filters=PRIVATE))
+    add(CommandHandler("instructor", roles.instructor_help, filters=PRIVATE))
+    add(CommandHandler(list(roles.PRIVATE_TOOLS), roles.in_private_only, filters=GROUPS))
+    # Group games: their timers, votes on quiz polls, typed answers by reply.
+    timers.handle(application, "game", group.fire_timer)
+    add(PollAnswerHandler(group.poll_answer))
+    add(MessageHandler(GROUPS & filters.REPLY & filters.TEXT & ~filters.COMMAND, group.group_reply))
+    # Buttons, one handler per kind; then anything else (forged, or from an old version).
+    for handler, kinds in BUTTONS:
+        add(CallbackQueryHandler(handler, pattern=callbacks.pattern(*kinds)))
+    add(CallbackQueryHandler(invalid_button))
+    # Private messages: documents (uploads) before the catch-all for non-text messages.
+    add(MessageHandler(PRIVATE & filters.Document.ALL, publishing.document_upload))
+    add(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.private_text))
+    add(MessageHandler(PRIVATE & filters.COMMAND, handlers.unknown_command))
+    add(MessageHandler(PRIVATE & ~filters.TEXT, handlers.private_other))
+    add(ChatMemberHandler(handlers.member_update, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_error_handler(errors.on_error)
 
 
 async def import_content(services: Services, folder: Path) -> list[str]:
@@ -227,9 +265,7 @@ async def import_content(services: Services, folder: Path) -> list[str]:
     A broken pack is logged with every problem and skipped, so one bad file cannot keep the
     bot from serving the others.
     """
-    outcome = await import_files(
-        services.sessionmaker, [folder], services.clock(), all_or_nothing=False
-    )
+    outcome = await services.admin.import_files([folder], all_or_nothing=False)
     for name in outcome.missing:
         log.warning("content folder %s does not exist; no pack imported from it", name)
     for report in outcome.reports:
@@ -241,8 +277,7 @@ async def import_content(services: Services, folder: Path) -> list[str]:
         if plan.changes_anything:
             log.info("imported %s", plan.describe())
     services.catalog.forget()
-    async with services.sessionmaker() as session:
-        packs = await services.quiz.visible_packs(session)
+    packs = await services.players.visible_packs()
     return [f"{p.slug} ({len(p.items)} items)" for p in packs]
 
 
@@ -262,15 +297,8 @@ async def startup(application: QuizApp) -> None:
     services = services_of(application)
     await prepare_store(services)
     served: list[str] = services.extras.get("served", [])
-    await application.bot.set_my_commands(
-        [BotCommand(c, d) for c, d in PRIVATE_COMMANDS], scope=BotCommandScopeAllPrivateChats()
-    )
-    await application.bot.set_my_commands(
-        [BotCommand(c, d) for c, d in GROUP_COMMANDS], scope=BotCommandScopeAllGroupChats()
-    )
-    from bot.telegram import group, instructor
-
-    await instructor.set_menus(application)
+    await menus.set_default_menus(application.bot)
+    await menus.set_menus(application)
     rearmed = await group.rearm_timers(application)
     log.info(
         "serving %d pack(s): %s%s",

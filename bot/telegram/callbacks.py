@@ -54,6 +54,15 @@ _SHAPES: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {
 }
 
 
+def pattern(*kinds: str) -> re.Pattern[str]:
+    """What a ``CallbackQueryHandler`` matches for these kinds of button: the kind and its
+    colon. The rest of the data is checked by :func:`parse` in the handler."""
+    unknown = set(kinds) - set(_SHAPES)
+    if unknown:
+        raise ValueError(f"unknown kinds of button: {sorted(unknown)}")
+    return re.compile(f"^(?:{'|'.join(map(re.escape, kinds))}):")
+
+
 def parse(data: str | None) -> Action | None:
     """The action a button names, or None for anything malformed."""
     if not data or len(data) > 64:

@@ -13,23 +13,25 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from telegram import Poll, ReactionTypeEmoji, Update
-from telegram.constants import ChatMemberStatus, ParseMode, PollLimit
+from telegram import InputPollOption, Poll, ReactionTypeEmoji, Update
+from telegram.constants import ChatMemberStatus, PollLimit
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import (
-    Application,
-    CommandHandler,
-    MessageHandler,
-    PollAnswerHandler,
-    filters,
-)
+from telegram.ext import Application
 
 from bot.packs.model import TrueFalseItem
 from bot.quiz.game import PAUSE, Finished, GameService, Lobby, QuestionResult, poll_fits
 from bot.quiz.service import Question, correct_answer_text
 from bot.quiz.timers import Timer, game_key
 from bot.telegram import callbacks, render, timers
-from bot.telegram.app import AnyApp, QuizContext, Services, services_of
+from bot.telegram.context import (
+    AnyApp,
+    QuizContext,
+    player_of,
+    pressed,
+    reply,
+    services,
+    services_of,
+)
 from bot.text import shorten
 
 log = logging.getLogger("quizbot.group")
@@ -55,30 +57,12 @@ def games(context_or_app: QuizContext | AnyApp) -> GameService:
     app = (
         context_or_app if isinstance(context_or_app, Application) else (context_or_app.application)
     )
-    svc = services_of(app)
-    game: GameService | None = svc.extras.get("games")
-    if game is None:
-        game = GameService(svc.sessionmaker, svc.catalog, svc.quiz, svc.clock, svc.quiz.rng)
-        svc.extras["games"] = game
-    return game
-
-
-def _services(context: QuizContext) -> Services:
-    return context.bot_data.services
+    return services_of(app).games
 
 
 def _player(update: Update) -> Any:
-    from bot.telegram.handlers import player_of
-
     assert update.effective_user is not None
     return player_of(update.effective_user)
-
-
-async def _reply(update: Update, text: str, **kwargs: Any) -> None:
-    if update.effective_chat is not None:
-        await update.effective_chat.send_message(
-            render.fit(text), parse_mode=ParseMode.HTML, **kwargs
-        )
 
 
 # --------------------------------------------------------------------------- lobby
@@ -117,22 +101,21 @@ async def quiz_command(update: Update, context: QuizContext) -> None:
     args = [a.lower() for a in context.args or []]
     speed = "speed" in args
     words = [a for a in args if a not in GAME_OPTIONS]
-    svc = _services(context)
-    async with svc.sessionmaker() as session:
-        packs = await svc.quiz.visible_packs(session)
-        pack = await svc.quiz.find_pack(session, words[0]) if words else None
+    svc = services(context)
+    packs = await svc.players.visible_packs()
+    pack = await svc.players.find_pack(words[0]) if words else None
     if len(words) > 1 or (words and pack is None):
         unknown = words[1] if pack is not None else words[0]
-        await _reply(update, game_usage(unknown, [p.slug for p in packs]))
+        await reply(update, game_usage(unknown, [p.slug for p in packs]))
     elif pack is not None:
         await open_lobby(update, context, pack.slug, speed)
     elif len(packs) == 1:
         await open_lobby(update, context, packs[0].slug, speed)
     elif packs:
         action = "pks" if speed else "pk"  # the option survives the choice of a pack
-        await _reply(update, "Which quiz?", reply_markup=render.pack_buttons(packs, action))
+        await reply(update, "Which quiz?", reply_markup=render.pack_buttons(packs, action))
     else:
-        await _reply(update, "No quizzes are published yet.")
+        await reply(update, "No quizzes are published yet.")
 
 
 def game_usage(unknown: str, slugs: list[str]) -> str:
@@ -152,13 +135,12 @@ async def open_lobby(update: Update, context: QuizContext, slug: str, speed: boo
         _player(update), chat.id, chat.type, chat.title, slug, speed
     )
     if isinstance(lobby, str):
-        await _reply(update, render.esc(lobby))
+        await reply(update, render.esc(lobby))
         return
-    seconds = _services(context).settings.lobby_seconds
+    seconds = services(context).settings.lobby_seconds
     message = await context.bot.send_message(
         chat.id,
         lobby_text(lobby, seconds),
-        parse_mode=ParseMode.HTML,
         reply_markup=lobby_keyboard(lobby.run_id),
     )
     await games(context).set_message(lobby.run_id, message.message_id, None)
@@ -166,10 +148,13 @@ async def open_lobby(update: Update, context: QuizContext, slug: str, speed: boo
         schedule(context.application, lobby.run_id, "lobby", 0, lobby.deadline)
 
 
-async def _join_button(update: Update, context: QuizContext, action: Any) -> None:
+async def join_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update)
+    if action is None:
+        return
     query = update.callback_query
     assert query is not None
-    seconds = _services(context).settings.lobby_seconds
+    seconds = services(context).settings.lobby_seconds
     joined = await games(context).join(_player(update), action.run, seconds)
     if isinstance(joined, str):
         await query.answer(joined)
@@ -178,7 +163,6 @@ async def _join_button(update: Update, context: QuizContext, action: Any) -> Non
     await query.answer("You're in! 🎉")
     await query.edit_message_text(
         lobby_text(lobby, seconds),
-        parse_mode=ParseMode.HTML,
         reply_markup=lobby_keyboard(lobby.run_id),
     )
     if countdown and lobby.deadline is not None:
@@ -198,7 +182,10 @@ async def may_control(
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
-async def _start_button(update: Update, context: QuizContext, action: Any) -> None:
+async def start_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update)
+    if action is None:
+        return
     query = update.callback_query
     chat = update.effective_chat
     assert query is not None and chat is not None and update.effective_user is not None
@@ -230,7 +217,7 @@ async def say(app: AnyApp, chat_id: int, text: str) -> bool:
     """Send a game message; a failure is logged, never raised (a timer has no one to
     apologise to, and the game must not stop half-way because of one message)."""
     try:
-        await app.bot.send_message(chat_id, render.fit(text), parse_mode=ParseMode.HTML)
+        await app.bot.send_message(chat_id, render.fit(text))
     except TelegramError as exc:
         log.warning("chat %s: could not send a game message: %s", chat_id, exc)
         return False
@@ -277,13 +264,16 @@ async def _send_question(app: AnyApp, chat_id: int, question: Question) -> tuple
             message = await app.bot.send_poll(
                 chat_id,
                 question=shorten(f"{header} · {title}", PollLimit.MAX_QUESTION_LENGTH),
-                options=question.shown_options,
+                # Poll texts are plain: no HTML parsing of an author's "<" or "&".
+                question_parse_mode=None,
+                options=[InputPollOption(o, text_parse_mode=None) for o in question.shown_options],
                 type=Poll.QUIZ,
                 is_anonymous=False,
                 allows_multiple_answers=question.multiple,
                 correct_option_ids=correct,
                 open_period=question.time_limit,
                 explanation=poll_explanation(question),
+                explanation_parse_mode=None,
             )
         except TelegramError as exc:  # e.g. a group whose permissions forbid polls
             log.warning("chat %s: quiz poll refused (%s); sending buttons instead", chat_id, exc)
@@ -295,7 +285,7 @@ async def _send_question(app: AnyApp, chat_id: int, question: Question) -> tuple
             f"↩️ <b>Reply to this message</b> with your answer ({question.time_limit} s). "
             "Your first reply counts."
         )
-        message = await app.bot.send_message(chat_id, render.fit(text), parse_mode=ParseMode.HTML)
+        message = await app.bot.send_message(chat_id, render.fit(text))
         return message.message_id, None
     buttons = [
         (render.LETTERS[n], callbacks.group_answer(question.run_id, question.item_id, i))
@@ -309,7 +299,6 @@ async def _send_question(app: AnyApp, chat_id: int, question: Question) -> tuple
     message = await app.bot.send_message(
         chat_id,
         render.fit("\n".join(lines)),
-        parse_mode=ParseMode.HTML,
         reply_markup=render.keyboard(render.chunk(buttons, 5)),
     )
     return message.message_id, None
@@ -330,8 +319,6 @@ async def poll_answer(update: Update, context: QuizContext) -> None:
     answer = update.poll_answer
     if answer is None or answer.user is None:
         return
-    from bot.telegram.handlers import player_of
-
     outcome = await games(context).poll_answer(
         player_of(answer.user), answer.poll_id, answer.option_ids
     )
@@ -342,7 +329,10 @@ async def poll_answer(update: Update, context: QuizContext) -> None:
             log.info("late vote by %s: no private chat to say so", answer.user.id)
 
 
-async def _group_answer_button(update: Update, context: QuizContext, action: Any) -> None:
+async def group_answer_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update)
+    if action is None:
+        return
     query = update.callback_query
     assert query is not None
     outcome = await games(context).button_answer(
@@ -444,11 +434,7 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
 
 
 async def _chat_of(app: AnyApp, run_id: int) -> int | None:
-    from bot.store.models import QuizRun
-
-    async with services_of(app).sessionmaker() as session:
-        run = await session.get(QuizRun, run_id)
-        return run.chat_id if run is not None else None
+    return await services_of(app).players.chat_of_run(run_id)
 
 
 async def _drop_buttons(app: AnyApp, chat_id: int, result: QuestionResult) -> None:
@@ -526,64 +512,44 @@ async def stop_command(update: Update, context: QuizContext) -> None:
         return
     running = await games(context).running_in(chat.id)
     if running is None:
-        await _reply(update, "No game is on. /quiz opens one.")
+        await reply(update, "No game is on. /quiz opens one.")
         return
     if not await may_control(context, chat.id, user.id, running[1]):
-        await _reply(update, "Only the host or a group admin can stop the game.")
+        await reply(update, "Only the host or a group admin can stop the game.")
         return
     stopped = await games(context).stop(chat.id)
     if isinstance(stopped, Finished):
-        await _reply(update, final_text(stopped))
+        await reply(update, final_text(stopped))
     elif stopped is not None:
         if stopped.message_id is not None:
             await _drop_markup(context.application, chat.id, stopped.message_id)
-        await _reply(update, "The lobby is closed.")
+        await reply(update, "The lobby is closed.")
 
 
 async def help_command(update: Update, context: QuizContext) -> None:
     """How group games work."""
-    await _reply(update, GROUP_HELP)
+    await reply(update, GROUP_HELP)
 
 
 async def skip_command(update: Update, context: QuizContext) -> None:
     """/skip in a group: there is nothing to skip."""
-    await _reply(update, SKIP_IN_GROUP)
+    await reply(update, SKIP_IN_GROUP)
 
 
 async def review_command(update: Update, context: QuizContext) -> None:
     """/review in a group: reviews are personal, in a private chat."""
     link = f"https://t.me/{context.bot.username}" if context.bot.username else "me"
-    await _reply(
+    await reply(
         update,
         f"Reviews are personal: send /review to {render.esc(link)} in a private chat, and "
         "the questions you missed come back when they are due.",
     )
 
 
-async def _speed_pack_button(update: Update, context: QuizContext, action: Any) -> None:
+async def speed_pack_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update)
+    if action is None:
+        return
     assert update.callback_query is not None
     await update.callback_query.answer()
     await open_lobby(update, context, action.slug, speed=True)
-
-
-BUTTONS = {
-    "pks": _speed_pack_button,
-    "j": _join_button,
-    "go": _start_button,
-    "ga": _group_answer_button,
-}
-
-
-def register(application: AnyApp) -> None:
-    timers.handle(application, "game", fire_timer)
-    application.add_handler(CommandHandler("skip", skip_command, filters=filters.ChatType.GROUPS))
-    application.add_handler(
-        CommandHandler("review", review_command, filters=filters.ChatType.GROUPS)
-    )
-    application.add_handler(PollAnswerHandler(poll_answer))
-    application.add_handler(
-        MessageHandler(
-            filters.ChatType.GROUPS & filters.REPLY & filters.TEXT & ~filters.COMMAND,
-            group_reply,
-        )
-    )

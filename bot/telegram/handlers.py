@@ -1,8 +1,8 @@
 """Handlers for private chats and the commands every chat shares.
 
 Each handler turns an update into an engine call and the engine's answer into messages.
-Group games live in :mod:`bot.telegram.group`, instructor tools in
-:mod:`bot.telegram.instructor`.
+Group games live in :mod:`bot.telegram.group`, instructor tools in the ``instructor_*``
+modules; :mod:`bot.telegram.app` registers them all.
 """
 
 from __future__ import annotations
@@ -12,38 +12,30 @@ import html
 import logging
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from telegram import Message, Update, User
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden
-from telegram.ext import (
-    CallbackQueryHandler,
-    ChatMemberHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
-)
+from telegram import Update, User
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest
 
-from bot.quiz import review
 from bot.quiz.boards import parse_board_args
 from bot.quiz.service import (
     Answered,
     Feedback,
-    Player,
     Question,
     Refused,
     RunSummary,
     Unreadable,
 )
-from bot.store import repo
-from bot.telegram import callbacks, render
-from bot.telegram.app import QuizApp, QuizContext, Services
+from bot.telegram import callbacks, group, render
+from bot.telegram.context import (
+    QuizContext,
+    chat_id_of,
+    player_of,
+    pressed,
+    reply,
+    services,
+)
 
 log = logging.getLogger("quizbot.telegram")
-
-PRIVATE = filters.ChatType.PRIVATE
-GROUPS = filters.ChatType.GROUPS
 
 HELP = """<b>Article quiz bot</b>
 Read an article, then check how well you understood it.
@@ -62,22 +54,6 @@ the article's own words.
 In a group, /quiz opens a game for everyone. Instructors: /instructor."""
 
 
-def services(context: QuizContext) -> Services:
-    return context.bot_data.services
-
-
-def player_of(user: User) -> Player:
-    return Player(telegram_id=user.id, name=user.full_name or str(user.id), username=user.username)
-
-
-async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
-    """Reply in the update's chat with HTML text."""
-    chat = update.effective_chat
-    if chat is None:
-        return None
-    return await chat.send_message(render.fit(text), parse_mode=ParseMode.HTML, **kwargs)
-
-
 # --------------------------------------------------------------------------- questions
 
 
@@ -87,7 +63,6 @@ async def send_question(context: QuizContext, chat_id: int, question: Question) 
     message = await context.bot.send_message(
         chat_id,
         render.question_text(question),
-        parse_mode=ParseMode.HTML,
         reply_markup=render.question_keyboard(question),
     )
     await services(context).quiz.set_message(question.run_id, message.message_id)
@@ -97,7 +72,6 @@ async def send_summary(context: QuizContext, chat_id: int, summary: RunSummary) 
     await context.bot.send_message(
         chat_id,
         render.summary_text(summary),
-        parse_mode=ParseMode.HTML,
         reply_markup=render.summary_keyboard(summary),
     )
 
@@ -120,7 +94,6 @@ async def show_feedback(
             render.feedback_text(feedback),
             chat_id=chat_id,
             message_id=message_id,
-            parse_mode=ParseMode.HTML,
             reply_markup=markup,
         )
     else:
@@ -130,7 +103,6 @@ async def show_feedback(
         await context.bot.send_message(
             chat_id,
             render.feedback_text(feedback, with_question=typed_reply_to is None),
-            parse_mode=ParseMode.HTML,
             reply_markup=markup,
             reply_to_message_id=typed_reply_to,
         )
@@ -204,8 +176,7 @@ async def start_new(
 
 
 async def ask_which_pack(update: Update, context: QuizContext, action: str) -> None:
-    async with services(context).sessionmaker() as session:
-        packs = await services(context).quiz.visible_packs(session)
+    packs = await services(context).players.visible_packs()
     if not packs:
         await reply(update, "No quizzes are published yet.")
         return
@@ -223,10 +194,7 @@ async def start(update: Update, context: QuizContext) -> None:
     if context.args:
         await offer_or_start(update, context, context.args[0], user, chat.id)
         return
-    svc = services(context)
-    async with svc.sessionmaker() as session, session.begin():
-        await svc.quiz.user_id(session, player_of(user))  # the first contact registers them
-        packs = await svc.quiz.visible_packs(session)
+    packs = await services(context).players.welcome(player_of(user))
     greeting = (
         f"Hello, {render.esc(user.first_name)}! 👋\n"
         "I check how well you understood an article: multiple choice, true or false and "
@@ -245,8 +213,7 @@ async def help_command(update: Update, context: QuizContext) -> None:
 
 async def packs_command(update: Update, context: QuizContext) -> None:
     """List the published packs with buttons to start them."""
-    async with services(context).sessionmaker() as session:
-        packs = await services(context).quiz.visible_packs(session)
+    packs = await services(context).players.visible_packs()
     await reply(
         update,
         render.pack_list(packs),
@@ -262,8 +229,7 @@ async def quiz_command(update: Update, context: QuizContext) -> None:
     if context.args:
         await offer_or_start(update, context, context.args[0], user, chat.id)
         return
-    async with services(context).sessionmaker() as session:
-        packs = await services(context).quiz.visible_packs(session)
+    packs = await services(context).players.visible_packs()
     if len(packs) == 1:
         await offer_or_start(update, context, packs[0].slug, user, chat.id)
     else:
@@ -275,8 +241,7 @@ async def read_command(update: Update, context: QuizContext) -> None:
     if context.args:
         await send_article(update, context, context.args[0])
         return
-    async with services(context).sessionmaker() as session:
-        packs = await services(context).quiz.visible_packs(session)
+    packs = await services(context).players.visible_packs()
     if len(packs) == 1:
         await send_article(update, context, packs[0].slug)
     else:
@@ -284,8 +249,7 @@ async def read_command(update: Update, context: QuizContext) -> None:
 
 
 async def send_article(update: Update, context: QuizContext, slug: str) -> None:
-    async with services(context).sessionmaker() as session:
-        pack = await services(context).quiz.find_pack(session, slug)
+    pack = await services(context).players.find_pack(slug)
     if pack is None:
         await reply(update, render.no_such_pack(slug))
         return
@@ -337,12 +301,9 @@ async def start_review(
     middle of another run, ask first (``confirmed`` skips that)."""
     svc = services(context)
     player = player_of(user)
-    slugs = [slug.lower()] if slug else None
-    async with svc.sessionmaker() as session, session.begin():
-        unknown = bool(slug) and await svc.quiz.find_pack(session, slug or "") is None
-        user_id = await svc.quiz.user_id(session, player)
-        due = await review.due_items(session, user_id, svc.clock(), slugs)
-    if unknown:
+    found = await svc.players.reviews(player, slug)
+    due = found.due
+    if found.unknown_pack:
         await reply(update, render.no_such_pack(slug or ""))
         return
     if not due.by_pack:
@@ -387,10 +348,7 @@ async def score_command(update: Update, context: QuizContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    svc = services(context)
-    async with svc.sessionmaker() as session, session.begin():
-        user_id = await svc.quiz.user_id(session, player_of(user))
-        stats = await repo.user_pack_stats(session, user_id, svc.clock().date())
+    stats = await services(context).players.scores(player_of(user))
     await reply(update, render.score_text(stats))
 
 
@@ -435,10 +393,7 @@ async def settings_command(update: Update, context: QuizContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    svc = services(context)
-    async with svc.sessionmaker() as session, session.begin():
-        user_id = await svc.quiz.user_id(session, player_of(user))
-        hidden = await repo.is_hidden(session, user_id)
+    hidden = await services(context).players.is_hidden(player_of(user))
     await reply(update, privacy_text(hidden), reply_markup=privacy_keyboard(hidden))
 
 
@@ -470,7 +425,7 @@ async def private_text(update: Update, context: QuizContext) -> None:
         await show_feedback(context, chat.id, outcome, None, typed_reply_to=message.message_id)
     elif isinstance(outcome, Unreadable):
         hint = outcome.hint if outcome.question.typed else render.choice_hint(outcome.question)
-        await message.reply_text(render.esc(hint), parse_mode=ParseMode.HTML)
+        await message.reply_text(render.esc(hint))
     elif outcome.reason == "already":
         await message.reply_text("You have answered this one: tap Next ▶ to go on.")
     else:
@@ -487,27 +442,10 @@ async def private_other(update: Update, context: QuizContext) -> None:
 # --------------------------------------------------------------------------- buttons
 
 
-async def button(update: Update, context: QuizContext) -> None:
-    """Every inline button of a private run; the data is checked, never trusted."""
-    query = update.callback_query
-    if query is None or update.effective_user is None:
-        return
-    action = callbacks.parse(query.data)
+async def answer_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update)
     if action is None:
-        await query.answer("This button is not valid.")
         return
-    handler = _BUTTONS.get(action.kind)
-    if handler is None:
-        from bot.telegram import group, instructor
-
-        handler = group.BUTTONS.get(action.kind) or instructor.BUTTONS.get(action.kind)
-    if handler is None:
-        await query.answer("This button is not valid.")
-        return
-    await handler(update, context, action)
-
-
-async def _answer_button(update: Update, context: QuizContext, action: Any) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     quiz = services(context).quiz
@@ -520,7 +458,6 @@ async def _answer_button(update: Update, context: QuizContext, action: Any) -> N
         await query.answer()
         await query.edit_message_text(
             render.question_text(toggled),
-            parse_mode=ParseMode.HTML,
             reply_markup=render.question_keyboard(toggled),
         )
         return
@@ -545,7 +482,10 @@ async def _answer_button(update: Update, context: QuizContext, action: Any) -> N
     await show_feedback(context, chat_id, outcome, message_id)
 
 
-async def _next_button(update: Update, context: QuizContext, action: Any) -> None:
+async def next_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update)
+    if action is None:
+        return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     question = await services(context).quiz.next_question(
@@ -557,10 +497,13 @@ async def _next_button(update: Update, context: QuizContext, action: Any) -> Non
     await query.answer()
     if query.message is not None:
         await _drop_keyboard(context, query.message.chat.id, query.message.message_id)
-    await send_question(context, _chat_id(update), question)
+    await send_question(context, chat_id_of(update), question)
 
 
-async def _resume_button(update: Update, context: QuizContext, action: Any) -> None:
+async def resume_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update)
+    if action is None:
+        return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     question = await services(context).quiz.resume(player_of(update.effective_user), action.run)
@@ -568,26 +511,32 @@ async def _resume_button(update: Update, context: QuizContext, action: Any) -> N
         await query.answer(question.message)
         return
     await query.answer()
-    await send_question(context, _chat_id(update), question)
+    await send_question(context, chat_id_of(update), question)
 
 
-async def _pack_button(update: Update, context: QuizContext, action: Any) -> None:
+async def pack_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update)
+    if action is None:
+        return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     await query.answer()
     chat = update.effective_chat
     if chat is not None and chat.type != ChatType.PRIVATE:
-        from bot.telegram import group
-
         await group.open_lobby(update, context, action.slug)
         return
     if action.kind == "new":
-        await start_new(update, context, action.slug, update.effective_user, _chat_id(update))
+        await start_new(update, context, action.slug, update.effective_user, chat_id_of(update))
     else:
-        await offer_or_start(update, context, action.slug, update.effective_user, _chat_id(update))
+        await offer_or_start(
+            update, context, action.slug, update.effective_user, chat_id_of(update)
+        )
 
 
-async def _review_button(update: Update, context: QuizContext, action: Any) -> None:
+async def review_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update)
+    if action is None:
+        return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     quiz = services(context).quiz
@@ -607,7 +556,7 @@ async def _review_button(update: Update, context: QuizContext, action: Any) -> N
     question = await quiz.start_run(
         player,
         summary.pack.slug,
-        _chat_id(update),
+        chat_id_of(update),
         mode="review",
         item_ids=summary.missed_item_ids,
     )
@@ -615,24 +564,33 @@ async def _review_button(update: Update, context: QuizContext, action: Any) -> N
         await query.answer("Those questions are no longer in the quiz.")
         return
     await query.answer()
-    await send_question(context, _chat_id(update), question)
+    await send_question(context, chat_id_of(update), question)
 
 
-async def _review_pack_button(update: Update, context: QuizContext, action: Any) -> None:
+async def review_pack_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update)
+    if action is None:
+        return
     assert update.callback_query is not None and update.effective_user is not None
     await update.callback_query.answer()
     await start_review(
-        update, context, update.effective_user, _chat_id(update), action.slug, confirmed=True
+        update, context, update.effective_user, chat_id_of(update), action.slug, confirmed=True
     )
 
 
-async def _read_button(update: Update, context: QuizContext, action: Any) -> None:
+async def read_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update)
+    if action is None:
+        return
     assert update.callback_query is not None
     await update.callback_query.answer()
     await send_article(update, context, action.slug)
 
 
-async def _board_button(update: Update, context: QuizContext, action: Any) -> None:
+async def board_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update)
+    if action is None:
+        return
     assert update.callback_query is not None
     await update.callback_query.answer()
     chat = update.effective_chat
@@ -642,49 +600,21 @@ async def _board_button(update: Update, context: QuizContext, action: Any) -> No
         context,
         parse_board_args([action.slug]),
         update.effective_user,
-        _chat_id(update),
+        chat_id_of(update),
         in_group,
     )
 
 
-async def _privacy_button(update: Update, context: QuizContext, action: Any) -> None:
+async def privacy_button(update: Update, context: QuizContext) -> None:
+    action = await pressed(update)
+    if action is None:
+        return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    svc = services(context)
     hidden = bool(action.number)
-    async with svc.sessionmaker() as session, session.begin():
-        user_id = await svc.quiz.user_id(session, player_of(update.effective_user))
-        await repo.set_user_hidden(session, user_id, hidden)
+    await services(context).players.set_hidden(player_of(update.effective_user), hidden)
     await query.answer("Saved.")
-    await query.edit_message_text(
-        privacy_text(hidden), parse_mode=ParseMode.HTML, reply_markup=privacy_keyboard(hidden)
-    )
-
-
-def _chat_id(update: Update) -> int:
-    chat = update.effective_chat
-    if chat is not None:
-        return chat.id
-    assert update.effective_user is not None
-    return update.effective_user.id
-
-
-_BUTTONS = {
-    "a": _answer_button,
-    "t": _answer_button,
-    "s": _answer_button,
-    "k": _answer_button,
-    "n": _next_button,
-    "c": _resume_button,
-    "pk": _pack_button,
-    "new": _pack_button,
-    "rv": _review_button,
-    "rvn": _review_button,
-    "rvp": _review_pack_button,
-    "rd": _read_button,
-    "lb": _board_button,
-    "priv": _privacy_button,
-}
+    await query.edit_message_text(privacy_text(hidden), reply_markup=privacy_keyboard(hidden))
 
 
 # --------------------------------------------------------------------------- life cycle
@@ -696,88 +626,7 @@ async def member_update(update: Update, context: QuizContext) -> None:
     if change is None or change.chat.type != ChatType.PRIVATE:
         return
     blocked = change.new_chat_member.status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
-    async with services(context).sessionmaker() as session, session.begin():
-        await repo.set_user_active(session, change.from_user.id, not blocked)
-
-
-DB_ERRORS = (OperationalError, InterfaceError, PoolTimeout, OSError, ConnectionError)
-
-
-def is_outage(error: BaseException | None) -> bool:
-    """A failure to reach the database (as opposed to a bug)."""
-    if isinstance(error, DB_ERRORS):
-        return True
-    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
-
-
-async def on_error(update: object, context: QuizContext) -> None:
-    """Log every failure with its update id; the user gets a short apology, never a
-    traceback. A user who blocked the bot is marked inactive, quietly."""
-    error = context.error
-    update_id = update.update_id if isinstance(update, Update) else None
-    if isinstance(error, Forbidden):
-        user = update.effective_user if isinstance(update, Update) else None
-        log.info(
-            "update %s: user %s blocked the bot; marked inactive",
-            update_id,
-            user.id if user else "?",
-        )
-        if user is not None:
-            try:
-                async with services(context).sessionmaker() as session, session.begin():
-                    await repo.set_user_active(session, user.id, False)
-            except DB_ERRORS:
-                log.warning("update %s: could not mark user %s inactive", update_id, user.id)
-        return
-    log.error("update %s failed", update_id, exc_info=error)
-    if not isinstance(update, Update):
-        return
-    if is_outage(error):
-        text = (
-            "⚠️ The quiz store is unavailable right now, so nothing was saved. "
-            "Please try again in a minute."
-        )
-    else:
-        text = "😕 Sorry, something went wrong on our side. Please try again."
-    try:
-        if update.callback_query is not None:
-            try:
-                await update.callback_query.answer(text[:190], show_alert=True)
-                return
-            except BadRequest:  # the press was already answered: say it in the chat
-                pass
-        if update.effective_chat is not None:
-            await update.effective_chat.send_message(text)
-    except Exception:
-        log.warning("update %s: could not send the apology", update_id)
-
-
-def register(application: QuizApp) -> None:
-    """Add every handler to the application."""
-    from bot.telegram import group, instructor
-
-    application.add_handler(CommandHandler("start", start))
-    application.add_handler(CommandHandler("help", help_command, filters=PRIVATE))
-    application.add_handler(CommandHandler("help", group.help_command, filters=GROUPS))
-    application.add_handler(CommandHandler("packs", packs_command))
-    application.add_handler(CommandHandler("quiz", quiz_command, filters=PRIVATE))
-    application.add_handler(CommandHandler("quiz", group.quiz_command, filters=GROUPS))
-    application.add_handler(CommandHandler("stop", stop_command, filters=PRIVATE))
-    application.add_handler(CommandHandler("stop", group.stop_command, filters=GROUPS))
-    application.add_handler(CommandHandler("read", read_command))
-    application.add_handler(CommandHandler("skip", skip_command, filters=PRIVATE))
-    application.add_handler(CommandHandler("review", review_command, filters=PRIVATE))
-    application.add_handler(CommandHandler("score", score_command))
-    application.add_handler(CommandHandler("leaderboard", leaderboard_command))
-    application.add_handler(CommandHandler(["settings", "privacy"], settings_command))
-    group.register(application)
-    instructor.register(application)  # its document handler must come before private_other
-    application.add_handler(CallbackQueryHandler(button))
-    application.add_handler(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, private_text))
-    application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
-    application.add_handler(MessageHandler(PRIVATE & ~filters.TEXT, private_other))
-    application.add_handler(ChatMemberHandler(member_update, ChatMemberHandler.MY_CHAT_MEMBER))
-    application.add_error_handler(on_error)
+    await services(context).players.set_active(change.from_user.id, not blocked)
 
 
 async def unknown_command(update: Update, context: QuizContext) -> None:

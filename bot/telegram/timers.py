@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.quiz.timers import MAX_TRIES, Timer, TimerService
 from bot.store.engine import describe_error
-from bot.telegram.app import AnyApp, QuizContext, services_of
+from bot.telegram.context import AnyApp, QuizContext, services_of
 
 log = logging.getLogger("quizbot.timers")
 

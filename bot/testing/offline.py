@@ -27,6 +27,8 @@ class ApiCall:
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
     result: Any = None
+    file_names: dict[str, str] = field(default_factory=dict)
+    """The file name each uploaded file was sent with (``document`` -> ``pack.yaml``)."""
 
 
 class OfflineRequest(BaseRequest):
@@ -84,11 +86,13 @@ class OfflineRequest(BaseRequest):
         call = None
         if self.record:
             files: dict[str, bytes] = {}
+            file_names: dict[str, str] = {}
             if request_data is not None:
                 for name, part in request_data.multipart_data.items():
                     content = part[1]
                     files[name] = content if isinstance(content, bytes) else content.read()
-            call = ApiCall(api_method, params, files)
+                    file_names[name] = str(part[0])
+            call = ApiCall(api_method, params, files, file_names=file_names)
             self.calls.append(call)
         failure = self.failures.get(api_method)
         for rule in self.refuse:

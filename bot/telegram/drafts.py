@@ -1,0 +1,103 @@
+"""``/draft``: an instructor sends an article as a ``.txt`` file with the caption ``/draft``
+(optionally a language: ``/draft fr``) and gets back a draft pack to review
+(:mod:`bot.packs.draft`, the same as ``quizbot pack draft``), with a short summary. The article
+is kept like any article sent, so the reviewed pack can be sent straight back to publish."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from pathlib import PurePosixPath
+
+from telegram import Update
+
+from bot.packs import ArticleError, validate_pack_bytes
+from bot.packs.draft import draft_pack
+from bot.packs.validate import decode_article
+from bot.telegram import render
+from bot.telegram.context import QuizContext, reply, services
+from bot.telegram.staff import Caller, staff_only
+
+log = logging.getLogger("quizbot.instructor")
+
+HOW = (
+    "To draft a pack, send me the article as a <b>.txt</b> file with the caption "
+    "<code>/draft</code> (or <code>/draft fr</code> for a French article). I reply with a "
+    "draft pack to review, fix and send back."
+)
+
+
+def needs_txt(name: str) -> str:
+    return (
+        f"I draft packs from plain-text articles: send the article as a <b>.txt</b> file "
+        f"(UTF-8) with the caption <code>/draft</code>; <b>{render.esc(name)}</b> is not one."
+    )
+
+
+def draft_slug(name: str) -> str:
+    stem = PurePosixPath(name.replace("\\", "/")).stem.lower()
+    return re.sub(r"[^a-z0-9]+", "-", stem).strip("-")[:48] or "draft"
+
+
+async def draft_command(update: Update, context: QuizContext) -> None:
+    """``/draft`` typed without a file: say how."""
+    if await staff_only(update, context, "/draft") is None:
+        return
+    await reply(update, HOW)
+
+
+async def receive_draft(
+    update: Update,
+    context: QuizContext,
+    caller: Caller,
+    name: str,
+    data: bytes,
+    caption: str | None,
+) -> None:
+    """Draft a pack from an uploaded article and send it back as a ``.yaml`` document."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    words = (caption or "").split()
+    language = words[1].lower() if len(words) > 1 else "en"
+    key = PurePosixPath(name.replace("\\", "/")).name
+    try:
+        text = decode_article(data, key)
+    except ArticleError as exc:
+        await reply(update, f"❌ {render.esc(str(exc))}. No draft was made.")
+        return
+    slug = draft_slug(key)
+    try:
+        draft = await asyncio.to_thread(
+            draft_pack, text, article_name=key, language=language, slug=slug
+        )
+    except ValueError as exc:
+        await reply(update, f"❌ {render.esc(str(exc))}. No draft was made.")
+        return
+    file_name = f"{slug}.yaml"
+    report = await asyncio.to_thread(
+        validate_pack_bytes, draft.yaml.encode(), file_name, lambda _name: text
+    )
+    await services(context).uploads.hold_article(caller.telegram_id, key, text)
+    log.info("Telegram user %s drafted %s from %s", caller.telegram_id, file_name, key)
+    await context.bot.send_document(
+        chat.id,
+        draft.yaml.encode(),
+        filename=file_name,
+        caption=f"📝 Draft pack from <b>{render.esc(key)}</b>: review it before publishing.",
+    )
+    lines = [
+        f"📝 <b>{render.esc(file_name)}</b>: {render.esc(draft.stats.line())}.",
+        f"The item-quality checker has {len(report.warnings)} warning(s) on it"
+        + (f", and {len(report.errors)} error(s)" if report.errors else "")
+        + ".",
+    ]
+    if report.quality is not None:
+        lines.append(f"🔎 {render.esc(report.quality.summary())}")
+    lines.append(
+        "Check every line marked <code># draft: check</code>, delete the items you do not "
+        f"want, then send the file back to me: I keep <b>{render.esc(key)}</b> for 30 "
+        "minutes, so it is checked against the article and ready to publish."
+    )
+    await reply(update, "\n".join(lines))

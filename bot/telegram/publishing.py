@@ -1,0 +1,461 @@
+"""Publishing packs by sending files in a private chat.
+
+An instructor sends a pack (``.yaml``). Its ``article:`` is found by file name (the last part
+of the path) among the ``.txt`` articles that instructor sent in the last 30 minutes, then
+among the articles of published packs (their own, active ones, or any for an admin); the
+server never reads its own files for an upload. A pack that arrives before its article waits
+for it. A valid pack is answered with a summary, what publishing would change, and a Publish
+button; the validated pack waits in the database for :data:`PENDING_MINUTES`
+(:mod:`bot.quiz.uploads`), so Publish works after a restart and on any webhook worker. So do
+the articles sent and a pack waiting for its article: the whole flow survives a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.packs import ArticleError, PackReport, summarize, validate_pack_bytes
+from bot.packs.convert import FORMATS as CONVERT_FORMATS
+from bot.packs.convert import MAX_INPUT_BYTES, convert
+from bot.packs.convert.aiken import looks_like_aiken
+from bot.packs.validate import MAX_ARTICLE_BYTES, PACK_SUFFIXES, decode_article
+from bot.quiz import uploads
+from bot.quiz.uploads import WaitingPack
+from bot.store.importer import ImportPlan
+from bot.telegram import callbacks, drafts, render
+from bot.telegram.context import QuizContext, Services, pressed, reply, services
+from bot.telegram.staff import (
+    Caller,
+    caller_of,
+    deep_link,
+    paginate,
+    plural,
+    refuse,
+    send_parts,
+    size_text,
+)
+from bot.text import shorten
+
+log = logging.getLogger("quizbot.instructor")
+
+
+PENDING_MINUTES = uploads.PENDING_MINUTES
+"""How long a validated upload waits for Publish, and an article or a pack for each other."""
+
+
+ARTICLE_SUFFIXES = (".txt",)
+QUESTION_SUFFIXES = tuple(suffix for suffix in CONVERT_FORMATS if suffix != ".txt")
+"""Question files of other tools (Moodle XML, GIFT, Aiken, spreadsheets); a ``.txt`` file is
+one of them when it reads like GIFT or Aiken (:func:`looks_like_questions`), else an article."""
+
+_GIFT_ANSWERS = re.compile(r"(?<!\\)\{\s*(?:[=~#]|T(?:RUE)?\s*\}|F(?:ALSE)?\s*\})")
+
+NOT_A_PACK = (
+    "I accept question packs as <b>.yaml</b> files, articles as <b>.txt</b> files, and "
+    "questions from other tools as Moodle XML (<b>.xml</b>), GIFT (<b>.gift</b>), Aiken "
+    "(<b>.aiken</b>), <b>.csv</b> or <b>.xlsx</b> files; <b>{name}</b> is none of them. "
+    "Nothing was published."
+)
+
+
+def article_key(name: str) -> str:
+    """The file name an article is known by: the last part of the path in ``article:``."""
+    return PurePosixPath(name.replace("\\", "/")).name
+
+
+def upload_kind(file_name: str) -> str | None:
+    """``pack`` (YAML), ``questions`` (another tool's format), ``text`` (an article, or GIFT or
+    Aiken questions: told apart once read), or None."""
+    suffix = PurePosixPath(file_name).suffix.lower()
+    if suffix in PACK_SUFFIXES:
+        return "pack"
+    if suffix in QUESTION_SUFFIXES:
+        return "questions"
+    if suffix in ARTICLE_SUFFIXES:
+        return "text"
+    return None
+
+
+def looks_like_questions(data: bytes) -> bool:
+    """A ``.txt`` file of GIFT questions (an answer block such as ``{=…``, ``{~…``, ``{#…``,
+    ``{T}``) or of Aiken questions (``ANSWER: B`` lines), rather than an article."""
+    text = data.decode("utf-8-sig", errors="replace")
+    return looks_like_aiken(text) or _GIFT_ANSWERS.search(text) is not None
+
+
+def is_draft_request(caption: str | None) -> bool:
+    """The caption ``/draft`` (or ``/draft@bot``, with options after it)."""
+    words = (caption or "").split()
+    return bool(words) and words[0].split("@")[0].lower() == "/draft"
+
+
+async def document_upload(update: Update, context: QuizContext) -> None:
+    """A pack (.yaml), an article (.txt), a question file of another tool, or an article to
+    draft a pack from (caption /draft), sent in a private chat."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or message.document is None:
+        return
+    document = message.document
+    name = document.file_name or "the file"
+    kind = upload_kind(document.file_name or "")
+    caller = await caller_of(context, user)
+    drafting = is_draft_request(message.caption)
+    if not caller.staff:
+        if kind is None and not drafting:
+            await message.reply_text("I read text only: send /quiz to start, or /help.")
+        else:
+            await refuse(update, caller, "/draft" if drafting else "publishing question packs")
+        return
+    if drafting and kind != "text":
+        await reply(update, drafts.needs_txt(name))
+        return
+    if kind is None:
+        await reply(update, NOT_A_PACK.format(name=render.esc(name)))
+        return
+    limit = services(context).settings.upload_max_bytes
+    if kind == "text":
+        limit = min(
+            limit, MAX_ARTICLE_BYTES if drafting else max(MAX_ARTICLE_BYTES, MAX_INPUT_BYTES)
+        )
+    elif kind == "questions":
+        limit = min(limit, MAX_INPUT_BYTES)
+    if document.file_size is not None and document.file_size > limit:
+        await reply(update, _too_big(name, document.file_size, limit))
+        return
+    data = await download(context, document.file_id, name, limit)
+    if isinstance(data, str):
+        await reply(update, data)
+        return
+    if drafting:
+        await drafts.receive_draft(update, context, caller, name, data, message.caption)
+    elif kind == "questions" or (kind == "text" and looks_like_questions(data)):
+        await receive_questions(update, context, caller, name, data)
+    elif kind == "text":
+        await receive_article(update, context, caller, name, data)
+    else:
+        await receive_pack(update, context, caller, name, data)
+
+
+def _too_big(name: str, size: int, limit: int) -> str:
+    return (
+        f"<b>{render.esc(name)}</b> is {size_text(size)}; I accept files up to "
+        f"{size_text(limit)}. Nothing was published."
+    )
+
+
+async def download(context: QuizContext, file_id: str, name: str, limit: int) -> bytes | str:
+    """The file's bytes, or a message saying why not (Telegram's size is checked again, and
+    so is the length of what arrived)."""
+    try:
+        telegram_file = await context.bot.get_file(file_id)
+        if telegram_file.file_size is not None and telegram_file.file_size > limit:
+            return _too_big(name, telegram_file.file_size, limit)
+        data = bytes(await telegram_file.download_as_bytearray())
+    except TelegramError as exc:
+        log.warning("could not download file %s: %s", file_id, exc)
+        return (
+            f"I could not download <b>{render.esc(name)}</b> from Telegram. Please send it again."
+        )
+    if len(data) > limit:
+        return _too_big(name, len(data), limit)
+    return data
+
+
+async def receive_article(
+    update: Update, context: QuizContext, caller: Caller, name: str, data: bytes
+) -> None:
+    try:
+        text = decode_article(data, name)
+    except ArticleError as exc:
+        await reply(update, f"❌ {render.esc(str(exc))}. Nothing was kept.")
+        return
+    uploads = services(context).uploads
+    key = article_key(name)
+    await uploads.hold_article(caller.telegram_id, key, text)
+    words = len(text.split())
+    waiting = await uploads.waiting_of(caller.telegram_id)
+    if waiting is not None and waiting.article == key:
+        waiting = await uploads.waiting_of(caller.telegram_id, take=True)
+    if waiting is not None and waiting.article == key:
+        await reply(
+            update,
+            f"📄 Article <b>{render.esc(key)}</b> received ({words:,} words). Checking "
+            f"<b>{render.esc(waiting.file_name)}</b> again…",
+        )
+        await receive_pack(update, context, caller, waiting.file_name, waiting.data)
+        return
+    text_out = (
+        f"📄 Article <b>{render.esc(key)}</b> received ({words:,} words). Now send the pack "
+        f"whose <code>article:</code> is <code>{render.esc(key)}</code>; I keep the article "
+        f"for {PENDING_MINUTES} minutes."
+    )
+    if waiting is not None:
+        text_out += (
+            f"\nNote: <b>{render.esc(waiting.file_name)}</b> is waiting for an article named "
+            f"<b>{render.esc(waiting.article)}</b>, not this one."
+        )
+    await reply(update, text_out)
+
+
+async def stored_article(svc: Services, caller: Caller, key: str) -> tuple[str, str] | None:
+    """``(slug, text)`` of the article named ``key`` kept with a published pack that the
+    caller may read: their own first, then the most recently updated."""
+    return await svc.admin.stored_article(
+        key, caller.user_id, caller.admin, lambda name: article_key(name) == key
+    )
+
+
+async def check_pack(
+    context: QuizContext, caller: Caller, name: str, data: bytes
+) -> tuple[PackReport, str | None, str | None]:
+    """Validate an uploaded pack like ``quizbot pack validate``; also return where its article
+    came from, and the name of an article that is missing."""
+    svc = services(context)
+    held = await svc.uploads.articles_of(caller.telegram_id)
+    loop = asyncio.get_running_loop()
+    origin: list[str] = []
+    missing: list[str] = []
+
+    def load_article(article: str) -> str:
+        # Runs in the validation thread; the database is read on the event loop.
+        key = article_key(article)
+        if key in held:
+            origin.append(f"{key}, the article you sent")
+            return held[key]
+        found = asyncio.run_coroutine_threadsafe(stored_article(svc, caller, key), loop).result()
+        if found is None:
+            missing.append(key)
+            raise ArticleError(
+                f"I do not have the article {key!r}: send it to me as a .txt file named {key}"
+            )
+        slug, text = found
+        origin.append(f"{key}, the article of the published pack {slug}")
+        return text
+
+    report = await asyncio.to_thread(validate_pack_bytes, data, name, load_article)
+    return report, (origin[0] if origin else None), (missing[0] if missing else None)
+
+
+def ownership_refusal(caller: Caller, plan: ImportPlan) -> str | None:
+    """Why the caller may not publish over an existing pack, or None."""
+    if plan.new_pack or plan.owner_id == caller.user_id or caller.admin:
+        return None
+    slug = f"<code>{render.esc(plan.slug)}</code>"
+    if plan.owner_id is None:
+        return (
+            f"The pack {slug} was published by the bot's operator, so only an admin can "
+            "replace it. Choose another <code>pack:</code> slug to publish your own."
+        )
+    return (
+        f"The pack {slug} belongs to another instructor, so only an admin can overwrite it. "
+        "Choose another <code>pack:</code> slug."
+    )
+
+
+def plan_blocks(plan: ImportPlan) -> list[str]:
+    if plan.new_pack:
+        return [f"🆕 New pack: {len(plan.added)} items will be published."]
+    if not plan.changes_anything:
+        return [f"It is the same as the published version ({plan.unchanged} items)."]
+    blocks = ["Already published; publishing will change:"]
+    for label, keys, note in (
+        ("added", plan.added, ""),
+        ("updated", plan.updated, " (their answers so far are kept)"),
+        ("retired", plan.retired, " (no longer asked; their history is kept)"),
+    ):
+        if keys:
+            shown = shorten(", ".join(keys), 600)
+            blocks.append(f"• {len(keys)} {label}{note}: {render.esc(shown)}")
+    blocks.append(f"• {plan.unchanged} unchanged")
+    if plan.header_changed:
+        blocks.append("• the title, description, settings or article change")
+    return blocks
+
+
+async def receive_pack(
+    update: Update, context: QuizContext, caller: Caller, name: str, data: bytes
+) -> None:
+    """Validate an uploaded pack and reply with its problems, or its summary and plan."""
+    report, origin, missing = await check_pack(context, caller, name, data)
+    await answer_report(update, context, caller, name, report, origin, missing, data)
+
+
+async def receive_questions(
+    update: Update, context: QuizContext, caller: Caller, name: str, data: bytes
+) -> None:
+    """Convert another tool's question file into a pack (no article: its items stand on
+    their own), then answer like a YAML upload, with what was skipped."""
+    stem = PurePosixPath(article_key(name)).stem
+    conversion = await asyncio.to_thread(convert, name, data, None, None, f"{stem}.yaml")
+    shown = f"<b>{render.esc(name)}</b>"
+    notes = [render.esc(shorten(f"skipped: {note}", 600)) for note in conversion.skipped]
+    if conversion.report is None or conversion.problems:
+        # Input that could not be read blocks publishing: a question would be lost unseen.
+        problems = len(conversion.problems)
+        what = (
+            "nothing could be converted"
+            if conversion.report is None
+            else "not every question could be read"
+        )
+        header = (
+            f"❌ {shown} ({render.esc(conversion.format)}): {what}, "
+            f"{problems} problem{'s' if problems != 1 else ''}."
+        )
+        blocks = [render.esc(shorten(f"{name}:{p}", 1000)) for p in conversion.problems]
+        footer = "Nothing was published: fix the file and send it again."
+        parts, _ = paginate(header, [*blocks, *notes], plural("line"), footer)
+        await send_parts(update, parts)
+        return
+    intro = [
+        f"🔁 Converted from {render.esc(conversion.format)}: {conversion.items} question"
+        f"{'s' if conversion.items != 1 else ''}, no article (answers are explained without a "
+        "quote)."
+    ]
+    await answer_report(
+        update, context, caller, name, conversion.report, None, None, data, [*intro, *notes]
+    )
+
+
+async def answer_report(
+    update: Update,
+    context: QuizContext,
+    caller: Caller,
+    name: str,
+    report: PackReport,
+    origin: str | None,
+    missing: str | None,
+    data: bytes,
+    notes: Sequence[str] = (),
+) -> None:
+    """Reply to a checked upload: its problems, or its summary, quality warnings, what
+    publishing would change and the Publish button. ``notes`` come first (a conversion's)."""
+    svc = services(context)
+    shown = f"<b>{render.esc(name)}</b>"
+    if not report.ok or report.pack is None:
+        footer = "Nothing was published: fix the file and send it again."
+        if missing is not None:
+            await svc.uploads.hold_waiting(caller.telegram_id, WaitingPack(name, data, missing))
+            footer = (
+                f"Send the article <b>{render.esc(missing)}</b> as a .txt file and I will check "
+                f"{shown} again (I keep it for {PENDING_MINUTES} minutes)."
+            )
+        errors = len(report.errors)
+        header = f"❌ {shown}: {errors} problem{'s' if errors != 1 else ''}."
+        blocks = [render.esc(shorten(p.located(), 1000)) for p in report.problems]
+        parts, _ = paginate(header, [*notes, *blocks], plural("problem"), footer)
+        await send_parts(update, parts)
+        return
+    pack = report.pack
+    plan, row = await svc.admin.plan_upload(pack)
+    header = f"✅ {shown} is valid: <b>{render.esc(pack.title)}</b> (<code>{pack.slug}</code>)"
+    blocks = [*notes, render.esc(" · ".join(summarize(pack).lines()))]
+    if origin:
+        blocks.append(f"📄 Article: {render.esc(origin)}")
+    if report.quality is not None:
+        blocks.append(f"🔎 {render.esc(report.quality.summary())}")
+    if report.warnings:
+        blocks.append(
+            f"⚠ {len(report.warnings)} warning(s) (they do not block publishing; "
+            "see the pack format guide):"
+        )
+        blocks += [render.esc(shorten(p.located(), 1000)) for p in report.warnings]
+    blocks += plan_blocks(plan)
+    refusal = ownership_refusal(caller, plan)
+    markup = None
+    if refusal is not None:
+        log.warning(
+            "refused publishing %s over pack %s to Telegram user %s: not the owner",
+            name,
+            pack.slug,
+            caller.telegram_id,
+        )
+        footer = f"⛔ {refusal} Nothing was published."
+    elif not plan.changes_anything:
+        footer = "Nothing to publish."
+    else:
+        if row is not None and not plan.new_pack:
+            if row.owner_id is None:
+                blocks.append(
+                    "⚠ This pack comes from the bot's content folder, which is imported again "
+                    "at every start: change the file there too, or a restart brings it back."
+                )
+            elif row.owner_id != caller.user_id:
+                blocks.append("⚠ This pack belongs to another instructor; you replace it as admin.")
+            if row.status != "active":
+                blocks.append(
+                    f"It is {row.status}: students will not see it until /show {pack.slug}."
+                )
+        pending = await svc.uploads.hold(caller.telegram_id, pack, name)
+        markup = render.keyboard([[("📤 Publish", callbacks.publish(pending.token))]])
+        footer = f"Tap Publish within {PENDING_MINUTES} minutes: the upload expires then."
+    parts, _ = paginate(header, blocks, plural("line"), footer)
+    await send_parts(update, parts, markup)
+
+
+async def publish_button(update: Update, context: QuizContext) -> None:
+    """The Publish button under a checked upload."""
+    action = await pressed(update)
+    if action is None:
+        return
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    svc = services(context)
+    gone = (
+        "This upload is no longer waiting (published already, or expired after "
+        f"{PENDING_MINUTES} minutes). Send the file again."
+    )
+    uploader = await svc.uploads.uploader_of(action.slug)
+    if uploader is None:
+        await query.answer(gone, show_alert=True)
+        return
+    caller = await caller_of(context, user)
+    if uploader != user.id:
+        log.warning(
+            "Telegram user %s pressed Publish on an upload by %s; refused", user.id, uploader
+        )
+        await query.answer("Only the instructor who sent this file can publish it.")
+        return
+    if not caller.staff:
+        await refuse(update, caller, "publishing question packs")
+        return
+    # Claimed before publishing, so that a second tap cannot publish the same upload again.
+    pack = await svc.uploads.claim(action.slug, user.id)
+    if pack is None:
+        await query.answer(gone, show_alert=True)
+        return
+    published = await svc.admin.publish(
+        pack, caller.user_id, lambda plan: ownership_refusal(caller, plan)
+    )
+    plan, refusal, status = published.plan, published.refusal, published.status
+    if refusal is not None:
+        # Someone else published this slug since the upload was checked.
+        await query.answer("Not published: this pack belongs to someone else.")
+        await reply(update, f"⛔ {refusal} Nothing was published.")
+        return
+    assert status is not None
+    log.info("Telegram user %s published %s", user.id, plan.describe())
+    await query.answer("Published ✅")
+    if query.message is not None:
+        with contextlib.suppress(TelegramError):
+            await query.edit_message_reply_markup(reply_markup=None)
+    title = f"<b>{render.esc(pack.title)}</b>"
+    if status == "active":
+        where = (
+            f"Share this link with your class: {deep_link(context, pack.slug)}\n"
+            f"Groups play it with /quiz {pack.slug}."
+        )
+    else:
+        where = f"It is {status}: /show {pack.slug} makes it visible to students."
+    await reply(
+        update,
+        f"📤 Published {title}: {render.esc(plan.describe())}.\n{where}\n"
+        f"/stats {pack.slug} shows how its questions work once students have played.",
+    )
