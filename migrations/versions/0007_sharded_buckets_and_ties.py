@@ -1,4 +1,5 @@
 """score_buckets sharded by player, and score_ties: no hot rows, ranks as fast with ties.
+
 Migration 0004's one row per bucket was updated by every answer on a board whose player was in
 that bucket, so on PostgreSQL every answer on a pack waited for the one before it
 (Lock:transactionid). Each bucket is now 16 rows, one per ``user_id % 16``: two answers meet
