@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import sqlite3
 import subprocess
@@ -190,3 +192,23 @@ def test_console_script_is_installed() -> None:
     assert script is not None
     done = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "play" in done.stdout and "pack" in done.stdout
+
+
+def test_readme_piped_play_example(env: Path) -> None:
+    """The quick start's piped `quizbot play` line runs as written and scores what it says."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"^printf '([^']*)' \| quizbot (play [^\n#]*?)\s*$", readme, re.MULTILINE)
+    assert found is not None, "the README lost its piped play example"
+    answers = found.group(1).encode().decode("unicode_escape")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *shlex.split(found.group(2))],
+        input=answers,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Skipped." in done.stdout
+    assert done.stdout.count("Correct!") == 2  # the true/false and the typed word
+    assert "Stopped:" in done.stdout

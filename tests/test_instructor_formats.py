@@ -262,3 +262,14 @@ async def test_instructor_menu_and_help_name_the_new_tools(bot: Harness) -> None
         if c.method == "setMyCommands" and "chat_id" in str(c.params.get("scope"))
     ]
     assert menus and all({"draft", "export"} <= m for m in menus)
+
+
+async def test_spreadsheet_upload_and_size_limit(bot: Harness) -> None:
+    await grant(bot, TESS)
+    sheet = (CONVERT / "sheet-sample.csv").read_bytes()
+    calls = await upload(bot, TESS, "sheet-sample.csv", sheet)
+    assert "Converted from CSV:" in texts(calls) and publish_data(calls) is not None
+    # Refused on the declared size, before downloading.
+    calls = await upload(bot, TESS, "big.xlsx", b"PK", declared_size=10 * 1024 * 1024)
+    assert [c.method for c in calls] == ["sendMessage"]
+    assert "<b>big.xlsx</b> is 10.0 MB; I accept files up to" in texts(calls)

@@ -1,5 +1,17 @@
 """The store: SQLAlchemy models, engine set-up, migrations, repositories and pack import."""
 
-from bot.store.engine import StoreError, create_engine, describe_error, make_sessionmaker
+from bot.store.engine import (
+    DATABASE_ERRORS,
+    StoreError,
+    create_engine,
+    describe_error,
+    make_sessionmaker,
+)
 
-__all__ = ["StoreError", "create_engine", "describe_error", "make_sessionmaker"]
+__all__ = [
+    "DATABASE_ERRORS",
+    "StoreError",
+    "create_engine",
+    "describe_error",
+    "make_sessionmaker",
+]

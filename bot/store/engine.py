@@ -21,6 +21,7 @@ from sqlalchemy.exc import (
     DisconnectionError,
     NoSuchModuleError,
     OperationalError,
+    SQLAlchemyError,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_S = 10.0
 """How long a statement waits for another connection's write lock before it fails (the wait
 happens in aiosqlite's thread, not on the event loop)."""
+
+
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError)
+"""What a database that went away raises, for adapters that must not import SQLAlchemy."""
 
 
 class StoreError(Exception):

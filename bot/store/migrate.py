@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import bundled
@@ -77,6 +79,48 @@ def head_revision() -> str | None:
 async def current_revision(engine: AsyncEngine) -> str | None:
     def read(connection: Any) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(read)
+
+
+STARTUP_LOCK_KEY = 0x5175_697A_626F_7402
+"""The advisory lock that lets one starting worker at a time migrate and import content."""
+
+
+@asynccontextmanager
+async def startup_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """On PostgreSQL, one worker at a time gets through: workers started together on an empty
+    database would otherwise all import the content folder at once and collide on the
+    packs' unique slugs. A session-level advisory lock on a connection of its own, released
+    before the connection goes back to the pool (or the connection is thrown away)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
+        try:
+            yield
+        finally:
+            try:
+                await connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY}
+                )
+                await connection.commit()
+            except SQLAlchemyError:
+                await connection.invalidate()
+
+
+async def stored_revision(engine: AsyncEngine) -> str | None:
+    """The revision in Alembic's version table, None before the first migration (read
+    directly: :func:`current_revision` logs two lines each time, too many for a health
+    check polled every few seconds)."""
+
+    def read(connection: Connection) -> str | None:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        value = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return None if value is None else str(value)
 
     async with engine.connect() as connection:
         return await connection.run_sync(read)

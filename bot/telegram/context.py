@@ -7,12 +7,14 @@ Handlers import this module; it imports no handler module and not the compositio
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from telegram import Message, Update, User
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.quiz.boards import Boards
@@ -99,6 +101,13 @@ def chat_id_of(update: Update) -> int:
         return chat.id
     assert update.effective_user is not None
     return update.effective_user.id
+
+
+async def drop_buttons(bot: Any, chat_id: int, message_id: int) -> None:
+    """Take the buttons off a message whose buttons would only refuse from now on."""
+    # Already gone or not modified: nothing to tidy up.
+    with contextlib.suppress(BadRequest):
+        await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
 
 INVALID_BUTTON = "This button is no longer valid."

@@ -35,6 +35,34 @@ def needs_txt(name: str) -> str:
     )
 
 
+def not_drafted(reason: str) -> str:
+    return f"❌ {render.esc(reason)}. No draft was made."
+
+
+def draft_caption(article: str) -> str:
+    return f"📝 Draft pack from <b>{render.esc(article)}</b>: review it before publishing."
+
+
+def draft_summary(
+    file_name: str, article: str, stats_line: str, warnings: int, errors: int, quality: str
+) -> str:
+    """The message after the draft: what it holds, the checker's count, what to do next."""
+    lines = [
+        f"📝 <b>{render.esc(file_name)}</b>: {render.esc(stats_line)}.",
+        f"The item-quality checker has {warnings} warning(s) on it"
+        + (f", and {errors} error(s)" if errors else "")
+        + ".",
+    ]
+    if quality:
+        lines.append(f"🔎 {render.esc(quality)}")
+    lines.append(
+        "Check every line marked <code># draft: check</code>, delete the items you do not "
+        f"want, then send the file back to me: I keep <b>{render.esc(article)}</b> for 30 "
+        "minutes, so it is checked against the article and ready to publish."
+    )
+    return "\n".join(lines)
+
+
 def draft_slug(name: str) -> str:
     stem = PurePosixPath(name.replace("\\", "/")).stem.lower()
     return re.sub(r"[^a-z0-9]+", "-", stem).strip("-")[:48] or "draft"
@@ -65,7 +93,7 @@ async def receive_draft(
     try:
         text = decode_article(data, key)
     except ArticleError as exc:
-        await reply(update, f"❌ {render.esc(str(exc))}. No draft was made.")
+        await reply(update, not_drafted(str(exc)))
         return
     slug = draft_slug(key)
     try:
@@ -73,7 +101,7 @@ async def receive_draft(
             draft_pack, text, article_name=key, language=language, slug=slug
         )
     except ValueError as exc:
-        await reply(update, f"❌ {render.esc(str(exc))}. No draft was made.")
+        await reply(update, not_drafted(str(exc)))
         return
     file_name = f"{slug}.yaml"
     report = await asyncio.to_thread(
@@ -85,19 +113,10 @@ async def receive_draft(
         chat.id,
         draft.yaml.encode(),
         filename=file_name,
-        caption=f"📝 Draft pack from <b>{render.esc(key)}</b>: review it before publishing.",
+        caption=draft_caption(key),
     )
-    lines = [
-        f"📝 <b>{render.esc(file_name)}</b>: {render.esc(draft.stats.line())}.",
-        f"The item-quality checker has {len(report.warnings)} warning(s) on it"
-        + (f", and {len(report.errors)} error(s)" if report.errors else "")
-        + ".",
-    ]
-    if report.quality is not None:
-        lines.append(f"🔎 {render.esc(report.quality.summary())}")
-    lines.append(
-        "Check every line marked <code># draft: check</code>, delete the items you do not "
-        f"want, then send the file back to me: I keep <b>{render.esc(key)}</b> for 30 "
-        "minutes, so it is checked against the article and ready to publish."
+    quality = report.quality.summary() if report.quality is not None else ""
+    summary = draft_summary(
+        file_name, key, draft.stats.line(), len(report.warnings), len(report.errors), quality
     )
-    await reply(update, "\n".join(lines))
+    await reply(update, summary)

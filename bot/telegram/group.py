@@ -26,6 +26,7 @@ from bot.telegram import callbacks, render, timers
 from bot.telegram.context import (
     AnyApp,
     QuizContext,
+    drop_buttons,
     player_of,
     pressed,
     reply,
@@ -149,6 +150,7 @@ async def open_lobby(update: Update, context: QuizContext, slug: str, speed: boo
 
 
 async def join_button(update: Update, context: QuizContext) -> None:
+    """I'm in: join a lobby."""
     action = await pressed(update)
     if action is None:
         return
@@ -183,6 +185,7 @@ async def may_control(
 
 
 async def start_button(update: Update, context: QuizContext) -> None:
+    """Start: the host or an admin starts the game."""
     action = await pressed(update)
     if action is None:
         return
@@ -208,7 +211,7 @@ async def begin(app: AnyApp, run_id: int, chat_id: int) -> None:
     cancel(app, run_id, "lobby", 0)
     lobby_message = await games(app).lobby_message(run_id)
     if lobby_message is not None:  # the lobby's buttons would only refuse from now on
-        await _drop_markup(app, chat_id, lobby_message)
+        await drop_buttons(app.bot, chat_id, lobby_message)
     await say(app, chat_id, f"🚦 <b>{render.esc(question.pack.title)}</b>: here we go!")
     await ask(app, chat_id, question)
 
@@ -330,6 +333,7 @@ async def poll_answer(update: Update, context: QuizContext) -> None:
 
 
 async def group_answer_button(update: Update, context: QuizContext) -> None:
+    """An option of a group question sent as buttons."""
     action = await pressed(update)
     if action is None:
         return
@@ -407,7 +411,7 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
         elif decision == "close" and chat_id is not None:
             lobby_message = await service.lobby_message(run_id)
             if lobby_message is not None:
-                await _drop_markup(app, chat_id, lobby_message)
+                await drop_buttons(app.bot, chat_id, lobby_message)
             await say(app, chat_id, "Nobody joined, so the lobby is closed. /quiz opens a new one.")
         return
     if what == "close":
@@ -417,7 +421,7 @@ async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
         chat_id = await _chat_of(app, run_id)
         if chat_id is None:
             return
-        await _drop_buttons(app, chat_id, result)
+        await _drop_question_buttons(app, chat_id, result)
         await say(app, chat_id, result_text(result))
         deadline = services_of(app).clock() + PAUSE
         schedule(app, run_id, "advance", position, deadline)
@@ -437,15 +441,9 @@ async def _chat_of(app: AnyApp, run_id: int) -> int | None:
     return await services_of(app).players.chat_of_run(run_id)
 
 
-async def _drop_buttons(app: AnyApp, chat_id: int, result: QuestionResult) -> None:
+async def _drop_question_buttons(app: AnyApp, chat_id: int, result: QuestionResult) -> None:
     if result.buttons and result.question.message_id is not None:
-        await _drop_markup(app, chat_id, result.question.message_id)
-
-
-async def _drop_markup(app: AnyApp, chat_id: int, message_id: int) -> None:
-    # Already gone, or not modified: nothing to tidy up.
-    with contextlib.suppress(BadRequest):
-        await app.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+        await drop_buttons(app.bot, chat_id, result.question.message_id)
 
 
 async def rearm_timers(app: AnyApp) -> int:
@@ -522,7 +520,7 @@ async def stop_command(update: Update, context: QuizContext) -> None:
         await reply(update, final_text(stopped))
     elif stopped is not None:
         if stopped.message_id is not None:
-            await _drop_markup(context.application, chat.id, stopped.message_id)
+            await drop_buttons(context.application.bot, chat.id, stopped.message_id)
         await reply(update, "The lobby is closed.")
 
 
@@ -547,6 +545,7 @@ async def review_command(update: Update, context: QuizContext) -> None:
 
 
 async def speed_pack_button(update: Update, context: QuizContext) -> None:
+    """A pack picked for a game with the speed bonus."""
     action = await pressed(update)
     if action is None:
         return

@@ -7,14 +7,12 @@ modules; :mod:`bot.telegram.app` registers them all.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import logging
 from typing import Any
 
 from telegram import Update, User
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest
 
 from bot.quiz.boards import parse_board_args
 from bot.quiz.service import (
@@ -29,6 +27,7 @@ from bot.telegram import callbacks, group, render
 from bot.telegram.context import (
     QuizContext,
     chat_id_of,
+    drop_buttons,
     player_of,
     pressed,
     reply,
@@ -99,7 +98,7 @@ async def show_feedback(
     else:
         shown = await services(context).quiz.question_message(question.run_id)
         if shown is not None:  # answered by typing or /skip: its buttons would only refuse
-            await _drop_keyboard(context, chat_id, shown)
+            await drop_buttons(context.bot, chat_id, shown)
         await context.bot.send_message(
             chat_id,
             render.feedback_text(feedback, with_question=typed_reply_to is None),
@@ -108,12 +107,6 @@ async def show_feedback(
         )
     if outcome.finished is not None:
         await send_summary(context, chat_id, outcome.finished)
-
-
-async def _drop_keyboard(context: QuizContext, chat_id: int, message_id: int) -> None:
-    # Already gone or not modified: nothing to tidy up.
-    with contextlib.suppress(BadRequest):
-        await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
 
 async def offer_or_start(
@@ -443,6 +436,7 @@ async def private_other(update: Update, context: QuizContext) -> None:
 
 
 async def answer_button(update: Update, context: QuizContext) -> None:
+    """An option, a toggle, Submit or Skip under a private question."""
     action = await pressed(update)
     if action is None:
         return
@@ -483,6 +477,7 @@ async def answer_button(update: Update, context: QuizContext) -> None:
 
 
 async def next_button(update: Update, context: QuizContext) -> None:
+    """Next ▶ after a verdict: the following question."""
     action = await pressed(update)
     if action is None:
         return
@@ -496,11 +491,12 @@ async def next_button(update: Update, context: QuizContext) -> None:
         return
     await query.answer()
     if query.message is not None:
-        await _drop_keyboard(context, query.message.chat.id, query.message.message_id)
+        await drop_buttons(context.bot, query.message.chat.id, query.message.message_id)
     await send_question(context, chat_id_of(update), question)
 
 
 async def resume_button(update: Update, context: QuizContext) -> None:
+    """Continue an unfinished run."""
     action = await pressed(update)
     if action is None:
         return
@@ -515,6 +511,7 @@ async def resume_button(update: Update, context: QuizContext) -> None:
 
 
 async def pack_button(update: Update, context: QuizContext) -> None:
+    """A pack picked from a list: open it (in a group, open a lobby)."""
     action = await pressed(update)
     if action is None:
         return
@@ -534,6 +531,7 @@ async def pack_button(update: Update, context: QuizContext) -> None:
 
 
 async def review_button(update: Update, context: QuizContext) -> None:
+    """Review the mistakes of a finished run (asking first in the middle of another)."""
     action = await pressed(update)
     if action is None:
         return
@@ -568,6 +566,7 @@ async def review_button(update: Update, context: QuizContext) -> None:
 
 
 async def review_pack_button(update: Update, context: QuizContext) -> None:
+    """A confirmed /review of a pack, leaving the current run."""
     action = await pressed(update)
     if action is None:
         return
@@ -579,6 +578,7 @@ async def review_pack_button(update: Update, context: QuizContext) -> None:
 
 
 async def read_button(update: Update, context: QuizContext) -> None:
+    """Read the article of a pack."""
     action = await pressed(update)
     if action is None:
         return
@@ -588,6 +588,7 @@ async def read_button(update: Update, context: QuizContext) -> None:
 
 
 async def board_button(update: Update, context: QuizContext) -> None:
+    """A pack's leaderboard."""
     action = await pressed(update)
     if action is None:
         return
@@ -606,6 +607,7 @@ async def board_button(update: Update, context: QuizContext) -> None:
 
 
 async def privacy_button(update: Update, context: QuizContext) -> None:
+    """Show or hide the name on leaderboards."""
     action = await pressed(update)
     if action is None:
         return

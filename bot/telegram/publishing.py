@@ -288,6 +288,21 @@ async def receive_pack(
     await answer_report(update, context, caller, name, report, origin, missing, data)
 
 
+def not_converted(name: str, fmt: str, problems: int, nothing: bool) -> str:
+    what = "nothing could be converted" if nothing else "not every question could be read"
+    return (
+        f"❌ <b>{render.esc(name)}</b> ({render.esc(fmt)}): {what}, "
+        f"{problems} problem{'s' if problems != 1 else ''}."
+    )
+
+
+def converted(fmt: str, items: int) -> str:
+    return (
+        f"🔁 Converted from {render.esc(fmt)}: {items} question{'s' if items != 1 else ''}, "
+        "no article (answers are explained without a quote)."
+    )
+
+
 async def receive_questions(
     update: Update, context: QuizContext, caller: Caller, name: str, data: bytes
 ) -> None:
@@ -295,30 +310,18 @@ async def receive_questions(
     their own), then answer like a YAML upload, with what was skipped."""
     stem = PurePosixPath(article_key(name)).stem
     conversion = await asyncio.to_thread(convert, name, data, None, None, f"{stem}.yaml")
-    shown = f"<b>{render.esc(name)}</b>"
     notes = [render.esc(shorten(f"skipped: {note}", 600)) for note in conversion.skipped]
     if conversion.report is None or conversion.problems:
         # Input that could not be read blocks publishing: a question would be lost unseen.
-        problems = len(conversion.problems)
-        what = (
-            "nothing could be converted"
-            if conversion.report is None
-            else "not every question could be read"
-        )
-        header = (
-            f"❌ {shown} ({render.esc(conversion.format)}): {what}, "
-            f"{problems} problem{'s' if problems != 1 else ''}."
+        header = not_converted(
+            name, conversion.format, len(conversion.problems), conversion.report is None
         )
         blocks = [render.esc(shorten(f"{name}:{p}", 1000)) for p in conversion.problems]
         footer = "Nothing was published: fix the file and send it again."
         parts, _ = paginate(header, [*blocks, *notes], plural("line"), footer)
         await send_parts(update, parts)
         return
-    intro = [
-        f"🔁 Converted from {render.esc(conversion.format)}: {conversion.items} question"
-        f"{'s' if conversion.items != 1 else ''}, no article (answers are explained without a "
-        "quote)."
-    ]
+    intro = [converted(conversion.format, conversion.items)]
     await answer_report(
         update, context, caller, name, conversion.report, None, None, data, [*intro, *notes]
     )

@@ -126,6 +126,15 @@ FORMAT_NAMES = {
 }
 
 
+def export_caption(title: str, fmt: str, items: int, skipped: int) -> str:
+    return (
+        f"<b>{render.esc(shorten(title, 200))}</b> as {FORMAT_NAMES[fmt]}: "
+        f"{items} item{'s' if items != 1 else ''}"
+        + (f", {skipped} skipped (the format cannot hold them)" if skipped else "")
+        + "."
+    )
+
+
 async def export_questions(
     update: Update, context: QuizContext, caller: Caller, row: PackRow, fmt: str
 ) -> None:
@@ -144,17 +153,11 @@ async def export_questions(
         )
         return
     log.info("Telegram user %s exported pack %s as %s", caller.telegram_id, row.slug, fmt)
-    skipped = len(exported.skipped)
-    caption = (
-        f"<b>{render.esc(shorten(pack.title, 200))}</b> as {FORMAT_NAMES[fmt]}: "
-        f"{exported.items} item{'s' if exported.items != 1 else ''}"
-        + (f", {skipped} skipped (the format cannot hold them)" if skipped else "")
-        + "."
-    )
+    caption = export_caption(pack.title, fmt, exported.items, len(exported.skipped))
     await context.bot.send_document(
         chat.id, exported.data, filename=exported.file_name, caption=caption
     )
-    if skipped:
+    if exported.skipped:
         blocks = [render.esc(shorten(note, 600)) for note in exported.skipped]
         parts, _ = paginate("Skipped:", blocks, plural("item"), "")
         await send_parts(update, parts)

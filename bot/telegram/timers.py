@@ -16,10 +16,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.quiz.timers import MAX_TRIES, Timer, TimerService
-from bot.store.engine import describe_error
+from bot.store import DATABASE_ERRORS, describe_error
 from bot.telegram.context import AnyApp, QuizContext, services_of
 
 log = logging.getLogger("quizbot.timers")
@@ -89,7 +87,7 @@ async def on_poll(context: QuizContext) -> None:
     extras = services_of(context.application).extras
     try:
         await poll(context.application)
-    except SQLAlchemyError as exc:
+    except DATABASE_ERRORS as exc:
         if not extras.get("timers_failing"):
             log.error(
                 "timers: cannot reach the database (%s); retrying every %s s",

@@ -18,15 +18,11 @@ import json
 import logging
 import re
 import signal
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from sqlalchemy import Connection, inspect, text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.error import TelegramError
 from tornado.httpserver import HTTPServer
@@ -34,7 +30,7 @@ from tornado.web import Application as TornadoApp
 from tornado.web import RequestHandler
 
 from bot.metrics import Metrics
-from bot.store import migrate
+from bot.store import DATABASE_ERRORS, migrate
 from bot.telegram.app import QuizApp, services_of
 
 log = logging.getLogger("quizbot.webhook")
@@ -44,8 +40,9 @@ HEALTH_TIMEOUT = 5.0
 """Seconds /healthz waits for the database before it answers 503."""
 MAX_BODY_BYTES = 1024 * 1024
 """Telegram's updates are a few kilobytes; anything this big is not one."""
-STARTUP_LOCK_KEY = 0x5175_697A_626F_7402
-"""The advisory lock that lets one starting worker at a time migrate and import content."""
+
+HEALTH_ERRORS: tuple[type[BaseException], ...] = (*DATABASE_ERRORS, TimeoutError)
+"""A database that does not answer a health check or a metrics scrape in time."""
 
 
 class WebhookError(Exception):
@@ -77,8 +74,8 @@ class Worker:
         """200 when the database answers and its schema is at head, else 503."""
         engine = services_of(self.application).engine
         try:
-            current = await asyncio.wait_for(_stored_revision(engine), HEALTH_TIMEOUT)
-        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            current = await asyncio.wait_for(migrate.stored_revision(engine), HEALTH_TIMEOUT)
+        except HEALTH_ERRORS as exc:
             log.warning("healthz: the database does not answer: %s", type(exc).__name__)
             return HTTPStatus.SERVICE_UNAVAILABLE, {"status": "unavailable", "database": "down"}
         if current != self.head:
@@ -89,21 +86,6 @@ class Worker:
                 "head": self.head,
             }
         return HTTPStatus.OK, {"status": "ok", "database": "up", "revision": current}
-
-
-async def _stored_revision(engine: AsyncEngine) -> str | None:
-    """The revision in Alembic's version table, None before the first migration (read
-    directly: ``migrate.current_revision`` logs two lines each time, too many for a health
-    check polled every few seconds)."""
-
-    def read(connection: Connection) -> str | None:
-        if not inspect(connection).has_table("alembic_version"):
-            return None
-        value = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        return None if value is None else str(value)
-
-    async with engine.connect() as connection:
-        return await connection.run_sync(read)
 
 
 def _access_log(handler: RequestHandler) -> None:
@@ -166,7 +148,7 @@ class MetricsHandler(RequestHandler):
         engine = services_of(self.worker.application).engine
         try:
             await asyncio.wait_for(self.worker.metrics.refresh(engine), HEALTH_TIMEOUT)
-        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        except HEALTH_ERRORS as exc:
             # The counters are still worth reporting; the run gauges keep their last values.
             log.warning("metrics: cannot count open runs: %s", type(exc).__name__)
         self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
@@ -186,29 +168,6 @@ def _listen(app: TornadoApp, address: str, port: int, what: str) -> HTTPServer:
     return server
 
 
-@asynccontextmanager
-async def one_at_a_time(engine: AsyncEngine) -> AsyncIterator[None]:
-    """On PostgreSQL, one worker at a time gets through: workers started together on an empty
-    database would otherwise all import the content folder at once and collide on the
-    packs' unique slugs. A session-level advisory lock on a connection of its own, released
-    before the connection goes back to the pool (or the connection is thrown away)."""
-    if engine.dialect.name != "postgresql":
-        yield
-        return
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
-        try:
-            yield
-        finally:
-            try:
-                await connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY}
-                )
-                await connection.commit()
-            except SQLAlchemyError:
-                await connection.invalidate()
-
-
 async def serve(application: QuizApp, options: WebhookOptions, metrics: Metrics) -> None:
     """Run the bot on a webhook until SIGTERM or SIGINT."""
     stopping = asyncio.Event()
@@ -220,8 +179,7 @@ async def serve(application: QuizApp, options: WebhookOptions, metrics: Metrics)
         async with application:  # initialize(), and shutdown() on the way out
             try:
                 if application.post_init is not None:
-                    async with one_at_a_time(services_of(application).engine):
-                        await application.post_init(application)
+                    await application.post_init(application)
                 await application.start()
                 servers.extend(_start_servers(application, options, metrics))
                 await _set_webhook(application, options)
