@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -19,7 +20,8 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, TypeHandler
 
-from bot.store.models import QuizRun
+from bot.quiz.timers import claimable
+from bot.store.models import QuizRun, Timer
 
 OPEN_STATUSES = ("lobby", "active")
 RUN_KINDS = ("private", "group", "terminal")
@@ -60,6 +62,11 @@ class Metrics:
             ["kind", "status"],
             registry=self.registry,
         )
+        self.timers_due = Gauge(
+            "quizbot_timers_due_unclaimed",
+            "Timers due that no worker has claimed (should stay near 0: every worker polls)",
+            registry=self.registry,
+        )
 
     def watch(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Count every update the application receives (a handler in group -1, which runs
@@ -72,7 +79,7 @@ class Metrics:
         self.updates.labels(kind).inc()
 
     async def refresh(self, engine: AsyncEngine) -> None:
-        """Read the gauges that live in the database (open runs and games)."""
+        """Read the gauges that live in the database (open runs and games, due timers)."""
         query = (
             select(QuizRun.kind, QuizRun.status, func.count())
             .where(QuizRun.status.in_(OPEN_STATUSES))
@@ -80,6 +87,12 @@ class Metrics:
         )
         async with engine.connect() as connection:
             rows = (await connection.execute(query)).all()
+            due = (
+                await connection.execute(
+                    select(func.count()).select_from(Timer).where(claimable(datetime.now(UTC)))
+                )
+            ).scalar_one()
+        self.timers_due.set(int(due))
         counts = {(kind, status): int(n) for kind, status, n in rows}
         for kind in RUN_KINDS:
             for status in OPEN_STATUSES:

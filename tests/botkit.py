@@ -26,6 +26,7 @@ from telegram.constants import MessageLimit
 from bot.settings import Settings
 from bot.store import create_engine, migrate
 from bot.store.models import Base
+from bot.telegram import timers
 from bot.telegram.app import QuizApp, build_application, startup
 from bot.testing.offline import ApiCall, OfflineRequest, UpdateFactory
 
@@ -191,16 +192,24 @@ class Harness:
         queue = self.app.job_queue
         assert queue is not None
         while True:
-            due = sorted(
-                (j for j in queue.jobs() if not j.removed and self.due(j) <= self.clock.now),
-                key=self.due,
-            )
+            due = sorted((j for j in self.alarms() if self.due(j) <= self.clock.now), key=self.due)
             if not due:
                 return ran
             job = due[0]
             job.schedule_removal()
             await job.run(self.app)
             ran += 1
+
+    def alarms(self) -> list[Any]:
+        """The one-off jobs (the timers' alarms), without the repeating poll for due timers
+        (see :meth:`poll_timers`)."""
+        queue = self.app.job_queue
+        assert queue is not None
+        return [j for j in queue.jobs() if not j.removed and j.name != "timers:poll"]
+
+    async def poll_timers(self) -> int:
+        """Run the poll for due timers nobody claimed once, by the fake clock."""
+        return await timers.poll(self.app)
 
     @staticmethod
     def due(job: Any) -> datetime:
@@ -212,7 +221,7 @@ class Harness:
     def timers(self) -> list[tuple[Any, datetime]]:
         queue = self.app.job_queue
         assert queue is not None
-        return [(j.data, self.due(j)) for j in queue.jobs() if not j.removed]
+        return [(j.data, self.due(j)) for j in self.alarms()]
 
 
 def user(user_id: int, name: str = "Student", username: str | None = None) -> dict[str, Any]:

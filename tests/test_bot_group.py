@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.packs.model import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseItem
@@ -16,6 +18,7 @@ from bot.quiz.game import speed_factor
 from bot.quiz.grading import format_number
 from bot.store import make_sessionmaker
 from bot.store.models import Attempt, QuizRun
+from bot.telegram import timers
 from bot.testing.offline import ApiCall
 from botkit import ROOT, Clock, Harness, start_harness, user, write_mini_pack
 
@@ -273,8 +276,7 @@ async def test_restart_in_the_middle_of_a_game(engine: AsyncEngine, clock: Clock
 
     second = await start_harness(engine, clock)  # the bot restarts
     try:
-        timers = second.timers()
-        assert [(data[0], data[1]) for data, _ in timers] == [(run, "close")]
+        assert [key for key, _ in second.timers()] == [f"game:{run}:close:1"]
         # Answers keep arriving after the restart (poll answers carry no chat id).
         await answer(second, run, BOB, right=True)
         calls = await finish_question(second, run)
@@ -283,6 +285,68 @@ async def test_restart_in_the_middle_of_a_game(engine: AsyncEngine, clock: Clock
         assert any(c.method in ("sendPoll", "sendMessage") for c in calls[-1:])
     finally:
         await second.app.shutdown()
+
+
+async def test_a_deadline_that_passed_while_down_acts_at_restart(
+    engine: AsyncEngine, clock: Clock
+) -> None:
+    first = await start_harness(engine, clock)
+    run = await open_lobby(first)
+    await join_all(first, run, [ANN, BOB])
+    await first.press(HOST, f"go:{run}", chat_id=GROUP)
+    await answer(first, run, ANN, right=True)
+    row, _item = await current(first, run)
+    await first.app.shutdown()  # the bot goes down with question 1 open
+
+    assert row.deadline_at is not None
+    clock.now = row.deadline_at + timedelta(minutes=3)  # and stays down past its deadline
+    second = await start_harness(engine, clock)
+    try:
+        # The late timer is armed for now, not dropped as a misfire; the game goes on.
+        assert [(key, due) for key, due in second.timers()] == [(f"game:{run}:close:0", clock.now)]
+        assert await second.run_jobs() == 1
+        result = texts(second.api.calls)
+        assert "1/34" in result and "1 answered" in result and "Ann" in result
+        clock.advance(seconds=5)
+        assert await second.run_jobs() == 1
+        assert [c.method for c in second.api.calls[-1:]] in (["sendPoll"], ["sendMessage"])
+        row, _item = await current(second, run)
+        assert (row.position, row.phase) == (1, "asking")
+    finally:
+        await second.app.shutdown()
+
+
+async def test_a_timer_another_worker_armed_is_taken_over_once(
+    engine: AsyncEngine, clock: Clock
+) -> None:
+    owner = await start_harness(engine, clock)  # asks the question and arms its close
+    other = await start_harness(engine, clock)  # a second worker on the same database
+    try:
+        run = await open_lobby(owner)
+        await join_all(owner, run, [ANN])
+        await owner.press(HOST, f"go:{run}", chat_id=GROUP)
+        await answer(other, run, ANN, right=True)
+        row, _item = await current(owner, run)
+        assert row.deadline_at is not None
+        assert other.timers() == []  # only the owner has an alarm for it
+
+        clock.now = row.deadline_at  # due: left to the owner's alarm for a moment
+        assert await other.poll_timers() == 0
+        clock.advance(seconds=2)  # the owner is gone: the other worker's poll takes over
+        assert await other.poll_timers() == 1
+        assert "1/34" in texts(other.api.calls) and "1 answered" in texts(other.api.calls)
+        # The owner's alarm rings late and finds the question closed: nothing twice.
+        before = len(owner.api.calls)
+        assert await owner.run_jobs() == 1
+        assert owner.api.calls[before:] == []
+        assert await other.poll_timers() == 0  # the pause before question 2 is not due yet
+        clock.advance(seconds=5)
+        assert await other.poll_timers() == 1
+        row, _item = await current(other, run)
+        assert (row.position, row.phase) == (1, "asking")
+    finally:
+        await owner.app.shutdown()
+        await other.app.shutdown()
 
 
 async def test_speed_bonus(bot: Harness, engine: AsyncEngine) -> None:
@@ -577,3 +641,23 @@ async def test_feedback_for_late_answers_and_group_commands(
         assert "Game over" in texts(calls) and "Bob — 2 points" in texts(calls)
     finally:
         await bot.app.shutdown()
+
+
+async def test_the_timer_poll_says_once_that_the_database_is_gone(
+    bot: Harness, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A poll a second must not log a second: one line when the database fails, one when it
+    is back."""
+    context: Any = SimpleNamespace(application=bot.app)
+    async with engine.begin() as connection:  # the table goes away, as the database would
+        await connection.execute(text("ALTER TABLE timers RENAME TO timers_away"))
+    with caplog.at_level(logging.INFO, logger="quizbot.timers"):
+        for _ in range(3):
+            await timers.on_poll(context)
+        async with engine.begin() as connection:
+            await connection.execute(text("ALTER TABLE timers_away RENAME TO timers"))
+        await timers.on_poll(context)
+        await timers.on_poll(context)
+    lines = [r.getMessage() for r in caplog.records if r.name == "quizbot.timers"]
+    assert len(lines) == 2, lines
+    assert "cannot reach the database" in lines[0] and "back" in lines[1]

@@ -183,10 +183,23 @@ async def test_a_broken_postgres_connection_is_replaced(pg_url: str | None) -> N
         try:
             async with killer.begin() as connection:
                 await connection.execute(text(f"SELECT pg_terminate_backend({pid})"))
+            for _ in range(100):  # bounded: the backend exits within milliseconds
+                async with killer.connect() as connection:
+                    gone = not (
+                        await connection.execute(
+                            text(f"SELECT 1 FROM pg_stat_activity WHERE pid = {pid}")
+                        )
+                    ).first()
+                if gone:
+                    break
+                await asyncio.sleep(0.02)
         finally:
             await killer.dispose()
-        # The pool's only connection died while idle, as in a server restart: the
-        # pre-ping the engine is made with replaces it, and the next unit of work works.
+        # Let the event loop hand the closed socket to the driver (under load this can trail
+        # the backend's exit), as it has long done by the time a real update arrives.
+        await asyncio.sleep(0.2)
+        # The pool's only connection died while idle, as in a server restart: the checkout
+        # finds it closed and replaces it (no ping), and the next unit of work works.
         async with sessionmaker() as session:
             other = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
         assert other != pid

@@ -3,19 +3,20 @@ parsed or validated; anything else takes the normal path (SQLite and PostgreSQL)
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.packs import source as pack_source
 from bot.packs import validate, validate_pack_bytes, validate_pack_file
 from bot.packs.source import read_pack_source, scan_article_name
-from bot.store import make_sessionmaker, migrate
+from bot.store import create_engine, make_sessionmaker, migrate
 from bot.store.importer import import_files, import_pack
 from bot.store.models import ItemRow, PackRow
 from botkit import ROOT
@@ -293,3 +294,31 @@ async def test_downgrade_keeps_packs_and_items(engine: AsyncEngine, tmp_path: Pa
     finally:
         await migrate.upgrade(engine)
     assert await source_hash(engine) is None
+
+
+async def test_two_first_imports_of_a_new_pack_at_once(engine: AsyncEngine, tmp_path: Path) -> None:
+    """Two processes importing the same new pack together (two engines here): the second
+    waits for the first to commit, then finds the pack in place; no unique-slug collision."""
+    report = validate_pack_file(write_pack(tmp_path, items=40))
+    assert report.pack is not None
+    pack = report.pack
+    second = create_engine(engine.url.render_as_string(hide_password=False))
+
+    async def import_beside() -> bool:
+        async with make_sessionmaker(second)() as session, session.begin():
+            return (await import_pack(session, pack, NOW)).changes_anything
+
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            first = await import_pack(session, pack, NOW)
+            beside = asyncio.create_task(import_beside())
+            await asyncio.sleep(0.5)  # the other import has started, and must wait
+            assert not beside.done()
+        assert first.new_pack
+        assert await asyncio.wait_for(beside, 10) is False
+    finally:
+        await second.dispose()
+    async with make_sessionmaker(engine)() as session:
+        packs = (await session.execute(select(func.count()).select_from(PackRow))).scalar_one()
+        items = (await session.execute(select(func.count()).select_from(ItemRow))).scalar_one()
+    assert (packs, items) == (1, 40)

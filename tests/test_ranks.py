@@ -1,6 +1,7 @@
-"""Ranks from score buckets (migration 0004) on SQLite and PostgreSQL: every player's rank
-equals their place in a full sort, after answers, the seven-day roll and deletions; the
-triggers keep the buckets equal to a recount; the migration fills them for existing totals."""
+"""Ranks from score buckets and ties (migrations 0004, 0008) on SQLite and PostgreSQL: every
+player's rank equals their place in a full sort, after answers, the seven-day roll and
+deletions, with light and heavy ties; the triggers keep the counters equal to a recount; the
+migrations fill them for existing totals."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from test_store import _setup_run, empty_engine  # noqa: F401 - a fixture
 
 from bot.store import make_sessionmaker, migrate, repo
-from bot.store.models import ScoreBucket, ScoreTotal
+from bot.store.models import (
+    BUCKET_SHARDS,
+    TIE_BAND_MS,
+    Attempt,
+    ScoreBucket,
+    ScoreTie,
+    ScoreTotal,
+)
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -29,21 +37,38 @@ async def sorted_board(session: Any, scope: str, period: str) -> list[int]:
     return [t.user_id for t in ordered]
 
 
-async def recount(session: Any) -> dict[tuple[str, str, int], int]:
-    bucket = ScoreTotal.points / 1000
-    counted = (
-        await session.execute(
-            select(ScoreTotal.scope, ScoreTotal.period, func.floor(bucket), func.count()).group_by(
-                ScoreTotal.scope, ScoreTotal.period, func.floor(bucket)
-            )
-        )
-    ).all()
-    return {(s, p, int(b)): n for s, p, b, n in counted}
+Counts = dict[tuple[Any, ...], int]
 
 
-async def kept(session: Any) -> dict[tuple[str, str, int], int]:
-    rows = (await session.execute(select(ScoreBucket))).scalars()
-    return {(b.scope, b.period, b.bucket): b.players for b in rows if b.players}
+async def recount(session: Any) -> tuple[Counts, Counts]:
+    """The buckets (by shard) and the ties, counted from the totals the slow way."""
+    totals = (await session.execute(select(ScoreTotal))).scalars().all()
+    buckets: Counts = {}
+    ties: Counts = {}
+    for t in totals:
+        key = (t.scope, t.period, t.points // 1000, t.user_id % BUCKET_SHARDS)
+        buckets[key] = buckets.get(key, 0) + 1
+        tie = (t.scope, t.period, t.points, t.seconds_ms // TIE_BAND_MS)
+        ties[tie] = ties.get(tie, 0) + 1
+    return buckets, ties
+
+
+async def kept(session: Any) -> tuple[Counts, Counts]:
+    """The buckets and ties the triggers keep (rows down to 0 players left out)."""
+    buckets = (await session.execute(select(ScoreBucket))).scalars()
+    ties = (await session.execute(select(ScoreTie))).scalars()
+    return (
+        {(b.scope, b.period, b.bucket, b.shard): b.players for b in buckets if b.players},
+        {(t.scope, t.period, t.points, t.band): t.players for t in ties if t.players},
+    )
+
+
+def per_bucket(buckets: Counts) -> Counts:
+    """Bucket counts summed over their shards."""
+    summed: Counts = {}
+    for (scope, period, bucket, _shard), players in buckets.items():
+        summed[(scope, period, bucket)] = summed.get((scope, period, bucket), 0) + players
+    return summed
 
 
 async def check_every_rank(engine: AsyncEngine, scopes: list[str]) -> int:
@@ -127,17 +152,74 @@ async def test_the_migration_fills_buckets_for_existing_totals(
             )
     await migrate.upgrade(empty_engine)
     async with sessionmaker() as session:
-        assert (
-            await kept(session)
-            == await recount(session)
-            == {
-                ("g", "all", 0): 6,  # 0 and 700 points
-                ("g", "all", 1): 3,  # 1400
-                ("g", "all", 2): 3,  # 2100
-            }
-        )
+        assert await kept(session) == await recount(session)
+        assert per_bucket((await kept(session))[0]) == {
+            ("g", "all", 0): 6,  # 0 and 700 points
+            ("g", "all", 1): 3,  # 1400
+            ("g", "all", 2): 3,  # 2100
+        }
     assert await check_every_rank(empty_engine, ["g"]) == 12
+    await migrate.downgrade(empty_engine, "0007")  # back to one row per bucket, no ties
+    async with sessionmaker() as session:
+        rows = (
+            await session.execute(
+                text("SELECT bucket, players FROM score_buckets WHERE players > 0")
+            )
+        ).all()
+        assert dict(rows) == {0: 6, 1: 3, 2: 3}  # type: ignore[arg-type]
     await migrate.downgrade(empty_engine, "0003")
     await migrate.upgrade(empty_engine)
     async with sessionmaker() as session:
         assert await kept(session) == await recount(session)
+
+
+async def test_ranks_with_heavy_ties(engine: AsyncEngine) -> None:
+    """Most players on the same few scores, their answer times spread over a few bands, many
+    in the same band and some with exactly the same time (then the earlier, then the lower
+    id, is ahead): every rank still matches the full sort, after more answers move players
+    between scores and bands."""
+    sessionmaker, pack_id, items, users, runs = await _setup_run(engine, users=80)
+    rng = random.Random(11)
+
+    async def answer_all(rounds: int, start: datetime) -> None:
+        async with sessionmaker() as session, session.begin():
+            for n, (user_id, run_id) in enumerate(zip(users, runs, strict=True)):
+                for k in range(rounds):
+                    item_id = items[k % len(items)]
+                    await repo.record_attempt(
+                        session,
+                        repo.NewAttempt(
+                            run_id,
+                            item_id,
+                            user_id,
+                            None,
+                            pack_id,
+                            None,
+                            True,
+                            1000 if n % 5 else 0,  # four in five tied on full points
+                            rng.choice([1200, 1500, 1500, 1999, 2000, 2500]),
+                            start + timedelta(seconds=n % 3),  # ties on reached_at too
+                        ),
+                    )
+
+    await answer_all(2, NOW)
+    scopes = ["g", f"p:{pack_id}"]
+    async with sessionmaker() as session:
+        board = await sorted_board(session, "g", "all")
+        heaviest = max(
+            (
+                await session.execute(
+                    select(ScoreTotal.points, func.count())
+                    .where(ScoreTotal.scope == "g", ScoreTotal.period == "all")
+                    .group_by(ScoreTotal.points)
+                )
+            ).all(),
+            key=lambda row: row[1],
+        )
+    assert heaviest[1] >= 0.7 * len(board)  # really heavy ties
+    assert await check_every_rank(engine, scopes) >= 4 * 60
+    # The attempts go (the totals stay), so the same runs answer again: totals and bands move.
+    async with sessionmaker() as session, session.begin():
+        await session.execute(delete(Attempt))
+    await answer_all(1, NOW + timedelta(hours=1))
+    assert await check_every_rank(engine, scopes) >= 4 * 60

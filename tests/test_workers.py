@@ -1,6 +1,7 @@
 """Several real ``quizbot run --webhook-url`` workers on one PostgreSQL database, with the Bot
 API stand-in: start-up together on an empty database, a private run split over workers, the
-same update delivered twice, the secret token, /healthz and /metrics, SIGTERM during a burst
+same update delivered twice, the secret token, /healthz and /metrics, SIGTERM during a burst,
+a group game whose timer-owning worker is SIGKILLed, a deadline passed while no bot ran
 (issue 15); then, in this process, the migration lock, /healthz's 503s, a refused setWebhook,
 the stand-in itself and the documented nginx config."""
 
@@ -411,6 +412,7 @@ def test_healthz_and_metrics(cluster: Workers, api: BotApiStandin, updates: Upda
     assert metric(after, "quizbot_rate_limiter_wait_seconds_sum") >= 1.0  # the retry_after
     assert metric(after, "quizbot_open_runs", kind="private", status="active") >= 1
     assert metric(after, "quizbot_open_runs", kind="group", status="active") == 0
+    assert metric(after, "quizbot_timers_due_unclaimed") == 0
 
 
 @pytest.mark.postgres
@@ -436,6 +438,109 @@ def test_sigterm_during_a_burst_loses_no_update(
     for worker in cluster.workers:
         log = worker.log()
         assert "Application.stop() complete" in log and log.rstrip().endswith("stopped"), log
+
+
+TIME_LIMIT = 6
+"""Seconds per question in the timed game (the least a pack allows is 5)."""
+TAKEOVER = 6.0
+"""Seconds past a deadline by which a surviving worker has acted on it (it polls every
+second; 2 shared cores)."""
+
+
+@pytest.fixture
+def timed_content(tmp_path: Path) -> Path:
+    """The minimal pack as a timed group game: another slug, 6 s a question."""
+    folder = tmp_path / "timed"
+    folder.mkdir()
+    text = (ROOT / "tests/packs/minimal.yaml").read_text(encoding="utf-8")
+    text = text.replace("../../seeds/", f"{ROOT / 'seeds'}/")
+    text = text.replace("pack: minimal-example", "pack: timed-minimal")
+    text = text.replace("items:", f"settings: {{time_limit: {TIME_LIMIT}}}\nitems:", 1)
+    (folder / "timed-minimal.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def game_message(chat_id: int, needle: str) -> Any:
+    """A match for ``api.wait_for``: a message or poll to ``chat_id`` that contains
+    ``needle``."""
+
+    def match(calls: list[ApiCall]) -> bool:
+        return any(
+            needle in str(c.params.get("text", c.params.get("question", "")))
+            for c in to_chat(chat_id, "sendMessage", "sendPoll")(calls)
+        )
+
+    return match
+
+
+def recorded(database: str, column: Any, run: int) -> Any:
+    """The value of a game's ``column`` once a worker has recorded it (just after the
+    question it belongs to went out)."""
+    for _ in range(50):  # bounded: 5 s
+        ((value,),) = query(database, select(column).where(QuizRun.id == run))
+        if value is not None:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{column} of game {run} never recorded")
+
+
+@pytest.mark.postgres
+@pytest.mark.workers
+def test_a_group_game_survives_its_timer_owner_and_a_full_outage(
+    api: BotApiStandin,
+    updates: UpdateFactory,
+    database: str,
+    timed_content: Path,
+    tmp_path: Path,
+) -> None:
+    """After the four have stopped (the test above): two workers play a group game. The worker
+    that asked question 1 (and armed its close) is SIGKILLed: the other closes it within the
+    time limit plus a few seconds, once, and asks question 2. Then the other dies too, the
+    deadline of question 2 passes with no bot at all, and a worker started afterwards acts on
+    it at once: the game goes on."""
+    group = -100777
+    host, ann = UpdateFactory.user(701, "Hana"), UpdateFactory.user(702, "Ann")
+    with Workers(api, database, timed_content, tmp_path) as pair:
+        pair.start(2)
+        pair.wait_ready()
+        since = api.count()
+        assert pair.post(updates.message(host, "/quiz timed-minimal", group), 0).status_code == 200
+        lobby = api.wait_for(game_message(group, "Players (0)"), WAIT, since, "the lobby")
+        (run,) = {int(d.split(":")[1]) for c in lobby for _, d in buttons(c) if d[:2] == "j:"}
+        pair.post(updates.callback(host, f"j:{run}", chat_id=group), 0)
+        since = api.count()
+        pair.post(updates.callback(host, f"go:{run}", chat_id=group), 1)  # worker 1 asks
+        calls = api.wait_for(game_message(group, "1/4"), WAIT, since, "question 1")
+        (poll,) = [c for c in calls if c.method == "sendPoll"]
+        asked = time.monotonic()
+        assert poll.result is not None
+        recorded(database, QuizRun.poll_id, run)  # else the vote finds no open poll
+        votes = updates.poll_answer(ann, poll.result["poll"]["id"], [0])
+        assert pair.post(votes, 0).status_code == 200
+
+        pair.workers[1].process.kill()  # SIGKILL: its alarm for question 1 dies with it
+        pair.workers[1].process.wait(timeout=STOP_TIMEOUT)
+        calls = api.wait_for(
+            game_message(group, "2/4"), TIME_LIMIT + TAKEOVER + 4, since, "question 2"
+        )
+        assert time.monotonic() - asked < TIME_LIMIT + TAKEOVER + 4  # + the 4 s pause
+        results = [c for c in calls if "1/4</b> · Answer" in str(c.params.get("text"))]
+        assert len(results) == 1 and "1 answered" in results[0].params["text"], results
+
+        deadline = recorded(database, QuizRun.deadline_at, run)
+        since = api.count()
+        pair.workers[0].process.kill()  # now nobody runs the bot
+        pair.workers[0].process.wait(timeout=STOP_TIMEOUT)
+        while time.time() < deadline.timestamp() + 2:  # bounded: the deadline is ~6 s away
+            time.sleep(0.2)
+        (late,) = pair.start(1)
+        pair.wait_ready([late])
+        api.wait_for(game_message(group, "3/4"), TAKEOVER + 4, since, "question 3 after restart")
+        status, position = query(
+            database, select(QuizRun.status, QuizRun.position).where(QuizRun.id == run)
+        )[0]
+        assert (status, position) == ("active", 2)
+        assert "re-armed 1 game timer(s)" in late.log()
 
 
 # --------------------------------------------------------------------------- in this process

@@ -1,10 +1,11 @@
 """Group games: a lobby, timed questions answered by every player, and a final ranking.
 
 All game state is in the database (the run, its players, the poll id of the open question and
-the deadline of the next timer), so any worker can handle any update and a restarted bot
-re-arms its timers from :meth:`GameService.pending_timers`. A timer is *claimed* with a
-conditional update before it acts, so a timer that fires twice (two workers, a restart) acts
-once.
+the deadline of the next timer), so any worker can handle any update. Each deadline is a row of
+``timers``, written in the same transaction as the state that waits on it
+(bot/quiz/timers.py), so any worker can act on it, and a restarted bot acts on the deadlines
+that passed while it was down. Every action is also *claimed* with a conditional update, so a
+timer that fires twice (two workers, a lapsed lease) acts once.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.quiz import review
 from bot.quiz.catalog import CachedPack, Catalog
 from bot.quiz.grading import Grade, grade_choice, grade_typed
 from bot.quiz.service import POINT, Player, Question, QuizService, option_texts
+from bot.quiz.timers import cancel_run_timers, cancel_timer, game_key, set_game_timer
 from bot.store import repo
 from bot.store.models import Attempt, QuizRun, RunPlayer, User
 
@@ -182,6 +184,7 @@ class GameService:
             )
             session.add(run)
             await session.flush()
+            await set_game_timer(session, run.id, "lobby", 0, now + LOBBY_IDLE, now)
             return await self._lobby(session, run)
 
     async def _lobby(self, session: AsyncSession, run: QuizRun) -> Lobby:
@@ -232,6 +235,7 @@ class GameService:
             started_countdown = before == 0
             if started_countdown:
                 run.deadline_at = self.clock() + timedelta(seconds=lobby_seconds)
+                await set_game_timer(session, run_id, "lobby", 0, run.deadline_at, self.clock())
             run.updated_at = self.clock()
             await session.flush()
             return await self._lobby(session, run), started_countdown
@@ -293,8 +297,18 @@ class GameService:
             run = await session.get(QuizRun, run_id)
             assert run is not None
             await session.refresh(run)
+            await cancel_timer(session, game_key(run_id, "lobby", 0))
             question = await self.quiz.question_of(session, run)
-            return question if question is not None else GameRefused("empty")
+            if question is None:
+                return GameRefused("empty")
+            await self._close_later(session, question, now)
+            return question
+
+    async def _close_later(self, session: AsyncSession, question: Question, now: datetime) -> None:
+        """The question's closing, set before it is sent: if the worker sending it dies, the
+        game still goes on (:meth:`asked` sets the exact deadline once it is out)."""
+        due = now + timedelta(seconds=question.time_limit)
+        await set_game_timer(session, question.run_id, "close", question.number - 1, due, now)
 
     async def lobby_expired(self, run_id: int) -> Literal["start", "close", "wait"]:
         """What a lobby timer should do: start (players joined), close (nobody came), or wait
@@ -309,6 +323,7 @@ class GameService:
                 return "start"
             run.status = "stopped"
             run.finished_at = run.updated_at = self.clock()
+            await cancel_run_timers(session, run_id)
             return "close"
 
     async def asked(self, question: Question, message_id: int, poll_id: str | None) -> datetime:
@@ -329,6 +344,8 @@ class GameService:
                     updated_at=now,
                 )
             )
+            position = question.number - 1
+            await set_game_timer(session, question.run_id, "close", position, deadline, now)
             return deadline
 
     async def current(self, session: AsyncSession, run: QuizRun) -> Question | None:
@@ -445,6 +462,8 @@ class GameService:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return None
+            await cancel_timer(session, game_key(run_id, "close", position))
+            await set_game_timer(session, run_id, "advance", position, now + PAUSE, now)
             run = await session.get(QuizRun, run_id)
             assert run is not None
             await session.refresh(run)
@@ -478,6 +497,7 @@ class GameService:
                 or run.phase != "answered"
             ):
                 return None
+            await cancel_timer(session, game_key(run_id, "advance", position))
             if run.position + 1 >= len(run.item_order):
                 return await self._finish(session, run, stopped=False)
             run.position += 1
@@ -487,7 +507,10 @@ class GameService:
             run.deadline_at = None
             run.updated_at = now
             await session.flush()
-            return await self.quiz.question_of(session, run)
+            question = await self.quiz.question_of(session, run)
+            if question is not None:
+                await self._close_later(session, question, now)
+            return question
 
     async def stop(self, chat_id: int) -> Finished | Lobby | None:
         """End the chat's game now: standings so far (or the closed lobby)."""
@@ -498,6 +521,7 @@ class GameService:
             if run.status == "lobby":
                 run.status = "stopped"
                 run.finished_at = run.updated_at = self.clock()
+                await cancel_run_timers(session, run.id)
                 await session.flush()
                 return await self._lobby(session, run)
             return await self._finish(session, run, stopped=True)
@@ -510,6 +534,7 @@ class GameService:
         run.deadline_at = None
         run.poll_id = None
         await session.flush()
+        await cancel_run_timers(session, run.id)
         pack = await self.catalog.by_id(session, run.pack_id)
         assert pack is not None
         standings = await self.standings(session, run.id)
@@ -541,34 +566,6 @@ class GameService:
             Standing(r[0], r[1], int(r[2] or 0), int(r[3] or 0), int(r[4]), int(r[5] or 0))
             for r in rows
         ]
-
-    async def pending_timers(self) -> list[tuple[int, str, int, datetime]]:
-        """Every timer a running game is waiting on: (run, what, position, when)."""
-        async with self.sessionmaker() as session:
-            rows = (
-                await session.execute(
-                    select(
-                        QuizRun.id,
-                        QuizRun.status,
-                        QuizRun.phase,
-                        QuizRun.position,
-                        QuizRun.deadline_at,
-                    ).where(
-                        QuizRun.kind == "group",
-                        QuizRun.status.in_(("lobby", "active")),
-                    )
-                )
-            ).all()
-        timers = []
-        for run_id, status, phase, position, deadline in rows:
-            when = deadline or self.clock()
-            if status == "lobby":
-                timers.append((run_id, "lobby", position, when))
-            elif phase == "asking":
-                timers.append((run_id, "close", position, when))
-            else:
-                timers.append((run_id, "advance", position, when))
-        return timers
 
 
 async def _add_player(session: AsyncSession, run_id: int, user_id: int, now: datetime) -> bool:

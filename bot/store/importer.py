@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Executable
 
@@ -31,6 +31,21 @@ from bot.packs.model import Pack, body_hash, item_body
 from bot.packs.source import PackSource, read_pack_source, validate_source
 from bot.packs.yamlsafe import collector_paused
 from bot.store.models import ItemRow, PackRow
+
+IMPORT_LOCK_KEY = 0x5175_697A_626F_7403
+"""The PostgreSQL advisory lock an import holds until its transaction ends."""
+
+
+async def one_import_at_a_time(session: AsyncSession) -> None:
+    """Wait for any other import to commit, on PostgreSQL (a transaction-level advisory lock).
+
+    Two first imports of the same new pack (two workers starting, ``quizbot pack import``
+    beside a running bot) would otherwise both plan an insert and collide on the packs' unique
+    slug. Behind the lock the second plans afresh and finds the first one's pack (READ
+    COMMITTED: every statement sees what committed before it). SQLite has one writer at a
+    time already."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
 
 
 @dataclass
@@ -212,6 +227,7 @@ async def import_pack(
     New items are inserted, and changed ones updated, with one statement each run over every
     item's parameters, whatever the number of items.
     """
+    await one_import_at_a_time(session)
     stored = _Stored(pack)
     plan, row, existing = await _plan(session, stored)
     if not plan.changes_anything:

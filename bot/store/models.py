@@ -257,13 +257,22 @@ class ScoreTotal(Base):
 BUCKET_POINTS = 1000
 """Thousandths per score bucket: one whole point."""
 
+BUCKET_SHARDS = 16
+"""Rows per score bucket: a player counts in shard ``user_id % 16`` of theirs."""
+
+TIE_BAND_MS = 1000
+"""Milliseconds of total answer time per band of :class:`ScoreTie`."""
+
 
 class ScoreBucket(Base):
     """How many players of a board have a score in each bucket (``points / 1000``): a
     caller's rank adds up the buckets above theirs instead of counting every player ahead.
 
-    Kept by database triggers on ``score_totals`` (migration 0004), so every write to the
-    totals (an answer, the seven-day roll, a bulk load) keeps them right.
+    Each bucket is split into :data:`BUCKET_SHARDS` rows by user id, so that answers by
+    different players on one board rarely update the same row (one row per bucket made every
+    answer on a pack wait for the others on PostgreSQL). Kept by database triggers on
+    ``score_totals`` (migrations 0004, 0008), so every write to the totals (an answer, the
+    seven-day roll, a bulk load) keeps them right.
     """
 
     __tablename__ = "score_buckets"
@@ -271,6 +280,22 @@ class ScoreBucket(Base):
     scope: Mapped[str] = mapped_column(String(48), primary_key=True)
     period: Mapped[str] = mapped_column(String(8), primary_key=True)
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    players: Mapped[int] = mapped_column(Integer)
+
+
+class ScoreTie(Base):
+    """How many players of a board have exactly ``points`` and a total answer time in
+    ``band`` (``seconds_ms / 1000``): players tied on points are ranked by answer time, and a
+    caller's rank among them adds up the faster bands instead of counting every tied player.
+    Kept by the same triggers as :class:`ScoreBucket` (migration 0008)."""
+
+    __tablename__ = "score_ties"
+
+    scope: Mapped[str] = mapped_column(String(48), primary_key=True)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    points: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    band: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     players: Mapped[int] = mapped_column(Integer)
 
 
@@ -331,3 +356,29 @@ class PendingUpload(Base):
     """The validated pack (``Pack.model_dump(mode="json")``)."""
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Timer(Base):
+    """A deadline any worker can act on: a group question closing, a lobby starting by itself,
+    and later reminders and assignment deadlines. ``kind`` says which adapter handler runs it,
+    ``key`` names it (setting a timer again replaces it), ``payload`` carries its arguments.
+
+    A worker *claims* a due timer (a conditional UPDATE that sets a fresh ``claim`` and a lease
+    in ``claimed_until``) before it acts, so each timer acts once; a worker that dies holding a
+    claim lets it lapse, and another worker takes the timer over (bot/quiz/timers.py)."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("quiz_runs.id", ondelete="CASCADE"), index=True
+    )
+    payload: Mapped[dict[str, Any]]
+    due_at: Mapped[datetime]
+    claim: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None]
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]

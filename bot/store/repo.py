@@ -333,16 +333,21 @@ async def count_players(session: AsyncSession, scope: str, period: str) -> int:
 STANDING = text(
     "SELECT mine.points, mine.correct, mine.answered, mine.seconds_ms, users.name, "
     "users.hidden, "
-    # Players in higher buckets (one bucket per whole point; score_buckets)...
+    # Players in higher buckets (one bucket per whole point, in shards; score_buckets)...
     "COALESCE((SELECT SUM(b.players) FROM score_buckets b WHERE b.scope = mine.scope "
     "AND b.period = mine.period AND b.bucket > mine.points / 1000), 0) AS above, "
-    # ...with more points in the caller's bucket...
-    "(SELECT count(*) FROM score_totals o WHERE o.scope = mine.scope "
-    "AND o.period = mine.period AND o.points > mine.points "
-    "AND o.points < (mine.points / 1000 + 1) * 1000) AS ahead, "
-    # ...and with the same points, ahead on the tie-breaks (fewer seconds, earlier, lower id).
+    # ...with more points in the caller's bucket (score_ties: players per exact score)...
+    "COALESCE((SELECT SUM(t.players) FROM score_ties t WHERE t.scope = mine.scope "
+    "AND t.period = mine.period AND t.points > mine.points "
+    "AND t.points < (mine.points / 1000 + 1) * 1000), 0) AS ahead, "
+    # ...with the same points and a faster band of answer time (one second each)...
+    "COALESCE((SELECT SUM(t.players) FROM score_ties t WHERE t.scope = mine.scope "
+    "AND t.period = mine.period AND t.points = mine.points "
+    "AND t.band < mine.seconds_ms / 1000), 0) AS faster, "
+    # ...and in the caller's own band, ahead on the tie-breaks (fewer ms, earlier, lower id).
     "(SELECT count(*) FROM score_totals o WHERE o.scope = mine.scope "
     "AND o.period = mine.period AND o.points = mine.points "
+    "AND o.seconds_ms >= mine.seconds_ms / 1000 * 1000 "
     "AND (o.seconds_ms, o.reached_at, o.user_id) < (mine.seconds_ms, mine.reached_at, "
     "mine.user_id)) AS tied "
     "FROM score_totals mine JOIN users ON users.id = mine.user_id "
@@ -356,6 +361,7 @@ STANDING = text(
     hidden=Boolean(),
     above=BigInteger(),
     ahead=BigInteger(),
+    faster=BigInteger(),
     tied=BigInteger(),
 )
 """A player's row and rank (parameters: scope, period, user_id); quizbot bench times it."""
@@ -365,15 +371,17 @@ async def standing_of(
     session: AsyncSession, scope: str, period: str, user_id: int
 ) -> Standing | None:
     """One player's row and rank: 1 + the players ranked ahead, which :data:`STANDING`
-    counts as the players in higher score buckets, plus those ahead in the caller's own
-    bucket: however far down the board, a few dozen bucket rows and one short index range."""
+    counts from the players in higher score buckets, then those with more points in the
+    caller's own bucket, then those tied on points in faster one-second bands, then those
+    ahead in the caller's own band: however far down the board and however many players share
+    the caller's score, a few hundred counter rows and one short index range."""
     params = {"scope": scope, "period": period, "user_id": user_id}
     found = (await session.execute(STANDING, params)).first()
     if found is None:
         return None
-    points, correct, answered, seconds_ms, name, hidden, above, ahead, tied = found
+    points, correct, answered, seconds_ms, name, hidden, above, ahead, faster, tied = found
     return Standing(
-        rank=1 + int(above) + int(ahead) + int(tied),
+        rank=1 + int(above) + int(ahead) + int(faster) + int(tied),
         user_id=user_id,
         name=name,
         hidden=bool(hidden),

@@ -40,6 +40,7 @@ from bot.quiz.service import QuizService
 from bot.quiz.uploads import Uploads
 from bot.settings import Settings
 from bot.store import create_engine, make_sessionmaker, migrate, repo
+from bot.store.engine import POSTGRES_POOL, is_sqlite
 from bot.telegram import (
     callbacks,
     drafts,
@@ -52,6 +53,7 @@ from bot.telegram import (
     publishing,
     results,
     roles,
+    timers,
 )
 from bot.telegram.context import (
     AnyApp,
@@ -142,6 +144,8 @@ def build_application(
     token = settings.token or "0:offline"
     redact(settings.token)
     engine = engine or create_engine(settings.database_url)
+    if concurrent_updates is True and not is_sqlite(engine):
+        concurrent_updates = POSTGRES_POOL  # one connection for each update in flight
     sessionmaker = make_sessionmaker(engine)
     catalog = Catalog()
     quiz = QuizService(sessionmaker, catalog, clock, rng)
@@ -241,7 +245,8 @@ def register(application: AnyApp) -> None:
     add(CommandHandler(["hide", "show", "retire"], pack_status.status_command, filters=PRIVATE))
     add(CommandHandler("instructor", roles.instructor_help, filters=PRIVATE))
     add(CommandHandler(list(roles.PRIVATE_TOOLS), roles.in_private_only, filters=GROUPS))
-    # Group games: votes on quiz polls, typed answers by reply.
+    # Group games: their timers, votes on quiz polls, typed answers by reply.
+    timers.handle(application, "game", group.fire_timer)
     add(PollAnswerHandler(group.poll_answer))
     add(MessageHandler(GROUPS & filters.REPLY & filters.TEXT & ~filters.COMMAND, group.group_reply))
     # Buttons, one handler per kind; then anything else (forged, or from an old version).

@@ -31,7 +31,8 @@ from bot.quiz.game import (
     poll_fits,
 )
 from bot.quiz.service import Question, correct_answer_text
-from bot.telegram import callbacks, render
+from bot.quiz.timers import Timer, game_key
+from bot.telegram import callbacks, render, timers
 from bot.telegram.context import (
     AnyApp,
     QuizContext,
@@ -429,33 +430,21 @@ async def group_reply(update: Update, context: QuizContext) -> None:
 # --------------------------------------------------------------------------- timers
 
 
-def _queue(app: AnyApp) -> Any:
-    queue = app.job_queue
-    if queue is None:  # pragma: no cover - the job-queue extra is a dependency
-        raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
-    return queue
-
-
 def cancel(app: AnyApp, run_id: int, what: str, position: int) -> None:
-    """Drop a pending game timer (a timer that still fires later finds nothing to do)."""
-    for job in _queue(app).get_jobs_by_name(f"game:{run_id}:{what}:{position}"):
-        job.schedule_removal()
+    """Drop this worker's alarm for a game timer (the domain removes the timer itself)."""
+    timers.disarm(app, game_key(run_id, what, position))
 
 
 def schedule(app: AnyApp, run_id: int, what: str, position: int, when: datetime) -> None:
-    """Arm (or re-arm) a game timer on the JobQueue."""
-    cancel(app, run_id, what, position)
-    _queue(app).run_once(
-        on_timer, when=when, data=(run_id, what, position), name=f"game:{run_id}:{what}:{position}"
-    )
+    """Ring this worker's alarm for a game timer the domain has set (any worker's poll would
+    also find it, a moment later)."""
+    timers.arm(app, game_key(run_id, what, position), when)
 
 
-async def on_timer(context: QuizContext) -> None:
-    """A game timer fired: start or close a lobby, close a question, or move on."""
-    assert context.job is not None
-    data: tuple[int, str, int] = context.job.data  # type: ignore[assignment]
-    run_id, what, position = data
-    await fire(context.application, run_id, what, position)
+async def fire_timer(app: AnyApp, timer: Timer) -> None:
+    """A game timer is due (claimed by this worker)."""
+    assert timer.run_id is not None
+    await fire(app, timer.run_id, str(timer.payload["what"]), int(timer.payload["position"]))
 
 
 async def fire(app: AnyApp, run_id: int, what: str, position: int) -> None:
@@ -509,11 +498,11 @@ async def _drop_question_buttons(app: AnyApp, chat_id: int, result: QuestionResu
 
 
 async def rearm_timers(app: AnyApp) -> int:
-    """Re-arm every pending game timer from the database (after a restart)."""
-    timers = await games(app).pending_timers()
-    for run_id, what, position, when in timers:
-        schedule(app, run_id, what, position, when)
-    return len(timers)
+    """Arm this worker's alarms for every pending timer (at start-up), and poll for the
+    timers nobody claims (a dead worker's, or a deadline that passed while the bot was down)."""
+    armed = await timers.rearm(app)
+    timers.start_polling(app)
+    return armed
 
 
 # --------------------------------------------------------------------------- texts
