@@ -84,6 +84,21 @@ def pg_base_url() -> str | None:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
+def empty_pg_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for a fixture to yield from; with CI=true a missing
+    server variable fails instead of skipping."""
+    base = pg_base_url()
+    if base is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI must run the PostgreSQL tests: set {PG_ENV}")
+        pytest.skip(f"{PG_ENV} is not set")
+    url = create_pg_database(base, prefix)
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str | None]:
     """A migrated PostgreSQL database for the session (None without the variable). When the

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from bot.bench import write_generated_pack
 from bot.store import create_engine, make_sessionmaker, migrate
 from bot.store.models import ItemRow, PackRow
-from botkit import PG_ENV, create_pg_database, drop_pg_database, pg_base_url
+from botkit import empty_pg_database
 from workers import quizbot_command
 
 ITEMS = 10_000
@@ -26,16 +26,7 @@ ITEMS = 10_000
 
 @pytest.fixture
 def database() -> Iterator[str]:
-    base = pg_base_url()
-    if base is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI must run the PostgreSQL tests: set {PG_ENV}")
-        pytest.skip(f"{PG_ENV} is not set")
-    url = create_pg_database(base, "quizbot_faults")
-    try:
-        yield url
-    finally:
-        drop_pg_database(url)
+    yield from empty_pg_database("quizbot_faults")
 
 
 async def pack_state(url: str) -> tuple[str | None, int, int]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import shutil
 import socket
@@ -35,7 +34,15 @@ from bot.telegram.webhook import WebhookError, WebhookOptions, serve
 from bot.telegram.webhook import Worker as WebhookWorker
 from bot.testing.offline import ApiCall, OfflineRequest, UpdateFactory
 from botapi_standin import BotApiStandin, Failure
-from botkit import PG_ENV, ROOT, create_pg_database, drop_pg_database, make_settings, pg_base_url
+from botkit import (
+    PG_ENV,
+    ROOT,
+    create_pg_database,
+    drop_pg_database,
+    empty_pg_database,
+    make_settings,
+    pg_base_url,
+)
 from workers import STOP_TIMEOUT, Workers, free_port
 
 WORKERS = 4
@@ -68,16 +75,7 @@ def api() -> Iterator[BotApiStandin]:
 @pytest.fixture(scope="module")
 def database() -> Iterator[str]:
     """A new, empty PostgreSQL database (no schema: the workers create it)."""
-    base = pg_base_url()
-    if base is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI must run the PostgreSQL tests: set {PG_ENV}")
-        pytest.skip(f"{PG_ENV} is not set")
-    url = create_pg_database(base, "quizbot_workers")
-    try:
-        yield url
-    finally:
-        drop_pg_database(url)
+    yield from empty_pg_database("quizbot_workers")
 
 
 @pytest.fixture(scope="module")

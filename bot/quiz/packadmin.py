@@ -85,12 +85,12 @@ class PackAdmin:
 
     async def published_pack(self, slug: str) -> Pack | None:
         """The published version of a pack as the bot serves it (for exports), or None."""
+        row = await self.find(slug)
+        if row is None:
+            return None
         async with self.sessionmaker() as session:
-            row = (
-                await session.execute(select(PackRow).where(PackRow.slug == slug.strip().lower()))
-            ).scalar_one_or_none()
-            cached = await self.catalog.by_slug(session, row.slug) if row is not None else None
-        if row is None or cached is None:
+            cached = await self.catalog.by_slug(session, row.slug)
+        if cached is None:
             return None
         return Pack(
             slug=cached.slug,
