@@ -81,9 +81,18 @@ async def on_alarm(context: QuizContext) -> None:
 
 
 async def on_poll(context: QuizContext) -> None:
-    """The regular poll: act on due timers nobody claimed. While the database is out of
-    reach, one line says so when it starts failing and one when it is back (not one a
-    second)."""
+    """The regular poll: act on due timers nobody claimed, then set the next poll. While the
+    database is out of reach, one line says so when it starts failing and one when it is back
+    (not one a second)."""
+    try:
+        await _poll_once(context)
+    finally:
+        # The next poll is set when this one ends (not on a fixed interval): a poll slowed by
+        # a busy database never overlaps the next, which the scheduler would log every second.
+        start_polling(context.application)
+
+
+async def _poll_once(context: QuizContext) -> None:
     extras = services_of(context.application).extras
     try:
         await poll(context.application)
@@ -139,4 +148,4 @@ async def rearm(app: AnyApp) -> int:
 
 def start_polling(app: AnyApp) -> None:
     """Poll for due timers nobody claimed every :data:`POLL` seconds."""
-    _queue(app).run_repeating(on_poll, interval=POLL, first=POLL, name="timers:poll")
+    _queue(app).run_once(on_poll, when=POLL, name="timers:poll")
