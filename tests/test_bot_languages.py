@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from test_bot_private import answer_correctly, buttons, next_data, texts
+from test_instructor import ARTICLE, grant, pack_yaml, publish_data, upload
 
 from bot.testing.offline import ApiCall
 from botkit import Clock, Harness, start_harness, user
@@ -169,3 +170,30 @@ async def test_language_in_a_group_is_set_by_an_admin_and_remembered(
         assert "Выберите викторину:" in texts(private)
     finally:
         await second.app.shutdown()
+
+
+async def test_an_upload_is_answered_in_the_instructors_language(bot: Harness) -> None:
+    olena = speaker(321, "uk")
+    await grant(bot, olena)
+    words = len(ARTICLE.split())
+    assert words % 10 not in (1, 2, 3, 4)  # so the Ukrainian count takes its "many" form
+    seen = await upload(bot, olena, "lesson.txt", ARTICLE.encode())
+    assert f"📄 Статтю <b>lesson.txt</b> отримано ({words} слів)." in texts(seen)
+    assert "я зберігаю статтю 30 хвилин" in texts(seen)
+    broken = await upload(bot, olena, "broken.yaml", b"pack: [unclosed\n")
+    assert "Нічого не опубліковано: виправте файл і надішліть його ще раз." in texts(broken)
+    calls = await upload(bot, olena, "bees.yaml", pack_yaml(["trips", "life", "honey"]))
+    said = texts(calls)
+    assert "✅ <b>bees.yaml</b> без помилок: <b>Bees in summer</b>" in said  # the author's title
+    assert "📄 Стаття: lesson.txt, стаття, яку ви надіслали" in said
+    assert "🆕 Новий набір: буде опубліковано 3 запитання." in said
+    assert "Натисніть «Опублікувати» протягом 30 хвилин" in said
+    assert "📤 Опублікувати" in all_buttons(calls)
+    data = publish_data(calls)
+    assert data is not None
+    published = await bot.press(olena, data)
+    assert toasts(published) == ["Опубліковано ✅"]
+    assert "Поділіться цим посиланням зі своїм класом:" in texts(published)
+    seen += broken + calls + published
+    english = ["Article <b>", "Nothing was published", "is valid", "New pack", "Tap Publish"]
+    assert [w for w in english if w in texts(seen)] == []

@@ -92,7 +92,7 @@ async def test_upload_lists_quality_warnings_without_blocking_publish(
     calls = await upload(bot, TESS, "bees.yaml", data)
     text = texts(calls)
     assert "🔎 quality: " in text and "with a warning" in text
-    assert "warning(s) (they do not block publishing" in text
+    assert "not block publishing; see the pack format guide" in text
     assert "flawed" in text and "all of the above" in text.lower()
     assert_telegram_safe(calls)
     token = publish_data(calls)
