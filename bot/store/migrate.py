@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 from alembic import command
@@ -11,7 +10,6 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import bundled
@@ -82,33 +80,6 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
     async with engine.connect() as connection:
         return await connection.run_sync(read)
-
-
-STARTUP_LOCK_KEY = 0x5175_697A_626F_7402
-"""The advisory lock that lets one starting worker at a time migrate and import content."""
-
-
-@asynccontextmanager
-async def startup_lock(engine: AsyncEngine) -> AsyncIterator[None]:
-    """On PostgreSQL, one worker at a time gets through: workers started together on an empty
-    database would otherwise all import the content folder at once and collide on the
-    packs' unique slugs. A session-level advisory lock on a connection of its own, released
-    before the connection goes back to the pool (or the connection is thrown away)."""
-    if engine.dialect.name != "postgresql":
-        yield
-        return
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
-        try:
-            yield
-        finally:
-            try:
-                await connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY}
-                )
-                await connection.commit()
-            except SQLAlchemyError:
-                await connection.invalidate()
 
 
 async def stored_revision(engine: AsyncEngine) -> str | None:

@@ -289,11 +289,10 @@ async def prepare_store(services: Services) -> None:
     that a database problem is the first and only thing reported."""
     if services.store_ready:
         return
-    # Workers started together on an empty PostgreSQL database take turns here, so that one
-    # migrates and imports the content folder and the others find it done.
-    async with migrate.startup_lock(services.engine):
-        await migrate.upgrade(services.engine)
-        services.extras["served"] = await import_content(services, services.settings.content_dir)
+    # Workers started together take turns where it matters: the migration and each pack's
+    # import hold PostgreSQL advisory locks (bot/store/migrate.py, bot/store/importer.py).
+    await migrate.upgrade(services.engine)
+    services.extras["served"] = await import_content(services, services.settings.content_dir)
     services.store_ready = True
 
 
