@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,6 +84,18 @@ def english_terminal() -> dict[str, str]:
     return {**environ, "LANG": "C.UTF-8"}
 
 
+def play(args: list[str], answers: str, env: dict[str, str] | None = None) -> Any:
+    """``quizbot play ARGS`` in a child process with ``answers`` piped in (English terminal)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "play", *args],
+        input=answers,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env or english_terminal(),
+    )
+
+
 def test_play_through_piped_stdin(env: Path) -> None:
     """The first thing a new user can try: no token, answers piped in, same database."""
     report = validate_pack_file(CONTENT / "atacms-2024.yaml")
@@ -99,14 +112,7 @@ def test_play_through_piped_stdin(env: Path) -> None:
             typed.append("skip")
     assert "skip" in typed and len([t for t in typed[1:] if t != "skip"]) >= 2
     answers = "\n".join([*typed, "quit"]) + "\n"
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "play", "--name", "Ann", "--pack", "atacms-2024"],
-        input=answers,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=english_terminal(),
-    )
+    done = play(["--name", "Ann", "--pack", "atacms-2024"], answers)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "Biden approves ATACMS strikes deep into Russia: 34 questions" in out
@@ -123,14 +129,7 @@ def test_play_through_piped_stdin(env: Path) -> None:
 
 
 def test_play_rereads_unreadable_answers(env: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "play", "--name", "Bo", "--pack", "atacms-2024"],
-        input="nine\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=english_terminal(),
-    )
+    done = play(["--name", "Bo", "--pack", "atacms-2024"], "nine\n")
     assert done.returncode == 0, done.stderr
     assert "type an option number from 1 to 4" in done.stdout
     assert "Stopped" in done.stdout  # end of input stops the run cleanly
@@ -148,12 +147,9 @@ def test_play_speaks_the_terminal_language(
     env: Path, lang: str, flag: list[str], said: list[str]
 ) -> None:
     """LANG picks the language, --lang overrides it; the pack's own words stay as written."""
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "play", "--name", "Ola", "--pack", "atacms-2024", *flag],
-        input="\n".join(["1", "fury", "f", "200", "quit"]) + "\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = play(
+        ["--name", "Ola", "--pack", "atacms-2024", *flag],
+        "\n".join(["1", "fury", "f", "200", "quit"]) + "\n",
         env={**english_terminal(), "LANG": lang},
     )
     assert done.returncode == 0, done.stderr
@@ -233,17 +229,10 @@ def test_console_script_is_installed() -> None:
 def test_readme_piped_play_example(env: Path) -> None:
     """The quick start's piped `quizbot play` line runs as written and scores what it says."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.search(r"^printf '([^']*)' \| quizbot (play [^\n#]*?)\s*$", readme, re.MULTILINE)
+    found = re.search(r"^printf '([^']*)' \| quizbot play ([^\n#]*?)\s*$", readme, re.MULTILINE)
     assert found is not None, "the README lost its piped play example"
     answers = found.group(1).encode().decode("unicode_escape")
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", *shlex.split(found.group(2))],
-        input=answers,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=english_terminal(),
-    )
+    done = play(shlex.split(found.group(2)), answers)
     assert done.returncode == 0, done.stderr
     assert "Skipped." in done.stdout
     assert done.stdout.count("Correct!") == 2  # the true/false and the typed word
