@@ -82,6 +82,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     language: Mapped[str | None] = mapped_column(String(8))
     """The language chosen with /language (None: follow Telegram's language_code)."""
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    """The zone chosen with /timezone (bot/quiz/zones.py; None: UTC, and the bot says so)."""
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
 
@@ -96,6 +98,8 @@ class Chat(Base):
     title: Mapped[str | None] = mapped_column(String(256))
     language: Mapped[str | None] = mapped_column(String(8))
     """The language a group admin chose with /language (None: English)."""
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    """A group's (a class's) zone, set with /timezone or /assign (None: UTC)."""
     created_at: Mapped[datetime]
 
 
