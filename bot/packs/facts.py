@@ -1,0 +1,212 @@
+"""What the pack tools tell an author, as facts: a code and the values its sentence needs.
+
+The validator, the item-quality checker, the converters and the drafter never build sentences:
+each problem, warning, summary line or note is a :class:`Fact` (a :class:`Say` code and named
+values: a file, a line, an item id, a rule, numbers). :mod:`bot.packs.wording` says a fact in
+the reader's language (the bot, the ``quizbot`` commands); its ``english`` is for logs and tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Union
+
+Value = Union[str, int, float, "Fact", tuple["Fact", ...]]
+"""A fact's value: text (the author's own words, ids, file names), a number, or other facts
+(said first, then put in; several are joined with "; ")."""
+
+
+class Say(StrEnum):
+    """Every fact the pack tools report; :data:`bot.packs.wording.TEMPLATES` words each one."""
+
+    # Reading the file and its article
+    FILE_TOO_BIG = "file_too_big"
+    FILE_UNREADABLE = "file_unreadable"
+    FILE_UTF16 = "file_utf16"
+    FILE_NOT_UTF8 = "file_not_utf8"
+    FILE_EMPTY = "file_empty"
+    CONTROL_CHARACTER = "control_character"
+    YAML_ERROR = "yaml_error"
+    YAML_SYNTAX = "yaml_syntax"
+    YAML_SYNTAX_TAB = "yaml_syntax_tab"
+    YAML_SYNTAX_FROM = "yaml_syntax_from"
+    YAML_TOO_DEEP = "yaml_too_deep"
+    YAML_TOO_MANY_VALUES = "yaml_too_many_values"
+    YAML_ALIASES_TOO_DEEP = "yaml_aliases_too_deep"
+    YAML_RECURSIVE_ALIAS = "yaml_recursive_alias"
+    YAML_TAG = "yaml_tag"
+    YAML_KEY_NOT_TEXT = "yaml_key_not_text"
+    YAML_NODE = "yaml_node"
+    YAML_MERGE_NOT_MAPPING = "yaml_merge_not_mapping"
+    OCTAL_NUMBER = "octal_number"
+    BASE60_NUMBER = "base60_number"
+    ARTICLE_MISSING = "article_missing"
+    ARTICLE_UNREADABLE = "article_unreadable"
+    ARTICLE_NOT_FILE = "article_not_file"
+    ARTICLE_TOO_BIG = "article_too_big"
+    ARTICLE_NOT_UTF8 = "article_not_utf8"
+    ARTICLE_EMPTY = "article_empty"
+    ARTICLE_NOT_SENT = "article_not_sent"
+    # The pack and its items
+    PACK_NOT_MAPPING = "pack_not_mapping"
+    DUPLICATE_KEY = "duplicate_key"
+    TOO_MANY_ITEMS = "too_many_items"
+    TITLE_TOO_LONG = "title_too_long"
+    DESCRIPTION_TOO_LONG = "description_too_long"
+    YAML11_OCTAL = "yaml11_octal"
+    ITEM_NOT_MAPPING = "item_not_mapping"
+    DUPLICATE_ID = "duplicate_id"
+    MISSING_TYPE = "missing_type"
+    UNKNOWN_TYPE = "unknown_type"
+    UNKNOWN_TYPE_GUESS = "unknown_type_guess"
+    TOO_FEW_OPTIONS = "too_few_options"
+    TOO_MANY_OPTIONS = "too_many_options"
+    ANSWER_NOT_AN_OPTION = "answer_not_an_option"
+    ANSWER_NOT_AN_OPTION_GUESS = "answer_not_an_option_guess"
+    DISTRACTOR_IS_ANSWER = "distractor_is_answer"
+    ALL_OPTIONS_CORRECT = "all_options_correct"
+    FEEDBACK_NOT_AN_OPTION = "feedback_not_an_option"
+    FEEDBACK_NOT_AN_OPTION_GUESS = "feedback_not_an_option_guess"
+    POLL_TOO_LONG = "poll_too_long"
+    POLL_QUESTION_LONG = "poll_question_long"
+    POLL_OPTIONS_LONG = "poll_options_long"
+    POLL_TOO_MANY_OPTIONS = "poll_too_many_options"
+    DUPLICATE_OPTION = "duplicate_option"
+    DUPLICATE_ANSWER = "duplicate_answer"
+    DUPLICATE_DISTRACTOR = "duplicate_distractor"
+    DUPLICATE_ACCEPTED = "duplicate_accepted"
+    ACCEPTS_ANYTHING = "accepts_anything"
+    NO_CREDIT = "no_credit"
+    TOLERANCE_ACCEPTS_ZERO = "tolerance_accepts_zero"
+    ANSWER_MESSAGE_TOO_LONG = "answer_message_too_long"
+    QUESTION_TOO_LONG = "question_too_long"
+    EXPLANATION_TOO_LONG = "explanation_too_long"
+    SOURCE_TOO_LONG = "source_too_long"
+    FEEDBACK_TOO_LONG = "feedback_too_long"
+    ANSWER_TOO_LONG = "answer_too_long"
+    MISSING_SOURCE = "missing_source"
+    SOURCE_NOT_CHECKED = "source_not_checked"
+    SOURCE_NOT_IN_ARTICLE = "source_not_in_article"
+    PASSAGE = "passage"
+    PASSAGE_NOT_SEARCHED = "passage_not_searched"
+    PASSAGE_EMPTY_QUOTE = "passage_empty_quote"
+    PASSAGE_NOTHING_SIMILAR = "passage_nothing_similar"
+    # What a value should be (pydantic's errors, in the format's words)
+    YAML_READ_BOOLEAN = "yaml_read_boolean"
+    YAML11_READ_AS_NUMBER = "yaml11_read_as_number"
+    MUST_BE_ONE_OF_SHAPES = "must_be_one_of_shapes"
+    EXPECT_SOURCE = "expect_source"
+    EXPECT_ANSWER = "expect_answer"
+    EXPECT_ANSWERS = "expect_answers"
+    EXPECT_TYPO_TOLERANCE = "expect_typo_tolerance"
+    EXPECT_TOLERANCE = "expect_tolerance"
+    EXPECT_OTHER = "expect_other"
+    MISSING_KEY = "missing_key"
+    MISSING_VALUE = "missing_value"
+    MUST_BE_TEXT = "must_be_text"
+    MUST_BE_TEXT_QUOTE = "must_be_text_quote"
+    MUST_BE_LIST = "must_be_list"
+    MUST_BE_MAPPING = "must_be_mapping"
+    MUST_BE_BOOLEAN = "must_be_boolean"
+    MUST_BE_BOOLEAN_UNQUOTE = "must_be_boolean_unquote"
+    MUST_BE_WHOLE_NUMBER = "must_be_whole_number"
+    MUST_BE_NUMBER = "must_be_number"
+    USE_ONE_OF = "use_one_of"
+    NOT_AN_ITEM_ID = "not_an_item_id"
+    NOT_A_SLUG = "not_a_slug"
+    NOT_A_TAG = "not_a_tag"
+    NOT_A_LANGUAGE = "not_a_language"
+    BAD_CHARACTERS = "bad_characters"
+    NEEDS_ENTRIES = "needs_entries"
+    AT_LEAST = "at_least"
+    AT_MOST = "at_most"
+    MORE_THAN = "more_than"
+    LESS_THAN = "less_than"
+    EMPTY_TEXT = "empty_text"
+    INVALID_VALUE = "invalid_value"
+    UNKNOWN_LANGUAGE = "unknown_language"
+    OPTIONS_BOTH = "options_both"
+    OPTIONS_NEITHER = "options_neither"
+    CREDIT_BOOLEAN = "credit_boolean"
+    ANSWER_NOT_A_NUMBER = "answer_not_a_number"
+    ANSWER_NOT_FINITE = "answer_not_finite"
+    TOLERANCE_SHAPE = "tolerance_shape"
+    TOLERANCE_NEGATIVE = "tolerance_negative"
+    TOLERANCE_NOT_FINITE = "tolerance_not_finite"
+    UNKNOWN_KEY = "unknown_key"
+    UNKNOWN_KEY_GUESS = "unknown_key_guess"
+    UNKNOWN_KEY_OTHER_TYPES = "unknown_key_other_types"
+    # How a value was given (in the messages above)
+    GOT_NOTHING = "got_nothing"
+    GOT_BOOLEAN = "got_boolean"
+    GOT_NUMBER = "got_number"
+    GOT_LIST = "got_list"
+    GOT_MAPPING = "got_mapping"
+    # Labels and summaries
+    PACK_LABEL = "pack_label"
+    ITEM_NUMBER = "item_number"
+    WARNING = "warning_line"
+    SUMMARY_ITEMS = "summary_items"
+    SUMMARY_TYPES = "summary_types"
+    SUMMARY_SKILLS = "summary_skills"
+    SUMMARY_DIFFICULTY = "summary_difficulty"
+    SUMMARY_NONE = "summary_none"
+    QUALITY_FLAGGED = "quality_flagged"
+    QUALITY_LONGEST = "quality_longest"
+    QUALITY_FOREIGN = "quality_foreign"
+    QUALITY_TRUEFALSE = "quality_truefalse"
+    QUALITY_SIGNALS = "quality_signals"
+    QUALITY_FIXED = "quality_fixed"
+    QUALITY_GIVEAWAYS = "quality_giveaways"
+    QUALITY_ECHOES = "quality_echoes"
+    QUALITY_UNCHECKED = "quality_unchecked"
+    # The drafter
+    DRAFT_STATS = "draft_stats"
+    DRAFT_CANDIDATES = "draft_candidates"
+    DRAFT_SENTENCES = "draft_sentences"
+    DRAFT_PARAGRAPHS = "draft_paragraphs"
+    DRAFT_FIGURES = "draft_figures"
+    DRAFT_NOTHING = "draft_nothing"
+    # The item-quality checker's warnings
+    Q_FOREIGN_DISTRACTORS = "q_foreign_distractors"
+    Q_FOREIGN_DISTRACTORS_MORE = "q_foreign_distractors_more"
+    Q_POSITION_BIAS = "q_position_bias"
+    Q_OPTION_LONGEST = "q_option_longest"
+    Q_OPTION_SHORTEST = "q_option_shortest"
+    Q_CLANG = "q_clang"
+    Q_TITLE_IN_KEY = "q_title_in_key"
+    Q_ABOVE_OPTION = "q_above_option"
+    Q_NEGATIVE_STEM = "q_negative_stem"
+    Q_ABSOLUTE_DISTRACTOR = "q_absolute_distractor"
+    Q_A_AN = "q_a_an"
+    Q_NEAR_DUPLICATE = "q_near_duplicate"
+    Q_ABSOLUTE_FALSE = "q_absolute_false"
+    Q_HEDGED_TRUE = "q_hedged_true"
+    Q_CUES_CLASSIC = "q_cues_classic"
+    Q_CUES_REVERSE = "q_cues_reverse"
+    Q_ACCEPTED_IN_QUESTION = "q_accepted_in_question"
+    Q_NUMBER_IN_QUESTION = "q_number_in_question"
+    Q_LONGEST_SHARE = "q_longest_share"
+    Q_MOSTLY_TRUE = "q_mostly_true"
+    Q_MOSTLY_FALSE = "q_mostly_false"
+    Q_GIVES_AWAY_QUESTION = "q_gives_away_question"
+    Q_GIVES_AWAY_FEEDBACK = "q_gives_away_feedback"
+    Q_KEY_ECHO = "q_key_echo"
+    Q_KEY_ECHO_CHOICE = "q_key_echo_choice"
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing to tell an author: a code and the values its sentence needs."""
+
+    code: Say
+    params: tuple[tuple[str, Value], ...] = ()
+
+    @property
+    def values(self) -> dict[str, Value]:
+        return dict(self.params)
+
+
+def fact(code: Say, /, **params: Value) -> Fact:
+    return Fact(code, tuple(params.items()))
