@@ -201,6 +201,31 @@ async def test_an_upload_is_answered_in_the_instructors_language(bot: Harness) -
     assert [w for w in english if w in texts(seen)] == []
 
 
+async def test_pack_checks_are_said_in_the_instructors_language(bot: Harness) -> None:
+    mykola = speaker(322, "uk", "Mykola")
+    await grant(bot, mykola)
+    # No article yet: the validator says so in Ukrainian, with the place and the item as written.
+    calls = await upload(bot, mykola, "bees.yaml", pack_yaml(["trips"]))
+    said = texts(calls)
+    assert "4:1: набір: У мене немає статті 'lesson.txt'" in said, said
+    await upload(bot, mykola, "lesson.txt", ARTICLE.encode())
+    # A misspelt key and an answer missing from the options, each at its line.
+    broken = pack_yaml(["trips"]).replace(b"skill: detail", b"skil: detail")
+    broken = broken.replace(b"answer: About 100", b"answer: About 100\n    options: [a, b]")
+    broken = broken.replace(b'    distractors: [About 10, "About 1,000"]\n', b"")
+    said = texts(await upload(bot, mykola, "bees.yaml", broken))
+    assert "trips: відповіді 'About 100' немає серед варіантів" in said, said
+    assert "trips: невідомий ключ 'skil' (може, 'skill'?)" in said, said
+    # A valid pack: the summary and the quality line, with Ukrainian plurals.
+    said = texts(await upload(bot, mykola, "bees.yaml", pack_yaml(["trips", "life", "honey"])))
+    assert "3 запитання · типи: choice 1, truefalse 1, short 1" in said, said
+    assert "🔎 якість: 1 з 3 запитань (33%) із попередженням; правильний варіант найдовший" in said
+    assert "«так/ні»: правдивих 1, хибних 0" in said
+    assert "попередження: 1 з 2 дистракторів (50%) не мають жодного слова" in said
+    english = ["missing key", "not among", "unknown key", "items", "quality:", "types:"]
+    assert [w for w in english if w in said] == []
+
+
 # --------------------------------------------------------------------------- typed letters
 
 
