@@ -148,9 +148,9 @@ def cmd_pack_convert(args: argparse.Namespace) -> int:
         article_name = os.path.relpath(article.resolve(), out.resolve().parent)
     result = convert(source.name, data, article_name, article_text, str(out))
     for problem in result.problems:
-        print(f"{source}:{problem}")
+        print(f"{source}:{problem.text(t)}")
     for note in result.skipped:
-        print(f"skipped: {note}")
+        print(f"skipped: {say(t, note)}")
     if not result.yaml_text:
         print(f"{source}: nothing converted")
         return EXIT_PROBLEMS

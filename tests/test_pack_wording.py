@@ -52,7 +52,18 @@ def test_every_code_is_said_in_every_language(code: Say, count: int) -> None:
     for language, text in said.items():
         assert text.strip(), (language, code)
         assert code.value not in text, (language, text)
-        assert "{" not in text and "}" not in text, (language, text)
+        template = TEMPLATES[code]
+        names = [
+            name for name, _, _ in fields(template[0] if isinstance(template, tuple) else template)
+        ]
+        assert not [name for name in names if "{" + name in text], (language, text)
+    template = TEMPLATES[code]
+    words = "".join(
+        literal
+        for literal, *_ in FIELDS.parse(template if isinstance(template, str) else template[0])
+    )
+    if not any(c.isalpha() for c in words):
+        return  # only the author's words and punctuation: nothing to translate
     for language in LANGUAGES:
         if language != "en":
             assert said[language] != said["en"], (language, code, said[language])

@@ -281,6 +281,78 @@ TEMPLATES: dict[Say, Template] = {
     Say.DRAFT_NOTHING: N_(
         "no figures or names found in the article: nothing to draft from (is it the right file?)"
     ),
+    # The converters (other tools' question files)
+    Say.C_UNKNOWN_FILE: N_("unknown kind of file {suffix!r}; use {formats}"),
+    Say.C_NO_ENDING: N_("unknown kind of file '(no ending)'; use {formats}"),
+    Say.C_TOO_BIG: N_("the file is {size:,} bytes; at most {limit:,}"),
+    Say.C_NOTHING: N_("no question could be converted"),
+    Say.C_NOT_UTF8: N_("not UTF-8 text (byte {offset})"),
+    # TRANSLATORS: a question left out: its name, its type in the other tool, and why.
+    Say.C_SKIPPED: N_("{name} ({kind}): {why}"),
+    Say.C_NO_TYPE: N_("no type"),
+    Say.C_QUESTION_NUMBER: N_("question {number}"),
+    Say.C_AIKEN_QUESTION_FIRST: N_("expected a question before options and ANSWER:"),
+    Say.C_AIKEN_TWO_OPTIONS: N_("a question needs at least two options (A., B.)"),
+    Say.C_AIKEN_ANSWER_NOT_OPTION: N_("ANSWER: {letter} is not one of the options {letters}"),
+    Say.C_AIKEN_ANSWER_EMPTY: N_("ANSWER: (nothing) is not one of the options {letters}"),
+    Say.C_AIKEN_ORDER: N_("option {letter} where {expected} was expected"),
+    Say.C_AIKEN_EXPECTED_OPTION: N_("expected an option (A. text) or ANSWER: after options"),
+    Say.C_AIKEN_NO_ANSWER: N_("this question has no ANSWER: line"),
+    Say.C_XML_ENTITIES: N_(
+        "refused: the file declares XML entities or refers to external ones ({kind}); Moodle "
+        "never writes those, and they can make a parser expand the file without limit or read "
+        "other files"
+    ),
+    # TRANSLATORS: {detail} is the XML parser's own explanation, in English.
+    Say.C_XML_MALFORMED: N_("not well-formed XML: {detail}"),
+    Say.C_XML_ROOT: N_("a Moodle XML file starts with <quiz>, not <{tag}>"),
+    Say.C_WHY_DESCRIPTION: N_("a description, not a question"),
+    Say.C_WHY_UNSUPPORTED: N_("not supported"),
+    Say.C_WHY_EMPTY_TEXT: N_("the question text is empty"),
+    Say.C_WHY_BAD_FRACTION: N_("an answer has a fraction that is not a number"),
+    Say.C_WHY_EMPTY_ANSWER: N_("an answer is empty (an image?)"),
+    Say.C_WHY_FULL_MARKS: Nn_(
+        "{n} answer has full marks; one must", "{n} answers have full marks; one must"
+    ),
+    Say.C_WHY_NO_MARKS: N_("no answer earns marks"),
+    Say.C_WHY_NO_TRUEFALSE: N_("no answer 'true' or 'false' with full marks"),
+    Say.C_WHY_BAD_ANSWER: N_("an answer is empty or has a fraction that is not a number"),
+    Say.C_WHY_NO_ANSWERS: N_("no answers"),
+    Say.C_WHY_NO_FULL_MARKS: N_("no answer with full marks"),
+    Say.C_WHY_NOT_A_NUMBER: N_("the answer or its tolerance is not a number"),
+    # TRANSLATORS: a GIFT question left out: its title (or first words), and why.
+    Say.G_SKIPPED: N_("{name}: {why}"),
+    Say.G_WHY_DESCRIPTION: N_("no answer block, a description"),
+    Say.G_WHY_ESSAY: N_("an essay (no answers)"),
+    Say.G_WHY_MATCHING: N_("a matching question"),
+    Say.G_TITLE_OPEN: N_("the title is not closed with '::'"),
+    Say.G_CLOSING_ALONE: N_("'}}' without an opening '{{' (write \\}} for a brace)"),
+    Say.G_BLOCK_OPEN: N_("the answer block is not closed with '}}'"),
+    Say.G_NESTED: N_("'{{' inside an answer block (write \\{{ for a brace)"),
+    Say.G_SECOND_BLOCK: N_("a second answer block in one question (leave a blank line)"),
+    Say.G_NO_TEXT: N_("the question has no text before its answer block"),
+    Say.G_ANSWER_MARK: N_("each answer must start with '=' (right) or '~' (wrong)"),
+    Say.G_EMPTY_ANSWER: N_("an empty answer"),
+    Say.G_NO_RIGHT: N_("no right answer: mark one with '=' (or weights with '~%50%')"),
+    Say.G_AFTER_TRUEFALSE: N_("unexpected text after T/F (feedback starts with #)"),
+    Say.G_NOT_A_NUMBER: N_("{text!r} is not a number"),
+    Say.G_NO_FULL_MARKS: N_("no numeric answer with full marks"),
+    Say.G_RANGE: N_("the range {range} ends below its start"),
+    Say.S_TOO_MANY_ROWS: N_("more than {limit:,} rows of questions"),
+    # TRANSLATORS: {detail} is the CSV reader's own explanation, in English.
+    Say.S_BAD_CSV: N_("not a readable CSV file: {detail}"),
+    # TRANSLATORS: {detail} is the workbook reader's own explanation, in English.
+    Say.S_BAD_XLSX: N_("not a readable .xlsx workbook: {detail}"),
+    Say.S_EMPTY: N_("the sheet is empty"),
+    Say.S_UNKNOWN_COLUMN: N_("unknown column {name!r}; use: {columns}"),
+    Say.S_COLUMN_TWICE: N_("column {name!r} twice"),
+    Say.S_NO_COLUMN: N_("the header row has no {name!r} column"),
+    Say.S_NO_QUESTION: N_("the question is empty"),
+    Say.S_NO_ANSWER: N_("the answer is empty"),
+    Say.S_NOT_TRUEFALSE: N_("a true-false answer is true or false, not {answer!r}"),
+    Say.S_NOT_A_NUMBER: N_("a number item's answer must be a number, not {answer!r}"),
+    Say.S_BAD_TOLERANCE: N_("the tolerance {tolerance!r} is not a number or 5%"),
+    Say.S_UNKNOWN_TYPE: N_("unknown type {type!r}; use choice, truefalse, short or number"),
     # The item-quality checker's warnings
     Say.Q_FOREIGN_DISTRACTORS: Nn_(
         "{foreign} of {n} distractor ({share:.0%}) share no word with the article, so a reader "

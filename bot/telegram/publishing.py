@@ -386,7 +386,7 @@ async def receive_questions(
     stem = PurePosixPath(article_key(name)).stem
     conversion = await asyncio.to_thread(convert, name, data, None, None, f"{stem}.yaml")
     notes = [
-        render.esc(shorten(t.gettext("skipped: {note}", note=note), 600))
+        render.esc(shorten(t.gettext("skipped: {note}", note=say(t, note)), 600))
         for note in conversion.skipped
     ]
     if conversion.report is None or conversion.problems:
@@ -394,7 +394,7 @@ async def receive_questions(
         header = not_converted(
             t, name, conversion.format, len(conversion.problems), conversion.report is None
         )
-        blocks = [render.esc(shorten(f"{name}:{p}", 1000)) for p in conversion.problems]
+        blocks = [render.esc(shorten(f"{name}:{p.text(t)}", 1000)) for p in conversion.problems]
         footer = t.gettext(NOTHING_PUBLISHED)
         parts, _ = paginate(
             header, [*blocks, *notes], counted(caller.t, "line"), footer, t=caller.t
