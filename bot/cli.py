@@ -176,11 +176,11 @@ def cmd_pack_export(args: argparse.Namespace) -> int:
     """Export a pack (a pack file, or a slug in the store) to another tool's format."""
     from bot.packs.exporters import export_pack
 
+    t = reader(args)
     target = Path(args.pack)
     if target.suffix in (".yaml", ".yml") or target.is_file():
         report = validate_pack_file(target)
         if report.pack is None or not report.ok:
-            t = reader(args)
             for problem in report.problems:
                 print(f"  {problem.text(t)}")
             raise CliError(f"{target} is not a valid pack: nothing exported")
@@ -189,7 +189,7 @@ def cmd_pack_export(args: argparse.Namespace) -> int:
         pack = _pack_from_store(args.pack)
     exported = export_pack(pack, args.format)
     for note in exported.skipped:
-        print(f"skipped: {note}", file=sys.stderr)
+        print(f"skipped: {say(t, note)}", file=sys.stderr)
     if not exported.data:
         raise CliError(f"no item of {pack.slug!r} fits the {args.format} format")
     out = Path(args.out) if args.out else Path(exported.file_name)

@@ -229,6 +229,11 @@ class Say(StrEnum):
     S_NOT_A_NUMBER = "s_not_a_number"
     S_BAD_TOLERANCE = "s_bad_tolerance"
     S_UNKNOWN_TYPE = "s_unknown_type"
+    # The exporters
+    E_GIFT_UNIT = "e_gift_unit"
+    E_AIKEN_SEVERAL = "e_aiken_several"
+    E_AIKEN_TYPED = "e_aiken_typed"
+    E_AIKEN_OPTIONS = "e_aiken_options"
     # The item-quality checker's warnings
     Q_FOREIGN_DISTRACTORS = "q_foreign_distractors"
     Q_FOREIGN_DISTRACTORS_MORE = "q_foreign_distractors_more"

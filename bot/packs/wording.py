@@ -353,6 +353,13 @@ TEMPLATES: dict[Say, Template] = {
     Say.S_NOT_A_NUMBER: N_("a number item's answer must be a number, not {answer!r}"),
     Say.S_BAD_TOLERANCE: N_("the tolerance {tolerance!r} is not a number or 5%"),
     Say.S_UNKNOWN_TYPE: N_("unknown type {type!r}; use choice, truefalse, short or number"),
+    # The exporters
+    Say.E_GIFT_UNIT: N_("{item}: the unit {unit!r} (GIFT has no units)"),
+    Say.E_AIKEN_SEVERAL: N_(
+        "{item} ({type}): Aiken holds one-answer choices only (several right options)"
+    ),
+    Say.E_AIKEN_TYPED: N_("{item} ({type}): Aiken holds one-answer choices only (typed answers)"),
+    Say.E_AIKEN_OPTIONS: N_("{item}: more than 26 options"),
     # The item-quality checker's warnings
     Say.Q_FOREIGN_DISTRACTORS: Nn_(
         "{foreign} of {n} distractor ({share:.0%}) share no word with the article, so a reader "
