@@ -25,7 +25,7 @@ from babel.messages.pofile import read_po, write_po
 from bot.i18n import DOMAIN, LANGUAGES, LOCALE_DIR
 
 PACKAGE_DIR = Path(__file__).parent
-KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
+KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, "Nn_": (1, 2)}
 # A fixed date keeps the files stable: a run that changes no message changes no file.
 EPOCH = datetime(2026, 12, 1, tzinfo=UTC)
 HEADER = (

@@ -16,8 +16,9 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.i18n import LANGUAGES
+from bot.i18n import LANGUAGES, Translator, locale_language, translator
 from bot.packs import Pack, find_pack_files, summarize, validate_pack_file
+from bot.packs.wording import say
 from bot.quiz.catalog import Catalog
 from bot.quiz.packadmin import STATUS_OF_ACTION, PackAdmin, Status
 from bot.settings import Settings
@@ -35,6 +36,12 @@ TOKEN_MISSING = (
 
 class CliError(Exception):
     """A failure to report as one line (exit status 1)."""
+
+
+def reader(args: argparse.Namespace) -> Translator:
+    """The language pack problems and summaries are said in: ``--lang``, else the terminal's
+    (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``), else English."""
+    return translator(getattr(args, "lang", None) or locale_language())
 
 
 def load_settings() -> Settings:
@@ -61,17 +68,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     failed = False
     strict = getattr(args, "strict", False)
+    t = reader(args)
     for path in files:
         report = validate_pack_file(path)
         if report.pack is not None:
             summary = summarize(report.pack)
-            print(f"{path}: pack {report.pack.slug!r}: " + "; ".join(summary.lines()))
+            print(f"{path}: pack {report.pack.slug!r}: " + "; ".join(summary.lines(t)))
         else:
             print(f"{path}: not valid")
         for problem in report.problems:
-            print(f"  {problem}")
+            print(f"  {problem.text(t)}")
         if report.quality is not None:
-            print(f"  {report.quality.summary()}")
+            print(f"  {report.quality.summary(t)}")
         # --strict: quality warnings (and every other warning) fail the check too.
         failed = failed or not report.ok or (strict and bool(report.warnings))
     print(f"{len(files)} pack(s) checked: " + ("problems found" if failed else "all valid"))
@@ -82,31 +90,32 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_pack_draft(args: argparse.Namespace) -> int:
-    from bot.packs.draft import draft_pack
+    from bot.packs.draft import DraftError, draft_pack
     from bot.packs.validate import ArticleError, read_article
 
+    t = reader(args)
     source = Path(args.article)
     out = Path(args.out) if args.out else source.with_suffix(".draft.yaml")
     try:
         text = read_article(source, shown=str(source))
     except ArticleError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(say(t, exc.fact)) from None
     # The pack names its article relative to its own folder, as `pack validate` resolves it.
     article_name = os.path.relpath(source.resolve(), out.resolve().parent)
     slug = re.sub(r"[^a-z0-9]+", "-", out.name.split(".")[0].lower()).strip("-")[:48] or "draft"
     try:
         draft = draft_pack(text, article_name=article_name, language=args.language, slug=slug)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    except DraftError as exc:
+        raise CliError(say(t, exc.fact)) from None
     if out.exists() and not args.force:
         raise CliError(f"{out} exists; pass --force to overwrite it, or --out another file")
     out.write_text(draft.yaml, encoding="utf-8")
-    print(f"{out}: {draft.stats.line()}")
+    print(f"{out}: {draft.stats.line(t)}")
     report = validate_pack_file(out)
     for problem in report.errors:
-        print(f"  {problem}")
+        print(f"  {problem.text(t)}")
     if report.quality is not None:
-        print(f"  {report.quality.summary()}")
+        print(f"  {report.quality.summary(t)}")
     print(f"review it, then: quizbot pack check --strict {out}")
     return EXIT_OK if report.ok else EXIT_PROBLEMS
 
@@ -119,6 +128,7 @@ def cmd_pack_convert(args: argparse.Namespace) -> int:
     from bot.packs.convert import MAX_INPUT_BYTES, convert
     from bot.packs.validate import ArticleError, read_article
 
+    t = reader(args)
     source = Path(args.file)
     out = Path(args.out) if args.out else source.with_suffix(".yaml")
     if out.exists() and not args.force:
@@ -134,13 +144,13 @@ def cmd_pack_convert(args: argparse.Namespace) -> int:
         try:
             article_text = read_article(article.resolve(), shown=args.article)
         except ArticleError as exc:
-            raise CliError(str(exc)) from None
+            raise CliError(say(t, exc.fact)) from None
         article_name = os.path.relpath(article.resolve(), out.resolve().parent)
     result = convert(source.name, data, article_name, article_text, str(out))
     for problem in result.problems:
-        print(f"{source}:{problem}")
+        print(f"{source}:{problem.text(t)}")
     for note in result.skipped:
-        print(f"skipped: {note}")
+        print(f"skipped: {say(t, note)}")
     if not result.yaml_text:
         print(f"{source}: nothing converted")
         return EXIT_PROBLEMS
@@ -154,7 +164,7 @@ def cmd_pack_convert(args: argparse.Namespace) -> int:
     )
     assert result.report is not None
     for pack_problem in result.report.problems:
-        print(f"  {pack_problem}")
+        print(f"  {pack_problem.text(t)}")
     if result.ok:
         print("valid: check the lines marked `# check`, then quizbot pack import " + str(out))
         return EXIT_OK
@@ -166,19 +176,20 @@ def cmd_pack_export(args: argparse.Namespace) -> int:
     """Export a pack (a pack file, or a slug in the store) to another tool's format."""
     from bot.packs.exporters import export_pack
 
+    t = reader(args)
     target = Path(args.pack)
     if target.suffix in (".yaml", ".yml") or target.is_file():
         report = validate_pack_file(target)
         if report.pack is None or not report.ok:
             for problem in report.problems:
-                print(f"  {problem}")
+                print(f"  {problem.text(t)}")
             raise CliError(f"{target} is not a valid pack: nothing exported")
         pack = report.pack
     else:
         pack = _pack_from_store(args.pack)
     exported = export_pack(pack, args.format)
     for note in exported.skipped:
-        print(f"skipped: {note}", file=sys.stderr)
+        print(f"skipped: {say(t, note)}", file=sys.stderr)
     if not exported.data:
         raise CliError(f"no item of {pack.slug!r} fits the {args.format} format")
     out = Path(args.out) if args.out else Path(exported.file_name)
@@ -247,9 +258,10 @@ def cmd_pack_import(args: argparse.Namespace) -> int:
         outcome = await pack_admin(engine).import_files(paths, all_or_nothing=True)
         for name in outcome.missing:
             print(f"quizbot: error: no such file or folder: {name}", file=sys.stderr)
+        t = reader(args)
         for report in outcome.reports:
             for problem in report.problems:
-                print(f"  {problem}")
+                print(f"  {problem.text(t)}")
         if not outcome.ok:
             print("nothing imported: fix the problems above (quizbot pack validate)")
             return EXIT_USAGE if outcome.missing else EXIT_PROBLEMS
@@ -443,7 +455,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from bot.i18n import locale_language
     from bot.play import play, stdio
     from bot.quiz.boards import Boards
     from bot.quiz.catalog import Catalog
@@ -513,6 +524,14 @@ def _positive(value: str) -> int:
 # --------------------------------------------------------------------------- parser
 
 
+def add_lang(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        help="the language of problems and summaries (default: the terminal's LANG, else English)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="quizbot",
@@ -550,6 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
         validate.add_argument(
             "--strict", action="store_true", help="treat warnings as errors (exit status 1)"
         )
+        add_lang(validate)
         validate.set_defaults(func=cmd_validate)
     draft = pack_sub.add_parser(
         "draft", help="write a draft pack (candidate items to review) from an article"
@@ -558,9 +578,11 @@ def build_parser() -> argparse.ArgumentParser:
     draft.add_argument("--out", help="the pack file to write (default: ARTICLE.draft.yaml)")
     draft.add_argument("--language", default="en", help="the article's language code (en)")
     draft.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    add_lang(draft)
     draft.set_defaults(func=cmd_pack_draft)
     imp = pack_sub.add_parser("import", help="validate, then publish packs into the store")
     imp.add_argument("paths", nargs="*", help="pack files or folders (default: content/)")
+    add_lang(imp)
     imp.set_defaults(func=cmd_pack_import)
     conv = pack_sub.add_parser(
         "convert",
@@ -573,6 +595,7 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--article", metavar="ARTICLE", help="the article (.txt) to quote")
     conv.add_argument("--out", metavar="PACK.yaml", help="where to write (FILE with .yaml)")
     conv.add_argument("--force", action="store_true", help="replace --out if it exists")
+    add_lang(conv)
     conv.set_defaults(func=cmd_pack_convert)
     exp = pack_sub.add_parser(
         "export", help="write a pack as Moodle XML, GIFT, Aiken, an Anki deck or YAML"
@@ -582,6 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", required=True, choices=("moodle-xml", "gift", "aiken", "anki", "yaml")
     )
     exp.add_argument("--out", metavar="FILE", help="where to write (SLUG and the format's ending)")
+    add_lang(exp)
     exp.set_defaults(func=cmd_pack_export)
     listing = pack_sub.add_parser("list", help="packs in the store, with status and items")
     listing.set_defaults(func=cmd_pack_list)

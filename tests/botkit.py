@@ -99,6 +99,15 @@ def empty_pg_database(prefix: str) -> Iterator[str]:
         drop_pg_database(url)
 
 
+@pytest.fixture(autouse=True)
+def english_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``quizbot`` commands speak the terminal's language: the tests run in an English one
+    whatever the machine's (tests that need another set it)."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str | None]:
     """A migrated PostgreSQL database for the session (None without the variable). When the

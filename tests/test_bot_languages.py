@@ -5,13 +5,15 @@ group (admins only), remembered across a restart on the same database."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from test_bot_private import answer_correctly, buttons, next_data, texts
+from test_bot_private import answer_correctly, buttons, item_of, next_data, question_ids, texts
 from test_instructor import ARTICLE, grant, pack_yaml, publish_data, upload
 
+from bot.packs.model import ChoiceItem
 from bot.testing.offline import ApiCall
 from botkit import Clock, Harness, start_harness, user
 
@@ -197,3 +199,89 @@ async def test_an_upload_is_answered_in_the_instructors_language(bot: Harness) -
     seen += broken + calls + published
     english = ["Article <b>", "Nothing was published", "is valid", "New pack", "Tap Publish"]
     assert [w for w in english if w in texts(seen)] == []
+
+
+async def test_pack_checks_are_said_in_the_instructors_language(bot: Harness) -> None:
+    mykola = speaker(322, "uk", "Mykola")
+    await grant(bot, mykola)
+    # No article yet: the validator says so in Ukrainian, with the place and the item as written.
+    calls = await upload(bot, mykola, "bees.yaml", pack_yaml(["trips"]))
+    said = texts(calls)
+    assert "4:1: набір: У мене немає статті 'lesson.txt'" in said, said
+    await upload(bot, mykola, "lesson.txt", ARTICLE.encode())
+    # A misspelt key and an answer missing from the options, each at its line.
+    broken = pack_yaml(["trips"]).replace(b"skill: detail", b"skil: detail")
+    broken = broken.replace(b"answer: About 100", b"answer: About 100\n    options: [a, b]")
+    broken = broken.replace(b'    distractors: [About 10, "About 1,000"]\n', b"")
+    said = texts(await upload(bot, mykola, "bees.yaml", broken))
+    assert "trips: відповіді 'About 100' немає серед варіантів" in said, said
+    assert "trips: невідомий ключ 'skil' (може, 'skill'?)" in said, said
+    # A valid pack: the summary and the quality line, with Ukrainian plurals.
+    said = texts(await upload(bot, mykola, "bees.yaml", pack_yaml(["trips", "life", "honey"])))
+    assert "3 запитання · типи: choice 1, truefalse 1, short 1" in said, said
+    assert "🔎 якість: 1 з 3 запитань (33%) із попередженням; правильний варіант найдовший" in said
+    assert "«так/ні»: правдивих 1, хибних 0" in said
+    assert "попередження: 1 з 2 дистракторів (50%) не мають жодного слова" in said
+    english = ["missing key", "not among", "unknown key", "items", "quality:", "types:"]
+    assert [w for w in english if w in said] == []
+
+
+# --------------------------------------------------------------------------- typed letters
+
+
+async def lettered_choice(bot: Harness, who: dict[str, Any]) -> tuple[ApiCall, ChoiceItem]:
+    """Answer until the current question is a single-answer choice with lettered options."""
+    for _ in range(34):
+        _run, item_id, call = question_ids(bot)
+        item = await item_of(bot, item_id)
+        labels = [label for label, _ in buttons(call)]
+        if isinstance(item, ChoiceItem) and not item.multiple and labels[0] in ("A", "А"):
+            return call, item
+        data = next_data(await answer_correctly(bot, who))
+        await bot.press(who, data or "")
+    raise AssertionError("the pack has no lettered single-answer choice")
+
+
+def option_after(label: str, question: ApiCall) -> str:
+    """The option shown after ``label.`` in a question's text."""
+    found = re.search(rf"<b>{label}\.</b> (.*)", str(question.params["text"]))
+    assert found is not None, question.params["text"]
+    return found.group(1)
+
+
+async def test_ukrainian_readers_see_and_type_cyrillic_option_letters(bot: Harness) -> None:
+    olena = speaker(331, "uk")
+    await bot.text(olena, "/quiz atacms-2024")
+    question, item = await lettered_choice(bot, olena)
+    count = len(item.option_texts)
+    labels = [label for label, _ in buttons(question)][:count]
+    assert labels == list("АБВГДЕЄЖЗИ"[:count])  # Cyrillic А, Б, В, Г as in Ukrainian tests
+    hint = await bot.text(olena, "ґ")  # Ґ is not an option letter
+    assert texts(hint) == f"Натисніть кнопку або напишіть літеру варіанта (від А до {labels[-1]})."
+    # "в" is the third option (В), not a look-alike of the Latin B.
+    calls = await bot.text(olena, "в")
+    assert f"Ваша відповідь: {option_after('В', question)}" in texts(calls)
+
+
+async def test_a_latin_letter_still_answers_in_a_ukrainian_chat(bot: Harness) -> None:
+    olena = speaker(332, "uk")
+    await bot.text(olena, "/quiz atacms-2024")
+    question, _item = await lettered_choice(bot, olena)
+    calls = await bot.text(olena, "b")
+    assert f"Ваша відповідь: {option_after('Б', question)}" in texts(calls)
+
+
+async def test_russian_readers_type_cyrillic_letters(bot: Harness) -> None:
+    masha = speaker(333, "ru")
+    await bot.text(masha, "/quiz atacms-2024")
+    question, _item = await lettered_choice(bot, masha)
+    calls = await bot.text(masha, "Г")
+    assert f"Ваш ответ: {option_after('Г', question)}" in texts(calls)
+
+
+async def test_cyrillic_lookalikes_are_the_latin_letters_in_an_english_chat(bot: Harness) -> None:
+    ann = speaker(334, "en")
+    await bot.text(ann, "/quiz atacms-2024")
+    question, _item = await lettered_choice(bot, ann)
+    calls = await bot.text(ann, "В")  # Cyrillic Ve, drawn like the Latin B shown
+    assert f"Your answer: {option_after('B', question)}" in texts(calls)

@@ -175,6 +175,29 @@ def test_validate_exit_codes(env: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert usage.value.code == 2
 
 
+def test_pack_checks_speak_the_terminal_language(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """LANG picks the language of problems and summaries, --lang overrides it; the format
+    stays file:line:column: item: message, and the CLI's own frame stays English."""
+    broken = ROOT / "tests" / "packs" / "broken" / "unknown-key.yaml"
+    assert main(["pack", "validate", str(broken)]) == 1
+    english = capsys.readouterr().out
+    monkeypatch.setenv("LANG", "uk_UA.UTF-8")
+    assert main(["pack", "validate", str(broken)]) == 1
+    ukrainian = capsys.readouterr().out
+    assert "unknown key" in english and "невідомий ключ" in ukrainian
+    assert "unknown key" not in ukrainian
+    places = re.compile(r"^  (\S+:\d+:\d+): (\S+): ", re.MULTILINE)
+    assert places.findall(ukrainian) == places.findall(english) != []
+    assert main(["pack", "validate", "--lang", "es", str(broken)]) == 1
+    assert "clave desconocida" in capsys.readouterr().out
+    assert main(["pack", "check", str(CONTENT / "kyiv-metro-uk.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "22 запитання; типи: choice 5, truefalse 6, short 5, number 6" in out
+    assert "якість: 0 з 22 запитань (0%) із попередженням" in out
+
+
 def test_import_list_and_status(
     env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

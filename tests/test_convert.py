@@ -19,6 +19,7 @@ from bot.packs.convert.common import SentenceFinder, category_tags, html_to_text
 from bot.packs.convert.gift import find, unescape
 from bot.packs.convert.sheet import MAX_XLSX_UNPACKED
 from bot.packs.model import ChoiceItem, NumberItem, Pack, ShortItem, TrueFalseItem
+from bot.packs.wording import english
 from bot.quiz.grading import grade_short
 
 SAMPLES = Path(__file__).parent / "convert"
@@ -84,7 +85,7 @@ def test_moodle_sample_imports_every_supported_type() -> None:
 
 
 def test_moodle_types_we_cannot_serve_are_listed_by_name() -> None:
-    skipped = converted("moodle-sample.xml").skipped
+    skipped = [english(note) for note in converted("moodle-sample.xml").skipped]
     assert skipped == [
         "'Intro' (description): a description, not a question",
         "'Why bees matter' (essay): not supported",
@@ -195,7 +196,7 @@ def test_gift_sample_imports_every_construct() -> None:
     assert "# note: partial credit for 'nectar' dropped: counted wrong" in result.yaml_text
     assert items["wrong-feedback"].answer == 6
     assert "# note: the feedback for wrong numbers was dropped" in result.yaml_text
-    assert result.skipped == [
+    assert [english(note) for note in result.skipped] == [
         "'Essay': an essay (no answers)",
         "'Match': a matching question",
         "'A description only, with no answer block.': no answer block, a description",

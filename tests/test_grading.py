@@ -522,6 +522,35 @@ def test_parse_choice_by_number_letter_or_text_in_the_shown_order(
     assert parse_choice(RANGE, response, SHOWN) == frozenset(picked)
 
 
+@pytest.mark.parametrize(
+    ("language", "response", "picked"),
+    [
+        ("uk", "а", {2}),  # the shown letters: А, Б, В, Г
+        ("uk", "Б", {0}),
+        ("uk", "в", {3}),  # В is the third letter, not the Latin B it looks like
+        ("uk", "г)", {1}),
+        ("uk", "а, в", {2, 3}),
+        ("uk", "b", {0}),  # Latin letters keep their Latin order
+        ("ru", "в", {3}),
+        ("ru", "Г", {1}),
+        ("en", "В", {0}),  # Cyrillic look-alikes of the Latin letters shown
+        ("en", "с", {3}),
+        ("es", "А", {2}),
+    ],
+)
+def test_parse_choice_reads_the_readers_option_letters(
+    language: str, response: str, picked: set[int]
+) -> None:
+    assert parse_choice(RANGE, response, SHOWN, language) == frozenset(picked)
+
+
+@pytest.mark.parametrize(
+    ("language", "response"), [("uk", "ґ"), ("uk", "д"), ("ru", "ё"), ("en", "б"), ("en", "г")]
+)
+def test_parse_choice_refuses_letters_that_name_no_option(language: str, response: str) -> None:
+    assert parse_choice(RANGE, response, SHOWN, language) is None
+
+
 @pytest.mark.parametrize("response", ["", "5", "0", "e", "1, 9", "maybe", "²", "answer b"])
 def test_parse_choice_refuses_what_is_not_an_option(response: str) -> None:
     assert parse_choice(RANGE, response, SHOWN) is None

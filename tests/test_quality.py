@@ -373,8 +373,8 @@ def test_summary_figures(tmp_path: Path) -> None:
     assert summary.startswith("quality: 1 of 3 items (33%) with a warning")
     assert "correct option longest in 0 of 1 single-answer choices (chance 0.2)" in summary
     assert "1 of 3 distractors not from the article" in summary
-    assert "true/false 1 true, 1 false" in summary and "0 item(s) giving another away" in summary
-    assert "0 key(s) echoed in another question" in summary
+    assert "true/false 1 true, 1 false" in summary and "0 items giving another away" in summary
+    assert "0 keys echoed in another question" in summary
 
 
 def test_every_rule_is_documented_with_examples() -> None:

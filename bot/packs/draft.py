@@ -32,6 +32,9 @@ from dataclasses import dataclass, field
 
 import pysbd
 
+from bot.i18n import Translator, translator
+from bot.packs.facts import Fact, Say, Value, fact
+from bot.packs.wording import english, say
 from bot.text import squash_whitespace
 
 MAX_SENTENCE = 280
@@ -145,13 +148,31 @@ class DraftStats:
     def total(self) -> int:
         return sum(self.items.values())
 
-    def line(self) -> str:
-        kinds = ", ".join(f"{k} {v}" for k, v in self.names.items()) or "none"
-        types = ", ".join(f"{k} {v}" for k, v in self.items.items()) or "none"
-        return (
-            f"{self.total} candidate items ({types}) from {self.sentences} sentences in "
-            f"{self.paragraphs} paragraphs; {self.figures} figures; names: {kinds}"
+    def fact(self) -> Fact:
+        """What was found and made, as one fact (kinds of names and items in the format's words)."""
+
+        def counts(values: dict[str, int]) -> Value:
+            return ", ".join(f"{k} {v}" for k, v in values.items()) or fact(Say.SUMMARY_NONE)
+
+        return fact(
+            Say.DRAFT_STATS,
+            candidates=fact(Say.DRAFT_CANDIDATES, n=self.total, types=counts(self.items)),
+            sentences=fact(Say.DRAFT_SENTENCES, n=self.sentences),
+            paragraphs=fact(Say.DRAFT_PARAGRAPHS, n=self.paragraphs),
+            figures=fact(Say.DRAFT_FIGURES, n=self.figures),
+            kinds=counts(self.names),
         )
+
+    def line(self, t: Translator | None = None) -> str:
+        return say(t or translator("en"), self.fact())
+
+
+class DraftError(ValueError):
+    """Nothing could be drafted (``fact`` says why)."""
+
+    def __init__(self, fact: Fact) -> None:
+        super().__init__(english(fact))
+        self.fact = fact
 
 
 @dataclass(frozen=True)
@@ -258,10 +279,7 @@ def draft_pack(
         "items:",
     ]
     if not items:
-        raise ValueError(
-            "no figures or names found in the article: nothing to draft from "
-            "(is it the right file?)"
-        )
+        raise DraftError(fact(Say.DRAFT_NOTHING))
     return Draft("\n".join(header) + "\n" + "\n".join(items), stats)
 
 

@@ -25,6 +25,7 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 import genanki
 import yaml
 
+from bot.packs.facts import Fact, Say, fact
 from bot.packs.model import ChoiceItem, Item, NumberItem, Pack, ShortItem, TrueFalseItem
 
 FORMATS = ("moodle-xml", "gift", "aiken", "anki", "yaml")
@@ -37,7 +38,8 @@ class Exported:
     file_name: str
     data: bytes
     items: int
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[Fact] = field(default_factory=list)
+    """Items left out, each with why (facts, said in the reader's language)."""
 
 
 def export_pack(pack: Pack, fmt: str) -> Exported:
@@ -159,7 +161,7 @@ def gift_escape(text: str) -> str:
 
 
 def gift(pack: Pack, file_name: str) -> Exported:
-    skipped: list[str] = []
+    skipped: list[Fact] = []
     blocks = [
         f"// {pack.title}: exported from quizbot pack {pack.slug!r}",
         f"$CATEGORY: $course$/top/{' '.join(pack.title.split()).replace('/', '-')}",
@@ -184,7 +186,7 @@ def gift(pack: Pack, file_name: str) -> Exported:
         else:
             lines.append(f"\t#{_number(item.answer)}:{_number(item.absolute_tolerance)}")
             if item.unit:
-                skipped.append(f"{item.id}: the unit {item.unit!r} (GIFT has no units)")
+                skipped.append(fact(Say.E_GIFT_UNIT, item=item.id, unit=item.unit))
         lines.append(f"\t####{gift_escape(general_feedback(item))}")
         lines.append("}")
         blocks.append("\n".join(lines))
@@ -200,7 +202,7 @@ def _one_line(text: str) -> str:
 
 
 def aiken(pack: Pack, file_name: str) -> Exported:
-    skipped: list[str] = []
+    skipped: list[Fact] = []
     blocks: list[str] = []
     for item in pack.items:
         if isinstance(item, TrueFalseItem):
@@ -209,11 +211,11 @@ def aiken(pack: Pack, file_name: str) -> Exported:
             options = item.option_texts
             right = options.index(item.answers[0])
         else:
-            why = "several right options" if isinstance(item, ChoiceItem) else "typed answers"
-            skipped.append(f"{item.id} ({item.type}): Aiken holds one-answer choices only ({why})")
+            code = Say.E_AIKEN_SEVERAL if isinstance(item, ChoiceItem) else Say.E_AIKEN_TYPED
+            skipped.append(fact(code, item=item.id, type=item.type))
             continue
         if len(options) > 26:
-            skipped.append(f"{item.id}: more than 26 options")
+            skipped.append(fact(Say.E_AIKEN_OPTIONS, item=item.id))
             continue
         lines = [_one_line(item.question)]
         lines += [f"{chr(65 + n)}. {_one_line(text)}" for n, text in enumerate(options)]

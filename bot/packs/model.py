@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$"
 ITEM_ID_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$"
@@ -63,13 +64,17 @@ def base_language(language: str) -> str:
 def _supported_language(language: str) -> str:
     if base_language(language) not in PACK_LANGUAGES:
         known = ", ".join(PACK_LANGUAGES)
-        raise ValueError(f"the grader does not know the language {language!r}; use one of {known}")
+        raise PydanticCustomError(
+            "unknown_language",
+            "the grader does not know the language {language}; use one of {known}",
+            {"language": language, "known": known},
+        )
     return language
 
 
 def _not_blank(value: str) -> str:
     if not value.strip():
-        raise ValueError("empty text")
+        raise PydanticCustomError("empty_text", "empty text")
     return value
 
 
@@ -130,15 +135,11 @@ class ChoiceItem(_ItemBase):
     @model_validator(mode="after")
     def _one_way_of_listing_options(self) -> ChoiceItem:
         if self.distractors is not None and self.options is not None:
-            raise ValueError(
-                "give either `distractors` (shuffled with the answer) or `options` "
-                "(a fixed list that contains the answer), not both"
+            raise PydanticCustomError(
+                "options_both", "give either `distractors` or `options`, not both"
             )
         if self.distractors is None and self.options is None:
-            raise ValueError(
-                "missing key 'distractors' (shuffled with the answer) or 'options' "
-                "(a fixed list that contains the answer)"
-            )
+            raise PydanticCustomError("options_neither", "missing `distractors` or `options`")
         return self
 
     @property
@@ -195,7 +196,7 @@ class AcceptedAnswer(_Model):
     @classmethod
     def _no_bool(cls, value: Any) -> Any:
         if isinstance(value, bool):
-            raise ValueError("credit must be a number from 0 to 1, not a boolean")
+            raise PydanticCustomError("credit_boolean", "credit must be a number, not a boolean")
         return value
 
 
@@ -233,32 +234,34 @@ class NumberItem(_ItemBase):
     @classmethod
     def _answer_is_number(cls, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(
-                "the answer must be a number written without separators (11000, not '11,000')"
-            )
+            raise PydanticCustomError("answer_not_a_number", "the answer must be a number")
         if not math.isfinite(value):
-            raise ValueError("the answer must be a finite number")
+            raise PydanticCustomError("answer_not_finite", "the answer must be a finite number")
         return value
 
     @field_validator("tolerance", mode="before")
     @classmethod
     def _tolerance_shape(cls, value: Any) -> Any:
         if isinstance(value, bool):
-            raise ValueError("tolerance must be a number or a percentage such as '5%'")
+            raise PydanticCustomError(
+                "tolerance_shape", "tolerance must be a number or a percentage"
+            )
         if isinstance(value, int | float):
             if value < 0:
-                raise ValueError("tolerance is below zero")
+                raise PydanticCustomError("tolerance_negative", "tolerance is below zero")
             if not math.isfinite(value):
-                raise ValueError("tolerance must be a finite number or a percentage such as '5%'")
+                raise PydanticCustomError("tolerance_not_finite", "tolerance must be finite")
             return value
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("-"):
-                raise ValueError("tolerance is below zero")
+                raise PydanticCustomError("tolerance_negative", "tolerance is below zero")
             if not _PERCENT.match(text):
-                raise ValueError("tolerance must be a number or a percentage such as '5%'")
+                raise PydanticCustomError(
+                    "tolerance_shape", "tolerance must be a number or a percentage"
+                )
             return text
-        raise ValueError("tolerance must be a number or a percentage such as '5%'")
+        raise PydanticCustomError("tolerance_shape", "tolerance must be a number or a percentage")
 
     @property
     def absolute_tolerance(self) -> float:

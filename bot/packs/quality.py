@@ -25,7 +25,10 @@ from functools import lru_cache
 import snowballstemmer
 from rapidfuzz import fuzz
 
+from bot.i18n import Translator, translator
+from bot.packs.facts import Fact, Say, fact
 from bot.packs.model import ChoiceItem, Item, NumberItem, Pack, ShortItem, TrueFalseItem
+from bot.packs.wording import english, say_all
 from bot.text import plain_quotes, shorten
 
 RULES: dict[str, str] = {
@@ -147,9 +150,14 @@ class Finding:
     item: str
     index: int | None
     key: tuple[str | int, ...]
-    message: str
+    fact: Fact
     involves: tuple[int, ...] = ()
     """For a pack-level finding: the items it lists (they count as items with a warning)."""
+
+    @property
+    def message(self) -> str:
+        """What is wrong and how to fix it, in English (logs, tests)."""
+        return english(self.fact)
 
 
 @dataclass
@@ -178,39 +186,51 @@ class QualityReport:
         flagged = {f.index for f in self.findings if f.index is not None}
         return len(flagged.union(*(f.involves for f in self.findings)))
 
-    def summary(self) -> str:
-        """One line: the share of items with a warning and the guessability figures."""
+    def summary_facts(self) -> list[Fact]:
+        """The share of items with a warning and the guessability figures."""
         share = self.flagged_items / self.items if self.items else 0.0
-        parts = [
-            f"quality: {self.flagged_items} of {self.items} items ({share:.0%}) with a warning"
-        ]
+        facts = [fact(Say.QUALITY_FLAGGED, flagged=self.flagged_items, n=self.items, share=share)]
         if self.single_choice:
-            parts.append(
-                f"correct option longest in {self.correct_longest} of {self.single_choice} "
-                f"single-answer choices (chance {self.longest_by_chance:.1f})"
+            facts.append(
+                fact(
+                    Say.QUALITY_LONGEST,
+                    longest=self.correct_longest,
+                    choices=self.single_choice,
+                    chance=self.longest_by_chance,
+                )
             )
         if self.distractors:
-            parts.append(
-                f"{self.foreign_distractors} of {self.distractors} distractors not from the article"
+            facts.append(
+                fact(
+                    Say.QUALITY_FOREIGN,
+                    foreign=self.foreign_distractors,
+                    distractors=self.distractors,
+                )
             )
         if self.true_items or self.false_items:
-            parts.append(f"true/false {self.true_items} true, {self.false_items} false")
+            facts.append(fact(Say.QUALITY_TRUEFALSE, true=self.true_items, false=self.false_items))
         if self.signalled_statements:
-            parts.append(
-                f"true/false wording guesses {self.signal_guessed} of "
-                f"{self.signalled_statements} hedged or absolute statements"
+            facts.append(
+                fact(
+                    Say.QUALITY_SIGNALS,
+                    guessed=self.signal_guessed,
+                    signalled=self.signalled_statements,
+                )
             )
         if self.fixed_items:
-            parts.append(
-                f"fixed-order correct answers in one position {self.fixed_top_position} "
-                f"of {self.fixed_items}"
+            facts.append(
+                fact(Say.QUALITY_FIXED, top=self.fixed_top_position, fixed=self.fixed_items)
             )
         if self.cross_item_checked:
-            parts.append(f"{self.giveaways} item(s) giving another away")
-            parts.append(f"{self.echoed_keys} key(s) echoed in another question")
+            facts.append(fact(Say.QUALITY_GIVEAWAYS, n=self.giveaways))
+            facts.append(fact(Say.QUALITY_ECHOES, n=self.echoed_keys))
         else:
-            parts.append(f"items not checked against each other (over {CROSS_ITEM_LIMIT:,})")
-        return "; ".join(parts)
+            facts.append(fact(Say.QUALITY_UNCHECKED, limit=CROSS_ITEM_LIMIT))
+        return facts
+
+    def summary(self, t: Translator | None = None) -> str:
+        """One line: the share of items with a warning and the guessability figures."""
+        return say_all(t or translator("en"), self.summary_facts(), "; ")
 
 
 # --------------------------------------------------------------------------- words
@@ -336,17 +356,21 @@ def check_pack(pack: Pack) -> QualityReport:
     report.foreign_distractors = len(foreign)
     if report.distractors and len(foreign) / report.distractors > FOREIGN_SHARE:
         listed = ", ".join(f"{item} ({_quoted(text)})" for _, item, text in foreign[:12])
-        more = f" and {len(foreign) - 12} more" if len(foreign) > 12 else ""
+        more = len(foreign) - 12
         report.findings.append(
             Finding(
                 "foreign-distractors",
                 "pack",
                 None,
                 (),
-                f"{len(foreign)} of {report.distractors} distractors "
-                f"({len(foreign) / report.distractors:.0%}) share no word with the article, so a "
-                f"reader rules them out at once: {listed}{more}; take distractors from the "
-                "article (other people, places, figures and claims it mentions)",
+                fact(
+                    Say.Q_FOREIGN_DISTRACTORS_MORE if more > 0 else Say.Q_FOREIGN_DISTRACTORS,
+                    foreign=len(foreign),
+                    n=report.distractors,
+                    share=len(foreign) / report.distractors,
+                    listed=listed,
+                    more=more,
+                ),
                 tuple(sorted({index for index, _, _ in foreign})),
             )
         )
@@ -363,9 +387,12 @@ def check_pack(pack: Pack) -> QualityReport:
                     "pack",
                     None,
                     (),
-                    f"the correct answer is option {position + 1} in {count} of "
-                    f"{report.fixed_items} items whose options are not shuffled; spread the "
-                    "correct answers over the positions (or let the options shuffle)",
+                    fact(
+                        Say.Q_POSITION_BIAS,
+                        position=position + 1,
+                        count=count,
+                        fixed=report.fixed_items,
+                    ),
                 )
             )
     if len(pack.items) <= CROSS_ITEM_LIMIT:
@@ -380,13 +407,13 @@ def _flat(text: str) -> str:
     return " ".join(_words(text))
 
 
-_AddFn = Callable[[str, tuple[str | int, ...], str], None]
-"""Records a finding about one item: rule, key inside the item, message."""
+_AddFn = Callable[[str, tuple[str | int, ...], Fact], None]
+"""Records a finding about one item: rule, key inside the item, what is wrong."""
 
 
 def _adder(report: QualityReport, item: Item, index: int) -> _AddFn:
-    def add(rule: str, key: tuple[str | int, ...], message: str) -> None:
-        report.findings.append(Finding(rule, item.id, index, key, message))
+    def add(rule: str, key: tuple[str | int, ...], said: Fact) -> None:
+        report.findings.append(Finding(rule, item.id, index, key, said))
 
     return add
 
@@ -420,17 +447,13 @@ def _check_choice(
             add(
                 "option-length",
                 _option_key(item, right),
-                f"the correct option is much the longest ({length} characters, the longest "
-                f"distractor {max(others)}): test-takers pick the longest option; make the "
-                "distractors as long and as detailed, or the answer shorter",
+                fact(Say.Q_OPTION_LONGEST, length=length, other=max(others)),
             )
         elif 1.3 * length <= min(others) and min(others) - length >= 5:
             add(
                 "option-length",
                 _option_key(item, right),
-                f"the correct option is much the shortest ({length} characters, the shortest "
-                f"distractor {min(others)}): an option unlike the others stands out; make the "
-                "options alike in length",
+                fact(Say.Q_OPTION_SHORTEST, length=length, other=min(others)),
             )
 
     # clang and title-in-key
@@ -440,18 +463,14 @@ def _check_choice(
             add(
                 "clang",
                 _option_key(item, right),
-                f"the stem and the correct option share {', '.join(map(repr, cue))}, which no "
-                "distractor has: a guesser matches the words; reword the stem or the option, or "
-                "use the word in a distractor too",
+                fact(Say.Q_CLANG, words=", ".join(map(repr, cue))),
             )
         title_cue = sorted((stems[right] & title_stems) - wrong_stems - stem_words)
         if title_cue:
             add(
                 "title-in-key",
                 _option_key(item, right),
-                f"the correct option repeats the pack title's {', '.join(map(repr, title_cue))}, "
-                "which no distractor has: the title gives it away; reword the option or use the "
-                "word in a distractor too",
+                fact(Say.Q_TITLE_IN_KEY, words=", ".join(map(repr, title_cue))),
             )
 
     # above-option
@@ -460,8 +479,7 @@ def _check_choice(
             add(
                 "above-option",
                 _option_key(item, position),
-                f"{_quoted(text)} is an 'all/none of the above'-style option: options are "
-                "shuffled, and it tests logic rather than the article; write a real option",
+                fact(Say.Q_ABOVE_OPTION, option=_quoted(text)),
             )
 
     if english:
@@ -474,8 +492,7 @@ def _check_choice(
             add(
                 "negative-stem",
                 ("question",),
-                f"the stem is negative ({negative!r}) and easy to misread: ask the question "
-                "positively, or write the negative in capitals (NOT, EXCEPT)",
+                fact(Say.Q_NEGATIVE_STEM, word=repr(negative)),
             )
         # absolute-distractor
         absolute = [set(_words(t)) & _ABSOLUTES for t in texts]
@@ -485,9 +502,10 @@ def _check_choice(
                     add(
                         "absolute-distractor",
                         _option_key(item, position),
-                        f"the distractor says {', '.join(sorted(absolute[position]))!r} and no "
-                        "correct option does: absolutes mark an option as wrong; qualify it or "
-                        "use an absolute in the correct option too",
+                        fact(
+                            Say.Q_ABSOLUTE_DISTRACTOR,
+                            words=repr(", ".join(sorted(absolute[position]))),
+                        ),
                     )
         # a-an
         last = question_words[-1].lower() if question_words else ""
@@ -500,9 +518,7 @@ def _check_choice(
                     add(
                         "a-an",
                         _option_key(item, position),
-                        f"the stem ends in {last!r} but {_quoted(text)} does not fit it: "
-                        "grammar rules the option out; end the stem before the article, or "
-                        "put 'a'/'an' in each option",
+                        fact(Say.Q_A_AN, article=repr(last), option=_quoted(text)),
                     )
 
     # near-duplicate
@@ -519,9 +535,11 @@ def _check_choice(
                 add(
                     "near-duplicate",
                     _option_key(item, second),
-                    f"{_quoted(texts[second])} and {_quoted(texts[first])} say nearly the same: "
-                    "a near duplicate is either a second right answer or easy to rule out; make "
-                    "each option clearly different",
+                    fact(
+                        Say.Q_NEAR_DUPLICATE,
+                        option=_quoted(texts[second]),
+                        other=_quoted(texts[first]),
+                    ),
                 )
 
 
@@ -550,17 +568,13 @@ def _check_truefalse_wording(pack: Pack, report: QualityReport) -> None:
             add(
                 "truefalse-wording",
                 ("question",),
-                f"a false statement with {', '.join(sorted(absolute))!r}, and no true statement "
-                "in the pack is absolute: absolute statements are guessed false; make it false "
-                "by a detail of the article instead, or word some true statements as strongly",
+                fact(Say.Q_ABSOLUTE_FALSE, words=repr(", ".join(sorted(absolute)))),
             )
         if item.answer and hedged and not hedged_false:
             add(
                 "truefalse-wording",
                 ("question",),
-                f"a true statement with {', '.join(sorted(hedged))!r}, and no false statement in "
-                "the pack is hedged: hedged statements are guessed true; state the fact plainly, "
-                "or hedge some false statements too",
+                fact(Say.Q_HEDGED_TRUE, words=repr(", ".join(sorted(hedged)))),
             )
         if bool(absolute) == bool(hedged):
             continue  # no signal, or a mixed one
@@ -572,18 +586,14 @@ def _check_truefalse_wording(pack: Pack, report: QualityReport) -> None:
     report.signalled_statements = signalled
     report.signal_guessed = max(classic, reverse)
     if signalled >= TRUEFALSE_CUE_MIN and max(classic, reverse) / signalled >= TRUEFALSE_CUE_SHARE:
-        rule = (
-            "hedged true, absolute false" if classic >= reverse else "absolute true, hedged false"
-        )
+        code = Say.Q_CUES_CLASSIC if classic >= reverse else Say.Q_CUES_REVERSE
         report.findings.append(
             Finding(
                 "truefalse-cues",
                 "pack",
                 None,
                 (),
-                f"in {max(classic, reverse)} of {signalled} hedged or absolute true/false "
-                f"statements the wording gives the answer ({rule}): a guesser who spots the "
-                "pattern beats chance; use hedges and absolutes on both sides of the key",
+                fact(code, count=max(classic, reverse), n=signalled),
                 tuple(index for index, _, absolute, hedged in statements if absolute or hedged),
             )
         )
@@ -599,8 +609,7 @@ def _check_short(item: ShortItem, add: _AddFn) -> None:
             add(
                 "answer-in-question",
                 ("answers", position),
-                f"the accepted answer {_quoted(accepted.text)} is in the question itself: "
-                "reword the question so it does not contain the answer",
+                fact(Say.Q_ACCEPTED_IN_QUESTION, answer=_quoted(accepted.text)),
             )
             return
 
@@ -610,8 +619,7 @@ def _check_number(item: NumberItem, add: _AddFn) -> None:
         add(
             "answer-in-question",
             ("answer",),
-            f"the answer {_number_form(item.answer)} is in the question itself: reword the "
-            "question so it does not contain the answer",
+            fact(Say.Q_NUMBER_IN_QUESTION, answer=_number_form(item.answer)),
         )
 
 
@@ -627,10 +635,13 @@ def _check_longest_share(report: QualityReport, chances: Sequence[float]) -> Non
                 "pack",
                 None,
                 (),
-                f"the correct option is the longest in {observed} of {report.single_choice} "
-                f"single-answer choices (chance gives {report.longest_by_chance:.1f}; this many "
-                f"or more has a {tail:.1%} chance): 'pick the longest' beats chance; shorten "
-                "some answers or lengthen their distractors",
+                fact(
+                    Say.Q_LONGEST_SHARE,
+                    observed=observed,
+                    n=report.single_choice,
+                    chance=report.longest_by_chance,
+                    tail=tail,
+                ),
             )
         )
 
@@ -653,16 +664,18 @@ def _check_truefalse_balance(report: QualityReport) -> None:
         return
     minority = min(report.true_items, report.false_items)
     if minority / total < 0.3:
-        more = "true" if report.true_items > report.false_items else "false"
+        more = report.true_items > report.false_items
         report.findings.append(
             Finding(
                 "truefalse-balance",
                 "pack",
                 None,
                 (),
-                f"{max(report.true_items, report.false_items)} of {total} true/false items are "
-                f"{more}: a guesser who always answers {more!r} scores high; balance the "
-                "true and false statements",
+                fact(
+                    Say.Q_MOSTLY_TRUE if more else Say.Q_MOSTLY_FALSE,
+                    count=max(report.true_items, report.false_items),
+                    n=total,
+                ),
             )
         )
 
@@ -737,12 +750,12 @@ def _check_giveaways(pack: Pack, report: QualityReport, words: _Words) -> set[tu
         ):
             continue  # every option is named elsewhere in the quiz: seeing one tells nothing
         for where, index_of, texts in (
-            ("question", questions, question_stems),
-            ("explanation or quote", feedback, feedback_stems),
+            (Say.Q_GIVES_AWAY_QUESTION, questions, question_stems),
+            (Say.Q_GIVES_AWAY_FEEDBACK, feedback, feedback_stems),
         ):
             holders = _holders(key.stems, index_of)
             for giver in sorted(holders - {key.index}):
-                if where != "question" and giver > key.index:
+                if where != Say.Q_GIVES_AWAY_QUESTION and giver > key.index:
                     continue  # its feedback is shown after the target item
                 if any(rival and rival <= texts[giver] for rival in key.rivals):
                     continue  # it names a distractor as well: no give-away
@@ -754,9 +767,8 @@ def _check_giveaways(pack: Pack, report: QualityReport, words: _Words) -> set[tu
                         "gives-away",
                         item.id,
                         giver,
-                        ("question",) if where == "question" else ("explanation",),
-                        f"its {where} states {_quoted(key.shown)}, the answer of item "
-                        f"{target.id!r}: reword one of them (or test a different detail)",
+                        ("question",) if where == Say.Q_GIVES_AWAY_QUESTION else ("explanation",),
+                        fact(where, answer=_quoted(key.shown), item=repr(target.id)),
                     )
                 )
     report.giveaways = len(givers)
@@ -846,14 +858,11 @@ def _check_key_echoes(
                     item.id,
                     index,
                     key,
-                    f"the answer {_quoted(text)} shares a phrase ({shown!r}) with the question "
-                    f"or options of item {pack.items[others[0]].id!r}"
-                    + (
-                        ", and no distractor shares one with another item: a guesser picks the "
-                        "option the quiz repeats; reword the answer or that item, or give a "
-                        "distractor words from another item too"
-                        if isinstance(item, ChoiceItem)
-                        else ": a taker copies the answer from there; reword one of them"
+                    fact(
+                        Say.Q_KEY_ECHO_CHOICE if isinstance(item, ChoiceItem) else Say.Q_KEY_ECHO,
+                        answer=_quoted(text),
+                        phrase=repr(shown),
+                        item=repr(pack.items[others[0]].id),
                     ),
                     tuple(others),
                 )

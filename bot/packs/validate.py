@@ -20,7 +20,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 from rapidfuzz import fuzz
 
+from bot.i18n import Translator, translator
 from bot.packs import limits, quality
+from bot.packs.facts import Fact, Say, Value, fact
 from bot.packs.model import (
     ITEM_MODELS,
     ITEM_TYPES,
@@ -34,6 +36,7 @@ from bot.packs.model import (
     PackSettings,
     ShortItem,
 )
+from bot.packs.wording import say
 from bot.packs.yamlsafe import (
     MAX_PACK_BYTES,
     Mark,
@@ -71,30 +74,67 @@ ArticleLoader = Callable[[str], str]
 
 
 class ArticleError(Exception):
-    """The article a pack names cannot be found or read."""
+    """The article a pack names cannot be found or read (``fact`` says why)."""
+
+    def __init__(self, fact: Fact) -> None:
+        super().__init__(fact.code)
+        self.fact = fact
+
+
+_ITEM_NUMBER = re.compile(r"item #(\d+)")
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong (or worth a warning) in a pack file."""
+    """One thing wrong (or worth a warning) in a pack file: where, and a :class:`Fact`.
+
+    ``item`` is the item's id, ``item #3`` for an item without one, or ``pack``; ``rule`` the
+    item-quality rule of a quality warning. The texts are said in the reader's language with a
+    :class:`~bot.i18n.Translator` (English without one, for logs and tests)."""
 
     file: str
     line: int
     column: int
     item: str
-    message: str
+    fact: Fact
     severity: Severity = "error"
+    rule: str = ""
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.short()}"
+        return self.text()
 
-    def short(self) -> str:
-        """The problem without the file name: ``line:column: item: message``."""
-        prefix = "warning: " if self.severity == "warning" else ""
-        return f"{self.item}: {prefix}{self.message}"
+    @property
+    def message(self) -> str:
+        """The problem in English (logs, tests)."""
+        return self.said()
 
-    def located(self) -> str:
-        return f"{self.line}:{self.column}: {self.short()}"
+    def said(self, t: Translator | None = None) -> str:
+        """What is wrong, with the quality rule in brackets."""
+        text = say(t or translator("en"), self.fact)
+        return f"{text} [{self.rule}]" if self.rule else text
+
+    def label(self, t: Translator | None = None) -> str:
+        """The item's id; for the pack or an item without an id, those words translated."""
+        t = t or translator("en")
+        numbered = _ITEM_NUMBER.fullmatch(self.item)
+        if numbered:
+            return say(t, fact(Say.ITEM_NUMBER, number=int(numbered.group(1))))
+        return say(t, fact(Say.PACK_LABEL)) if self.item == "pack" else self.item
+
+    def text(self, t: Translator | None = None) -> str:
+        """``file:line:column: item: message``."""
+        return f"{self.file}:{self.line}:{self.column}: {self.short(t)}"
+
+    def short(self, t: Translator | None = None) -> str:
+        """The problem without its place: ``item: message``."""
+        message = self.said(t)
+        if self.severity == "warning":
+            message = say(t or translator("en"), fact(Say.WARNING, message=message))
+        return f"{self.label(t)}: {message}"
+
+    def located(self, t: Translator | None = None) -> str:
+        """``line:column: item: message``."""
+        return f"{self.line}:{self.column}: {self.short(t)}"
 
 
 @dataclass
@@ -138,31 +178,33 @@ def read_article(path: Path, shown: str) -> str:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise ArticleError(f"the article {shown!r} does not exist (looked for {path})") from None
+        raise ArticleError(fact(Say.ARTICLE_MISSING, name=shown, path=str(path))) from None
     except OSError as exc:
-        raise ArticleError(f"the article {shown!r} cannot be read: {exc.strerror}") from None
+        raise ArticleError(_unreadable(shown, exc)) from None
     if not path.is_file():
-        raise ArticleError(f"the article {shown!r} is not a file ({path})")
+        raise ArticleError(fact(Say.ARTICLE_NOT_FILE, name=shown, path=str(path)))
     if size > MAX_ARTICLE_BYTES:
         raise ArticleError(
-            f"the article {shown!r} is {size:,} bytes; at most {MAX_ARTICLE_BYTES:,} are allowed"
+            fact(Say.ARTICLE_TOO_BIG, name=shown, size=size, limit=MAX_ARTICLE_BYTES)
         )
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ArticleError(f"the article {shown!r} cannot be read: {exc.strerror}") from None
+        raise ArticleError(_unreadable(shown, exc)) from None
     return decode_article(data, shown)
+
+
+def _unreadable(shown: str, exc: OSError) -> Fact:
+    return fact(Say.ARTICLE_UNREADABLE, name=shown, reason=str(exc.strerror))
 
 
 def decode_article(data: bytes, shown: str) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ArticleError(
-            f"the article {shown!r} is not UTF-8 text (bad byte at offset {exc.start})"
-        ) from None
+        raise ArticleError(fact(Say.ARTICLE_NOT_UTF8, name=shown, offset=exc.start)) from None
     if not text.strip():
-        raise ArticleError(f"the article {shown!r} is empty")
+        raise ArticleError(fact(Say.ARTICLE_EMPTY, name=shown))
     return text
 
 
@@ -173,16 +215,13 @@ def validate_pack_file(path: Path, display_name: str | None = None) -> PackRepor
         size = path.stat().st_size
         if size > MAX_PACK_BYTES:
             return _fatal(
-                shown,
-                YamlLoadError(
-                    f"the file is {size:,} bytes; a pack may be at most {MAX_PACK_BYTES:,} bytes"
-                ),
+                shown, YamlLoadError(fact(Say.FILE_TOO_BIG, size=size, limit=MAX_PACK_BYTES))
             )
         with path.open("rb") as stream:
             # At most one byte over the limit, whatever `stat` said (a pipe, a growing file).
             data = stream.read(MAX_PACK_BYTES + 1)
     except OSError as exc:
-        return _fatal(shown, YamlLoadError(f"cannot read the file: {exc.strerror}"))
+        return _fatal(shown, YamlLoadError(fact(Say.FILE_UNREADABLE, reason=str(exc.strerror))))
     return validate_pack_bytes(data, shown, file_article_loader(path))
 
 
@@ -216,14 +255,15 @@ def _add_quality(report: PackReport, pack: Pack, positions: Positions) -> None:
                 at.line,
                 at.column,
                 finding.item,
-                f"{finding.message} [{finding.rule}]",
+                finding.fact,
                 "warning",
+                finding.rule,
             )
         )
 
 
 def _fatal(file: str, exc: YamlLoadError) -> PackReport:
-    return PackReport(file, None, [Problem(file, exc.line, exc.column, "pack", exc.message)])
+    return PackReport(file, None, [Problem(file, exc.line, exc.column, "pack", exc.fact)])
 
 
 def find_pack_files(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
@@ -252,16 +292,22 @@ class PackSummary:
     by_skill: dict[str, int]
     by_difficulty: dict[str, int]
 
-    def lines(self) -> list[str]:
-        def fmt(counts: dict[str, int]) -> str:
-            return ", ".join(f"{name} {count}" for name, count in counts.items()) or "none"
+    def facts(self) -> list[Fact]:
+        """The item count, then the counts by type, skill and difficulty (the format's words)."""
+
+        def counts(values: dict[str, int]) -> Value:
+            listed = ", ".join(f"{name} {count}" for name, count in values.items())
+            return listed or fact(Say.SUMMARY_NONE)
 
         return [
-            f"{self.items} items",
-            f"types: {fmt(self.by_type)}",
-            f"skills: {fmt(self.by_skill)}",
-            f"difficulty: {fmt(self.by_difficulty)}",
+            fact(Say.SUMMARY_ITEMS, n=self.items),
+            fact(Say.SUMMARY_TYPES, counts=counts(self.by_type)),
+            fact(Say.SUMMARY_SKILLS, counts=counts(self.by_skill)),
+            fact(Say.SUMMARY_DIFFICULTY, counts=counts(self.by_difficulty)),
         ]
+
+    def lines(self, t: Translator | None = None) -> list[str]:
+        return [say(t or translator("en"), f) for f in self.facts()]
 
 
 def summarize(pack: Pack) -> PackSummary:
@@ -305,26 +351,29 @@ _TYPE_MISMATCH = frozenset(
 
 # What a value should be, for values that may take more than one shape.
 _UNION_EXPECTATIONS = {
-    "source": "a quote (text) or a list of quotes",
-    "answer": "the correct option (text) or a list of correct options",
-    "answers": "an accepted answer: text, or a mapping with `text`, `credit` and `feedback`",
-    "typo_tolerance": "a number of typos from 0 to 5, or 'auto'",
-    "tolerance": "a number or a percentage such as '5%'",
+    "source": Say.EXPECT_SOURCE,
+    "answer": Say.EXPECT_ANSWER,
+    "answers": Say.EXPECT_ANSWERS,
+    "typo_tolerance": Say.EXPECT_TYPO_TOLERANCE,
+    "tolerance": Say.EXPECT_TOLERANCE,
 }
 
 _BOUNDS = {
-    "greater_than_equal": "at least",
-    "less_than_equal": "at most",
-    "greater_than": "more than",
-    "less_than": "less than",
+    "greater_than_equal": Say.AT_LEAST,
+    "less_than_equal": Say.AT_MOST,
+    "greater_than": Say.MORE_THAN,
+    "less_than": Say.LESS_THAN,
 }
 
 _FIELD_HINTS = {
-    "id": "an item id: letters, digits, '-', '_' and '.', at most 64 characters",
-    "pack": "a slug: lower-case letters, digits and '-', at most 48 characters",
-    "tags": "a tag: lower-case letters, digits and '-'",
-    "language": "a language code such as 'en' or 'pt-BR'",
+    "id": Say.NOT_AN_ITEM_ID,
+    "pack": Say.NOT_A_SLUG,
+    "tags": Say.NOT_A_TAG,
+    "language": Say.NOT_A_LANGUAGE,
 }
+
+# The model's own errors (pydantic custom errors whose type is a Say code).
+_MODEL_ERRORS = frozenset(Say)
 
 
 def _norm_option(text: str) -> str:
@@ -385,30 +434,33 @@ class _Checker:
         self,
         path: Path_,
         item: str,
-        message: str,
+        said: Fact,
         severity: Severity = "error",
         mark: Mark | None = None,
     ) -> None:
         at = mark or self.positions.get(path)
         self.reported.add(path)
-        self.problems.append(Problem(self.file, at.line, at.column, item, message, severity))
+        self.problems.append(Problem(self.file, at.line, at.column, item, said, severity))
 
     # -- the whole pack
 
     def check(self, raw: Any, load_article: ArticleLoader) -> Pack | None:
         if not isinstance(raw, dict):
-            self.add((), "pack", "a pack file must be a mapping with `pack`, `title`, `items`…")
+            self.add((), "pack", fact(Say.PACK_NOT_MAPPING))
             return None
         for path, mark in self.positions.duplicate_keys:
             self.add(
-                path, self._item_label(raw, path), f"the key {path[-1]!r} appears twice", mark=mark
+                path,
+                self._item_label(raw, path),
+                fact(Say.DUPLICATE_KEY, key=str(path[-1])),
+                mark=mark,
             )
         raw_items = raw.get("items")
         if isinstance(raw_items, list) and len(raw_items) > MAX_ITEMS:
             self.add(
                 ("items",),
                 "pack",
-                f"the pack has {len(raw_items):,} items; at most {MAX_ITEMS:,} are allowed",
+                fact(Say.TOO_MANY_ITEMS, count=len(raw_items), limit=MAX_ITEMS),
             )
             return None
         header = self._validate_model(PackHeader, raw, (), "pack")
@@ -450,16 +502,17 @@ class _Checker:
         try:
             return load_article(name)
         except ArticleError as exc:
-            self.add(("article",), "pack", str(exc))
+            self.add(("article",), "pack", exc.fact)
             return None
 
     def _check_header_lengths(self, raw: dict[str, Any]) -> None:
-        for key, limit in (("title", limits.TITLE), ("description", limits.DESCRIPTION)):
+        for key, limit, code in (
+            ("title", limits.TITLE, Say.TITLE_TOO_LONG),
+            ("description", limits.DESCRIPTION, Say.DESCRIPTION_TOO_LONG),
+        ):
             text = raw.get(key)
             if isinstance(text, str) and len(text) > limit:
-                self.add(
-                    (key,), "pack", f"the {key} is {len(text):,} characters; at most {limit:,}"
-                )
+                self.add((key,), "pack", fact(code, length=len(text), limit=limit))
 
     def _check_yaml11_numbers(self, raw: dict[str, Any]) -> None:
         """Numbers YAML 1.1 reads unlike they look (``030`` is octal 24) where a number is
@@ -467,12 +520,11 @@ class _Checker:
         for path in self.positions.yaml11_numbers:
             mark = self.positions.get(path)
             reading = mark.yaml11_number
-            if path not in self.reported and reading and reading.startswith("the octal"):
+            if path not in self.reported and reading and reading.code == Say.OCTAL_NUMBER:
                 self.add(
                     path,
                     self._item_label(raw, path),
-                    f"YAML 1.1 reads {mark.raw} as {reading}; drop the leading zero "
-                    f"(or put it in quotes if you mean text)",
+                    fact(Say.YAML11_OCTAL, raw=str(mark.raw), reading=reading),
                 )
 
     # -- one item
@@ -497,9 +549,7 @@ class _Checker:
         path: Path_ = ("items", index)
         label = self._label(index, raw_item)
         if not isinstance(raw_item, dict):
-            self.add(
-                path, label, "an item must be a mapping of keys such as `id`, `type`, `question`"
-            )
+            self.add(path, label, fact(Say.ITEM_NOT_MAPPING))
             return None
         item_id = raw_item.get("id")
         if isinstance(item_id, str):
@@ -508,13 +558,13 @@ class _Checker:
                 self.add(
                     (*path, "id"),
                     label,
-                    f"duplicate item id {item_id!r} (first used on line {first})",
+                    fact(Say.DUPLICATE_ID, id=item_id, line=first),
                 )
             else:
                 seen[item_id] = index
         kind = raw_item.get("type")
         if "type" not in raw_item:
-            self.add(path, label, f"missing key 'type' (one of: {', '.join(ITEM_TYPES)})")
+            self.add(path, label, fact(Say.MISSING_TYPE, types=", ".join(ITEM_TYPES)))
             return None
         model = ITEM_MODELS.get(kind) if isinstance(kind, str) else None
         if model is None:
@@ -522,11 +572,13 @@ class _Checker:
             guess = difflib.get_close_matches(str(kind), ITEM_TYPES, n=1) or [
                 name for name in ITEM_TYPES if name in str(kind).lower()
             ]
-            hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+            types = ", ".join(ITEM_TYPES)
             self.add(
                 (*path, "type"),
                 label,
-                f"unknown item type {shown!r}{hint}; use one of: {', '.join(ITEM_TYPES)}",
+                fact(Say.UNKNOWN_TYPE_GUESS, type=repr(shown), guess=guess[0], types=types)
+                if guess
+                else fact(Say.UNKNOWN_TYPE, type=repr(shown), types=types),
             )
             return None
         item, stand_ins = self._validate_item(model, raw_item, path, label)
@@ -578,14 +630,12 @@ class _Checker:
         texts = item.option_texts
         key = "options" if item.options is not None else "distractors"
         if len(texts) < 2:
-            self.add(
-                (*path, key), label, f"a choice needs at least two options; it has {len(texts)}"
-            )
+            self.add((*path, key), label, fact(Say.TOO_FEW_OPTIONS, count=len(texts)))
         if len(texts) > MAX_CHOICE_OPTIONS:
             self.add(
                 (*path, key),
                 label,
-                f"a choice may have at most {MAX_CHOICE_OPTIONS} options; it has {len(texts)}",
+                fact(Say.TOO_MANY_OPTIONS, limit=MAX_CHOICE_OPTIONS, count=len(texts)),
             )
         answers = item.answers
         if item.options is not None:
@@ -594,60 +644,67 @@ class _Checker:
                 if answer not in options:
                     at = (*path, "answer", position) if item.multiple else (*path, "answer")
                     guess = difflib.get_close_matches(answer, options, n=1, cutoff=0.6)
-                    hint = f" (did you mean {guess[0]!r}?)" if guess else ""
-                    self.add(at, label, f"the answer {answer!r} is not among the options{hint}")
-            self._duplicates(options, (*path, "options"), label, "option")
+                    self.add(
+                        at,
+                        label,
+                        fact(Say.ANSWER_NOT_AN_OPTION_GUESS, answer=answer, guess=guess[0])
+                        if guess
+                        else fact(Say.ANSWER_NOT_AN_OPTION, answer=answer),
+                    )
+            self._duplicates(options, (*path, "options"), label, Say.DUPLICATE_OPTION)
         else:
-            self._duplicates(answers, (*path, "answer"), label, "answer")
+            self._duplicates(answers, (*path, "answer"), label, Say.DUPLICATE_ANSWER)
             answer_forms = {_norm_option(a) for a in answers}
             for position, distractor in enumerate(item.distractors or []):
                 if _norm_option(distractor) in answer_forms:
                     self.add(
                         (*path, "distractors", position),
                         label,
-                        f"the distractor {distractor!r} is also an answer",
+                        fact(Say.DISTRACTOR_IS_ANSWER, distractor=distractor),
                     )
-            self._duplicates(item.distractors or [], (*path, "distractors"), label, "distractor")
+            self._duplicates(
+                item.distractors or [], (*path, "distractors"), label, Say.DUPLICATE_DISTRACTOR
+            )
         if item.multiple and len(set(answers)) >= len(set(texts)) >= 2:
-            self.add((*path, "answer"), label, "every option is marked correct")
+            self.add((*path, "answer"), label, fact(Say.ALL_OPTIONS_CORRECT))
         for option in item.feedback:
             if option not in texts:
                 guess = difflib.get_close_matches(option, texts, n=1, cutoff=0.6)
-                hint = f" (did you mean {guess[0]!r}?)" if guess else ""
                 self.add(
                     (*path, "feedback", option),
                     label,
-                    f"feedback for {option!r}, which is not one of the options{hint}",
+                    fact(Say.FEEDBACK_NOT_AN_OPTION_GUESS, option=option, guess=guess[0])
+                    if guess
+                    else fact(Say.FEEDBACK_NOT_AN_OPTION, option=option),
                 )
-        poll_problems = []
+        poll_problems: list[Fact] = []
         if len(item.question) > limits.POLL_QUESTION:
             poll_problems.append(
-                f"the question is {len(item.question)} characters (a poll allows "
-                f"{limits.POLL_QUESTION})"
+                fact(Say.POLL_QUESTION_LONG, length=len(item.question), limit=limits.POLL_QUESTION)
             )
         long_options = [t for t in texts if len(t) > limits.POLL_OPTION]
         if long_options:
             poll_problems.append(
-                f"{len(long_options)} option(s) over {limits.POLL_OPTION} characters"
+                fact(Say.POLL_OPTIONS_LONG, n=len(long_options), limit=limits.POLL_OPTION)
             )
         if len(texts) > limits.POLL_OPTIONS:
-            poll_problems.append(f"{len(texts)} options (a poll allows {limits.POLL_OPTIONS})")
+            poll_problems.append(
+                fact(Say.POLL_TOO_MANY_OPTIONS, count=len(texts), limit=limits.POLL_OPTIONS)
+            )
         if poll_problems:
             self.add(
                 path,
                 label,
-                "too long for a native quiz poll: "
-                + "; ".join(poll_problems)
-                + "; group games show it with buttons instead",
+                fact(Say.POLL_TOO_LONG, reasons=tuple(poll_problems)),
                 severity="warning",
             )
 
-    def _duplicates(self, texts: Sequence[str], path: Path_, label: str, noun: str) -> None:
+    def _duplicates(self, texts: Sequence[str], path: Path_, label: str, code: Say) -> None:
         seen: set[str] = set()
         for position, text in enumerate(texts):
             form = _norm_option(text)
             if form in seen:
-                self.add((*path, position), label, f"duplicate {noun} {text!r}")
+                self.add((*path, position), label, fact(code, text=text))
             seen.add(form)
 
     def _check_short(
@@ -659,14 +716,16 @@ class _Checker:
             at = (*path, "answers", position)
             form = answer_form(answer.text, self.language)
             if form in seen:
-                self.add(at, label, f"duplicate accepted answer {answer.text!r}")
+                self.add(at, label, fact(Say.DUPLICATE_ACCEPTED, text=answer.text))
             seen.add(form)
             if answer.credit > 0 and not normalize(answer.text.replace("*", ""), self.language):
                 self.add(
-                    at, label, f"{answer.text!r} with credit {answer.credit:g} accepts any answer"
+                    at,
+                    label,
+                    fact(Say.ACCEPTS_ANYTHING, text=answer.text, credit=f"{answer.credit:g}"),
                 )
         if not any(a.credit > 0 for a in accepted):
-            self.add((*path, "answers"), label, "no accepted answer earns any credit")
+            self.add((*path, "answers"), label, fact(Say.NO_CREDIT))
 
     def _check_number(
         self, item: NumberItem, raw_item: dict[str, Any], path: Path_, label: str
@@ -675,8 +734,11 @@ class _Checker:
             self.add(
                 (*path, "tolerance"),
                 label,
-                f"a tolerance of {raw_item['tolerance']} accepts 0 for the answer "
-                f"{raw_item['answer']}",
+                fact(
+                    Say.TOLERANCE_ACCEPTS_ZERO,
+                    tolerance=str(raw_item["tolerance"]),
+                    answer=str(raw_item["answer"]),
+                ),
                 severity="warning",
             )
 
@@ -717,37 +779,44 @@ class _Checker:
             self.add(
                 path,
                 label,
-                f"the question, options, explanation and quote need {needed:,} characters "
-                f"in one answer message; Telegram allows {limits.MESSAGE_TEXT:,}",
+                fact(Say.ANSWER_MESSAGE_TOO_LONG, needed=needed, limit=limits.MESSAGE_TEXT),
             )
 
     def _report_long_text(
         self, item: Item, accepted: list[AcceptedAnswer], path: Path_, label: str, room: int
     ) -> None:
         """Report the first text of ``item`` longer than ``room``."""
-        texts: list[tuple[Path_, str, str]] = [
-            ((*path, "question"), "question", item.question),
-            ((*path, "explanation"), "explanation", item.explanation),
+        texts: list[tuple[Path_, Say, str]] = [
+            ((*path, "question"), Say.QUESTION_TOO_LONG, item.question),
+            ((*path, "explanation"), Say.EXPLANATION_TOO_LONG, item.explanation),
         ]
         if isinstance(item.source, str):
-            texts.append(((*path, "source"), "source quote", item.source))
+            texts.append(((*path, "source"), Say.SOURCE_TOO_LONG, item.source))
         elif item.source is not None:
-            texts += [((*path, "source", n), "source quote", s) for n, s in enumerate(item.source)]
+            texts += [
+                ((*path, "source", n), Say.SOURCE_TOO_LONG, s) for n, s in enumerate(item.source)
+            ]
         if isinstance(item, ChoiceItem):
-            texts += [((*path, "feedback", k), "feedback", v) for k, v in item.feedback.items()]
+            texts += [
+                ((*path, "feedback", k), Say.FEEDBACK_TOO_LONG, v) for k, v in item.feedback.items()
+            ]
         elif isinstance(item, ShortItem):
             for n, answer in enumerate(accepted):
-                texts.append(((*path, "answers", n), "answer", answer.text))
+                texts.append(((*path, "answers", n), Say.ANSWER_TOO_LONG, answer.text))
                 if answer.feedback:
-                    texts.append(((*path, "answers", n, "feedback"), "feedback", answer.feedback))
-        for at, name, text in texts:
+                    at = (*path, "answers", n, "feedback")
+                    texts.append((at, Say.FEEDBACK_TOO_LONG, answer.feedback))
+        for at, code, text in texts:
             if len(text) > room:
                 self.add(
                     at,
                     label,
-                    f"the {name} is {len(text):,} characters: more than a Telegram message holds "
-                    f"({limits.MESSAGE_TEXT:,}, with {limits.MESSAGE_CHROME} kept for the bot's "
-                    "own words)",
+                    fact(
+                        code,
+                        length=len(text),
+                        limit=limits.MESSAGE_TEXT,
+                        kept=limits.MESSAGE_CHROME,
+                    ),
                 )
                 return
 
@@ -759,15 +828,14 @@ class _Checker:
                 self.add(
                     path,
                     item.id,
-                    "missing key 'source': a quote from the article that supports the answer "
-                    "(only a pack without `article:` may leave it out)",
+                    fact(Say.MISSING_SOURCE),
                 )
             return
         if not self.has_article:
             self.add(
                 (*path, "source"),
                 item.id,
-                "the pack has no `article:`, so this quote is not checked",
+                fact(Say.SOURCE_NOT_CHECKED),
                 severity="warning",
             )
             return
@@ -782,17 +850,13 @@ class _Checker:
             self.add(
                 at,
                 item.id,
-                "the source quote is not in the article; closest "
-                f"passage: {self._closest_passage(source)}",
+                fact(Say.SOURCE_NOT_IN_ARTICLE, passage=self._closest_passage(source)),
             )
 
-    def _closest_passage(self, source: str) -> str:
+    def _closest_passage(self, source: str) -> Fact:
         self.passage_searches += 1
         if self.passage_searches > MAX_PASSAGE_SEARCHES:
-            return (
-                f"not searched after {MAX_PASSAGE_SEARCHES} missing quotes "
-                "(is `article` the right file?)"
-            )
+            return fact(Say.PASSAGE_NOT_SEARCHED, limit=MAX_PASSAGE_SEARCHES)
         assert self.article is not None
         return self.article.closest_passage(source)
 
@@ -815,12 +879,12 @@ class _Checker:
         path: Path_,
         label: str,
     ) -> None:
-        for loc, message in self._translate(errors, model, raw, path):
-            self.add((*path, *loc), label, message)
+        for loc, said in self._translate(errors, model, raw, path):
+            self.add((*path, *loc), label, said)
 
     def _translate(
         self, errors: list[Any], model: type[BaseModel], raw: dict[str, Any], base: Path_
-    ) -> list[tuple[Path_, str]]:
+    ) -> list[tuple[Path_, Fact]]:
         cleaned: list[tuple[Path_, dict[str, Any]]] = [
             (_clean_loc(err["loc"], raw, err["type"]), err) for err in errors
         ]
@@ -845,7 +909,7 @@ class _Checker:
         for loc, err in kept:
             if err["type"] != "missing" or loc not in explained:
                 grouped.setdefault(loc, []).append(err)
-        out: list[tuple[Path_, str]] = []
+        out: list[tuple[Path_, Fact]] = []
         for loc, errs in grouped.items():
             if errs[0]["type"] == "extra_forbidden":
                 out.append((loc, _unknown_key(model, loc, guesses.get(loc))))
@@ -853,68 +917,61 @@ class _Checker:
                 out.append((loc, self._message((*base, *loc), errs)))
         return out
 
-    def _message(self, loc: Path_, errs: list[dict[str, Any]]) -> str:
+    def _message(self, loc: Path_, errs: list[dict[str, Any]]) -> Fact:
         err = errs[0]
         kind = err["type"]
         name = next((str(p) for p in reversed(loc) if isinstance(p, str)), "value")
+        got = _describe(err["input"])
         mark = self.positions.exact(loc)
         if mark is not None and any(e["type"] in _TYPE_MISMATCH for e in errs):
             if mark.yaml11_boolean:
-                return (
-                    f"YAML read {mark.raw!r} as the boolean {str(err['input']).lower()}; "
-                    f'write "{mark.raw}" in quotes if you mean the word'
-                )
+                value = str(err["input"]).lower()
+                return fact(Say.YAML_READ_BOOLEAN, raw=str(mark.raw), value=value)
             reading = mark.yaml11_number
             if reading is not None and any(e["type"] == "string_type" for e in errs):
-                return (
-                    f"`{name}` must be text; YAML 1.1 reads {mark.raw} as {reading}: "
-                    "put it in quotes"
+                return fact(
+                    Say.YAML11_READ_AS_NUMBER, name=name, raw=str(mark.raw), reading=reading
                 )
         if len(errs) > 1 and all(e["type"] in _TYPE_MISMATCH for e in errs):
-            expected = _UNION_EXPECTATIONS.get(name, "a different kind of value")
-            return f"`{name}` must be {expected}; got {_describe(err['input'])}"
+            shapes = fact(_UNION_EXPECTATIONS.get(name, Say.EXPECT_OTHER))
+            return fact(Say.MUST_BE_ONE_OF_SHAPES, name=name, expected=shapes, got=got)
         if kind == "missing":
-            return f"missing key {loc[-1]!r}" if loc else "missing value"
+            return fact(Say.MISSING_KEY, key=str(loc[-1])) if loc else fact(Say.MISSING_VALUE)
         if kind == "string_type":
-            hint = "; put it in quotes" if isinstance(err["input"], int | float) else ""
-            return f"`{name}` must be text, got {_describe(err['input'])}{hint}"
+            quote = isinstance(err["input"], int | float)
+            return fact(Say.MUST_BE_TEXT_QUOTE if quote else Say.MUST_BE_TEXT, name=name, got=got)
         if kind in ("list_type",):
-            return f"`{name}` must be a list, got {_describe(err['input'])}"
+            return fact(Say.MUST_BE_LIST, name=name, got=got)
         if kind in ("dict_type", "model_type", "model_attributes_type"):
-            return f"`{name}` must be a mapping of keys, got {_describe(err['input'])}"
+            return fact(Say.MUST_BE_MAPPING, name=name, got=got)
         if kind in ("bool_type", "bool_parsing"):
-            unquote = (
-                "; write it without quotes"
-                if str(err["input"]).lower() in ("true", "false")
-                else ""
-            )
-            return f"`{name}` must be true or false, got {_describe(err['input'])}{unquote}"
+            unquote = str(err["input"]).lower() in ("true", "false")
+            code = Say.MUST_BE_BOOLEAN_UNQUOTE if unquote else Say.MUST_BE_BOOLEAN
+            return fact(code, name=name, got=got)
         if kind in ("int_type", "int_parsing", "int_from_float"):
-            return f"`{name}` must be a whole number, got {_describe(err['input'])}"
+            return fact(Say.MUST_BE_WHOLE_NUMBER, name=name, got=got)
         if kind in ("float_type", "float_parsing"):
-            return f"`{name}` must be a number, got {_describe(err['input'])}"
+            return fact(Say.MUST_BE_NUMBER, name=name, got=got)
         if kind == "literal_error":
-            expected = err.get("ctx", {}).get("expected", "")
-            return f"`{name}` is {_describe(err['input'])}; use one of: {expected}"
+            expected = str(err.get("ctx", {}).get("expected", ""))
+            return fact(Say.USE_ONE_OF, name=name, got=got, expected=expected)
         if kind == "string_pattern_mismatch":
-            hint = _FIELD_HINTS.get(name if name != "value" else "", "the allowed characters")
+            hint = _FIELD_HINTS.get(name if name != "value" else "", Say.BAD_CHARACTERS)
             if isinstance(loc[-1], int) and len(loc) >= 2:
                 hint = _FIELD_HINTS.get(str(loc[-2]), hint)
-            return (
-                f"{err['input']!r} is not {hint}"
-                if hint[:2] in ("a ", "an")
-                else (f"{err['input']!r} does not match {hint}")
-            )
+            return fact(hint, value=str(err["input"]))
         if kind == "too_short":
-            wanted = err.get("ctx", {}).get("min_length", 1)
-            return f"`{name}` needs at least {wanted} entr{'y' if wanted == 1 else 'ies'}"
+            wanted = int(err.get("ctx", {}).get("min_length", 1))
+            return fact(Say.NEEDS_ENTRIES, name=name, n=wanted)
         if kind in _BOUNDS:
-            bound = next(iter(err.get("ctx", {}).values()), "?")
-            return f"`{name}` must be {_BOUNDS[kind]} {bound}, got {_describe(err['input'])}"
-        message = str(err["msg"]).removeprefix("Value error, ")
-        if message == "empty text":
-            return f"`{name}` is empty"
-        return message
+            bound = str(next(iter(err.get("ctx", {}).values()), "?"))
+            return fact(_BOUNDS[kind], name=name, bound=bound, got=got)
+        if kind == Say.EMPTY_TEXT:
+            return fact(Say.EMPTY_TEXT, name=name)
+        if kind in _MODEL_ERRORS:
+            context = err.get("ctx", {})
+            return fact(Say(kind), **{key: str(value) for key, value in context.items()})
+        return fact(Say.INVALID_VALUE, detail=str(err["msg"]))
 
 
 def _keys_at(model: type[BaseModel], parent: Path_) -> dict[str, Any]:
@@ -932,16 +989,16 @@ def _guess_key(model: type[BaseModel], loc: Path_) -> str | None:
     return guess[0] if guess else None
 
 
-def _unknown_key(model: type[BaseModel], loc: Path_, guess: str | None) -> str:
+def _unknown_key(model: type[BaseModel], loc: Path_, guess: str | None) -> Fact:
     key = str(loc[-1])
     if guess:
-        return f"unknown key {key!r} (did you mean {guess!r}?)"
+        return fact(Say.UNKNOWN_KEY_GUESS, key=key, guess=guess)
     kind = next((name for name, m in ITEM_MODELS.items() if m is model), None)
     if kind is not None and len(loc) == 1:
         users = [name for name, m in ITEM_MODELS.items() if key in m.model_fields]
         if users:
-            return f"unknown key {key!r}: {kind} items do not use it (only {', '.join(users)})"
-    return f"unknown key {key!r}"
+            return fact(Say.UNKNOWN_KEY_OTHER_TYPES, key=key, type=kind, types=", ".join(users))
+    return fact(Say.UNKNOWN_KEY, key=key)
 
 
 def _clean_loc(loc: Sequence[str | int], raw: Any, kind: str) -> Path_:
@@ -961,19 +1018,20 @@ def _clean_loc(loc: Sequence[str | int], raw: Any, kind: str) -> Path_:
     return tuple(out)
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any) -> Value:
+    """A value as the author gave it: their text quoted, or what kind of value it is."""
     if value is None:
-        return "nothing (an empty value)"
+        return fact(Say.GOT_NOTHING)
     if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
+        return fact(Say.GOT_BOOLEAN, value=str(value).lower())
     if isinstance(value, int | float):
-        return f"the number {value!r}"
+        return fact(Say.GOT_NUMBER, value=repr(value))
     if isinstance(value, str):
         return repr(shorten(value, 60))
     if isinstance(value, list):
-        return f"a list of {len(value)}"
+        return fact(Say.GOT_LIST, n=len(value))
     if isinstance(value, dict):
-        return "a mapping"
+        return fact(Say.GOT_MAPPING)
     return type(value).__name__
 
 
@@ -997,15 +1055,15 @@ class ArticleQuotes:
     def contains(self, quote: str) -> bool:
         return quote_form(quote) in self.form
 
-    def closest_passage(self, quote: str, width: int = 160) -> str:
+    def closest_passage(self, quote: str, width: int = 160) -> Fact:
         """The passage most like ``quote`` in the article's own words (its typographic quotes
         included), quoted, with the similarity in percent."""
         needle = quote_form(quote)
         if not needle:
-            return "(the quote is empty)"
+            return fact(Say.PASSAGE_EMPTY_QUOTE)
         alignment = fuzz.partial_ratio_alignment(needle.lower(), self._lower_form)
         if alignment is None or alignment.score == 0:
-            return "(nothing similar)"
+            return fact(Say.PASSAGE_NOTHING_SIMILAR)
         start, end = alignment.dest_start, alignment.dest_end
         # Widen to whole words so the author can search for the passage.
         while start > 0 and not self.form[start - 1].isspace():
@@ -1014,7 +1072,7 @@ class ArticleQuotes:
             end += 1
         words = self.text[self._original(start) : self._original(end)]
         passage = shorten(squash_whitespace(words), width)
-        return f'"{passage}" ({alignment.score:.0f}% similar)'
+        return fact(Say.PASSAGE, passage=passage, score=f"{alignment.score:.0f}")
 
     def _original(self, position: int) -> int:
         if not self._word_starts:

@@ -49,6 +49,9 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.packs.facts import Fact, Say, fact
+from bot.packs.wording import english
+
 MAX_PACK_BYTES = 8 * 1024 * 1024
 """Largest pack file accepted (8 MiB): ten thousand items of ordinary length fit comfortably."""
 
@@ -101,11 +104,16 @@ _NON_PRINTABLE = re.compile(
 class YamlLoadError(Exception):
     """The file cannot be read as a pack at all; ``line`` and ``column`` are 1-based."""
 
-    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, fact: Fact, line: int = 1, column: int = 1) -> None:
+        super().__init__(fact.code)
+        self.fact = fact
         self.line = line
         self.column = column
+
+    @property
+    def message(self) -> str:
+        """What is wrong, in English (logs, tests)."""
+        return english(self.fact)
 
 
 class Mark(NamedTuple):
@@ -126,15 +134,15 @@ class Mark(NamedTuple):
         )
 
     @property
-    def yaml11_number(self) -> str | None:
-        """How YAML 1.1 surprisingly read a number (``'the octal number 15'``), else None."""
+    def yaml11_number(self) -> Fact | None:
+        """How YAML 1.1 surprisingly read a number ("the octal number 15"), else None."""
         if self.raw is None or self.tag not in (_INT, _FLOAT):
             return None
         if self.tag == _INT and _OCTAL.fullmatch(self.raw) and self.raw.strip("+-0_"):
-            return f"the octal number {int(self.raw.replace('_', ''), 8)}"
+            return fact(Say.OCTAL_NUMBER, value=str(int(self.raw.replace("_", ""), 8)))
         if _SEXAGESIMAL.fullmatch(self.raw):
             value = yaml.safe_load(self.raw)
-            return f"the base-60 number {value}"
+            return fact(Say.BASE60_NUMBER, value=str(value))
         return None
 
 
@@ -206,31 +214,27 @@ def _line_column(text: str, offset: int) -> tuple[int, int]:
 def decode_pack_bytes(data: bytes) -> str:
     """Decode UTF-8 (with or without a byte-order mark), or raise with the first bad offset."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise YamlLoadError("the file is UTF-16 text; save it as UTF-8")
+        raise YamlLoadError(fact(Say.FILE_UTF16))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        byte = f"{data[exc.start]:02x}"
         raise YamlLoadError(
-            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "save it as UTF-8",
-            line,
-            column,
+            fact(Say.FILE_NOT_UTF8, byte=byte, offset=exc.start), line, column
         ) from None
 
 
 def load_yaml(data: bytes) -> tuple[Any, Positions]:
     """Parse one YAML document from ``data`` into plain Python values and their positions."""
     if len(data) > MAX_PACK_BYTES:
-        raise YamlLoadError(
-            f"the file is {len(data):,} bytes; a pack may be at most {MAX_PACK_BYTES:,} bytes"
-        )
+        raise YamlLoadError(fact(Say.FILE_TOO_BIG, size=len(data), limit=MAX_PACK_BYTES))
     text = decode_pack_bytes(data)
     bad = _NON_PRINTABLE.search(text)
     if bad:
         raise YamlLoadError(
-            f"the control character U+{ord(bad.group()):04X} is not allowed in YAML; remove it",
+            fact(Say.CONTROL_CHARACTER, code=f"{ord(bad.group()):04X}"),
             *_line_column(text, bad.start()),
         )
     with collector_paused():
@@ -388,14 +392,11 @@ def _load_nodes(text: str) -> tuple[Any, Positions]:
         except yaml.MarkedYAMLError as exc:
             raise _syntax_error(exc, text) from None
         except yaml.YAMLError as exc:
-            raise YamlLoadError(f"YAML error: {exc}") from None
+            raise YamlLoadError(fact(Say.YAML_ERROR, detail=str(exc))) from None
         except RecursionError:
-            raise YamlLoadError(
-                f"the document nests lists or mappings too deeply (a pack needs {MAX_DEPTH} "
-                "levels at most); refused"
-            ) from None
+            raise YamlLoadError(fact(Say.YAML_TOO_DEEP, limit=MAX_DEPTH)) from None
         if node is None:
-            raise YamlLoadError("the file is empty")
+            raise YamlLoadError(fact(Say.FILE_EMPTY))
         _check_graph(node)
         positions = Positions(node)
         value = _build(loader, node, (), positions)
@@ -410,19 +411,20 @@ def _syntax_error(exc: yaml.MarkedYAMLError, text: str) -> YamlLoadError:
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     text_lines = text.splitlines()
     if 0 < line <= len(text_lines) and "\t" in text_lines[line - 1][:column]:
-        return YamlLoadError(
-            "YAML syntax error: a tab character; YAML indents with spaces only", line, column
-        )
+        return YamlLoadError(fact(Say.YAML_SYNTAX_TAB), line, column)
     what = exc.problem or str(exc)
     context = exc.context
     if context and what.startswith("but "):
         # "expected a single document in the stream, but found another document"
-        return YamlLoadError(f"YAML syntax error: {context}, {what}", line, column)
+        return YamlLoadError(fact(Say.YAML_SYNTAX, detail=f"{context}, {what}"), line, column)
     if context and exc.context_mark and exc.context_mark.line + 1 != line:
-        context = f"{context} that starts on line {exc.context_mark.line + 1}"
+        started = exc.context_mark.line + 1
+        return YamlLoadError(
+            fact(Say.YAML_SYNTAX_FROM, what=what, context=context, line=started), line, column
+        )
     if context:
         what = f"{what} ({context})"
-    return YamlLoadError(f"YAML syntax error: {what}", line, column)
+    return YamlLoadError(fact(Say.YAML_SYNTAX, detail=what), line, column)
 
 
 def _mark(node: Node) -> tuple[int, int]:
@@ -461,23 +463,15 @@ def _check_graph(root: Node) -> None:
                     size += child_size
                     height = max(height, child_height + 1)
             if size > MAX_NODES:
-                raise YamlLoadError(
-                    f"the document expands to more than {MAX_NODES:,} values "
-                    "(aliases that multiply, a 'billion laughs' file?); refused",
-                    *_mark(node),
-                )
+                raise YamlLoadError(fact(Say.YAML_TOO_MANY_VALUES, limit=MAX_NODES), *_mark(node))
             if height > MAX_DEPTH:
-                raise YamlLoadError(
-                    f"the document nests lists or mappings more than {MAX_DEPTH} levels deep "
-                    "(counting what aliases stand for); refused",
-                    *_mark(node),
-                )
+                raise YamlLoadError(fact(Say.YAML_ALIASES_TOO_DEEP, limit=MAX_DEPTH), *_mark(node))
             measured[key] = (size, height)
             continue
         if key in measured:
             continue
         if key in on_path:
-            raise YamlLoadError("a recursive alias refers to itself; refused", *_mark(node))
+            raise YamlLoadError(fact(Say.YAML_RECURSIVE_ALIAS), *_mark(node))
         children = _children(node)
         on_path.add(key)
         stack.append((node, children))
@@ -489,11 +483,7 @@ def _check_graph(root: Node) -> None:
 
 def _check_tag(node: Node) -> None:
     if node.tag not in _PLAIN_TAGS:
-        raise YamlLoadError(
-            f"the tag {_show_tag(node.tag)} is not allowed: packs are plain YAML "
-            "(no Python or custom tags)",
-            *_mark(node),
-        )
+        raise YamlLoadError(fact(Say.YAML_TAG, tag=_show_tag(node.tag)), *_mark(node))
 
 
 def _children(node: Node) -> list[Node]:
@@ -516,10 +506,7 @@ def _pairs(node: MappingNode) -> tuple[list[tuple[Node, Node]], list[tuple[Node,
         sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
         for source in reversed(sources):
             if not isinstance(source, MappingNode):
-                raise YamlLoadError(
-                    "`<<` merges mappings only: give it an alias of a mapping (`<<: *defaults`)",
-                    *_mark(source),
-                )
+                raise YamlLoadError(fact(Say.YAML_MERGE_NOT_MAPPING), *_mark(source))
             inherited, source_own = _pairs(source)
             merged += inherited + source_own
     return merged, own
@@ -551,7 +538,7 @@ def _build(loader: yaml.SafeLoader, node: Node, path: Path_, positions: Position
         first_own = len(merged)
         for position, (key_node, value_node) in enumerate(merged + own):
             if not isinstance(key_node, ScalarNode):
-                raise YamlLoadError("a mapping key must be plain text", *_mark(key_node))
+                raise YamlLoadError(fact(Say.YAML_KEY_NOT_TEXT), *_mark(key_node))
             key = key_node.value if key_node.tag in _AS_TEXT else loader.construct_object(key_node)
             if not isinstance(key, str):
                 # `No:` or `2024:` as a key (per-option feedback): keep the author's own word.
@@ -564,4 +551,4 @@ def _build(loader: yaml.SafeLoader, node: Node, path: Path_, positions: Position
                 own_keys.add(key)
             result[key] = _build(loader, value_node, (*path, key), positions)
         return result
-    raise YamlLoadError(f"unsupported YAML node {type(node).__name__}", *_mark(node))
+    raise YamlLoadError(fact(Say.YAML_NODE, node=type(node).__name__), *_mark(node))

@@ -49,6 +49,7 @@ __all__ = [
     "grade_number",
     "grade_short",
     "grade_typed",
+    "option_letters",
     "parse_choice",
     "parse_number",
     "parse_truefalse",
@@ -148,11 +149,35 @@ def parse_truefalse(response: str) -> bool | None:
     return None
 
 
+LATIN_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+OPTION_LETTERS = {
+    # School tests in Ukraine and Russia letter options А, Б, В, Г, Д (skipping Ґ, Ё, Й).
+    "uk": "АБВГДЕЄЖЗИІЇКЛМНОПРСТУФХЦЧШЩЮЯ",
+    "ru": "АБВГДЕЖЗИКЛМНОПРСТУФХЦЧШЩЭЮЯ",
+}
+"""The letters that label options, by the reader's language (Latin for any other)."""
+
+# Cyrillic letters drawn like Latin ones: a reader shown A, B, C, E with a Cyrillic keyboard
+# on types these.
+_LATIN_LOOKALIKES = {"а": "a", "в": "b", "с": "c", "е": "e"}
+
+
+def option_letters(language: str) -> str:
+    """The letters options are labelled with for a reader of ``language``, in order."""
+    return OPTION_LETTERS.get(language, LATIN_LETTERS)
+
+
 def parse_choice(
-    item: ChoiceItem | TrueFalseItem, response: str, order: list[int] | None = None
+    item: ChoiceItem | TrueFalseItem,
+    response: str,
+    order: list[int] | None = None,
+    language: str = "en",
 ) -> frozenset[int] | None:
     """Read a typed choice: option numbers or letters as shown ("2", "b", "1, 3") or an
-    option's own text. ``order`` maps shown positions to authored indices."""
+    option's own text. ``order`` maps shown positions to authored indices; ``language`` is the
+    reader's, whose letters (:func:`option_letters`) label the options: Ukrainian and Russian
+    readers are shown А, Б, В, Г and may type them, or Latin letters; other readers are shown
+    Latin letters, and Cyrillic look-alikes (А, В, С, Е) are read as those."""
     texts = item.option_texts
     shown = order if order is not None else list(range(len(texts)))
     if isinstance(item, TrueFalseItem) and not response.strip().isdecimal():
@@ -164,16 +189,29 @@ def parse_choice(
     for index in shown:
         if form == normalize(texts[index], "xx"):
             return frozenset({index})
+    letters = option_letters(language).lower()
     tokens = [t.strip("().:") for t in re.split(r"[\s,;/]+|\band\b", response.strip().lower())]
     picked: set[int] = set()
     for token in filter(None, tokens):
+        position = _letter_position(token, letters) if len(token) == 1 else None
         if token.isdecimal() and 1 <= int(token) <= len(shown):
             picked.add(shown[int(token) - 1])
-        elif len(token) == 1 and "a" <= token <= "z" and ord(token) - 97 < len(shown):
-            picked.add(shown[ord(token) - 97])
+        elif position is not None and position < len(shown):
+            picked.add(shown[position])
         else:
             return None
     return frozenset(picked) or None
+
+
+def _letter_position(letter: str, letters: str) -> int | None:
+    """The position a typed (lower-case) letter names, among the reader's ``letters``."""
+    if letter in letters:
+        return letters.index(letter)
+    if letters[0] == "a":
+        letter = _LATIN_LOOKALIKES.get(letter, letter)
+    if "a" <= letter <= "z":
+        return ord(letter) - ord("a")
+    return None
 
 
 # --------------------------------------------------------------------------- short answers

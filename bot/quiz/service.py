@@ -809,16 +809,28 @@ class QuizService:
         return await self._record(tx, plan, user_id, question, grade, response, shown)
 
     async def answer_text(
-        self, player: Player, text: str, run_id: int | None = None, kind: RunKind = "private"
+        self,
+        player: Player,
+        text: str,
+        run_id: int | None = None,
+        kind: RunKind = "private",
+        language: str = "en",
     ) -> AnswerOutcome:
         """Answer the current item of a run by typing (any item type); without ``run_id``,
-        the player's most recently used active run of ``kind``."""
+        the player's most recently used active run of ``kind``. ``language`` is the reader's:
+        it decides the letters options are shown with (:func:`~bot.quiz.grading.option_letters`)."""
         return await self.in_transaction(
-            player, partial(self._answer_text, player, text, run_id, kind)
+            player, partial(self._answer_text, player, text, run_id, kind, language)
         )
 
     async def _answer_text(
-        self, player: Player, text: str, run_id: int | None, kind: RunKind, tx: AsyncSession
+        self,
+        player: Player,
+        text: str,
+        run_id: int | None,
+        kind: RunKind,
+        language: str,
+        tx: AsyncSession,
     ) -> AnswerOutcome:
         user_id = await self.user_id(tx, player)
         found = await self._current_state(tx, user_id, run_id, kind)
@@ -834,7 +846,7 @@ class QuizService:
                 return Unreadable(grade.note or Note("answer_please"), question)
             response: str | None = text.strip()[:1000]
         else:
-            picked = parse_choice(question.item, text, list(question.order))  # type: ignore[arg-type]
+            picked = parse_choice(question.item, text, list(question.order), language)  # type: ignore[arg-type]
             if picked is None:
                 return Unreadable(Note("tap_or_type", count=len(question.order)), question)
             grade = grade_choice(question.item, picked)  # type: ignore[arg-type]

@@ -14,8 +14,9 @@ from telegram import Update
 
 from bot.i18n import N_, Translator
 from bot.packs import ArticleError, validate_pack_bytes
-from bot.packs.draft import draft_pack
+from bot.packs.draft import DraftError, draft_pack
 from bot.packs.validate import decode_article
+from bot.packs.wording import say
 from bot.telegram import render
 from bot.telegram.context import QuizContext, reply, services
 from bot.telegram.staff import Caller, staff_only
@@ -109,15 +110,15 @@ async def receive_draft(
     try:
         text = decode_article(data, key)
     except ArticleError as exc:
-        await reply(update, not_drafted(caller.t, str(exc)))
+        await reply(update, not_drafted(caller.t, say(caller.t, exc.fact)))
         return
     slug = draft_slug(key)
     try:
         draft = await asyncio.to_thread(
             draft_pack, text, article_name=key, language=language, slug=slug
         )
-    except ValueError as exc:
-        await reply(update, not_drafted(caller.t, str(exc)))
+    except DraftError as exc:
+        await reply(update, not_drafted(caller.t, say(caller.t, exc.fact)))
         return
     file_name = f"{slug}.yaml"
     report = await asyncio.to_thread(
@@ -131,12 +132,12 @@ async def receive_draft(
         filename=file_name,
         caption=draft_caption(caller.t, key),
     )
-    quality = report.quality.summary() if report.quality is not None else ""
+    quality = report.quality.summary(caller.t) if report.quality is not None else ""
     summary = draft_summary(
         caller.t,
         file_name,
         key,
-        draft.stats.line(),
+        draft.stats.line(caller.t),
         len(report.warnings),
         len(report.errors),
         quality,

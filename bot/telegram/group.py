@@ -331,11 +331,11 @@ async def _send_question(
         message = await app.bot.send_message(chat_id, render.fit(text))
         return message.message_id, None
     buttons = [
-        (render.LETTERS[n], callbacks.group_answer(question.run_id, question.item_id, i))
+        (render.letters(t)[n], callbacks.group_answer(question.run_id, question.item_id, i))
         for n, i in enumerate(question.order)
     ]
     lines = [f"<b>{header}</b> · <b>{render.esc(question.item.question)}</b>", ""]
-    lines += [f"<b>{render.LETTERS[n]}.</b> {render.esc(o)}" for n, o in enumerate(shown)]
+    lines += [f"<b>{render.letters(t)[n]}.</b> {render.esc(o)}" for n, o in enumerate(shown)]
     tap = t.gettext(
         "Tap your answer ({seconds} s). Your first tap counts.", seconds=question.time_limit
     )

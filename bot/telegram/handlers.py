@@ -469,7 +469,9 @@ async def private_text(update: Update, context: QuizContext) -> None:
     if user is None or chat is None or message is None or message.text is None:
         return
     t = await tr(update, context)
-    outcome = await services(context).quiz.answer_text(player_of(user), message.text)
+    outcome = await services(context).quiz.answer_text(
+        player_of(user), message.text, language=t.language
+    )
     if isinstance(outcome, Answered):
         await show_feedback(context, t, chat.id, outcome, None, typed_reply_to=message.message_id)
     elif isinstance(outcome, Unreadable):

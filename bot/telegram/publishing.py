@@ -27,7 +27,9 @@ from bot.packs import ArticleError, PackReport, summarize, validate_pack_bytes
 from bot.packs.convert import FORMATS as CONVERT_FORMATS
 from bot.packs.convert import MAX_INPUT_BYTES, convert
 from bot.packs.convert.aiken import looks_like_aiken
+from bot.packs.facts import Say, fact
 from bot.packs.validate import MAX_ARTICLE_BYTES, PACK_SUFFIXES, decode_article
+from bot.packs.wording import say
 from bot.quiz import uploads
 from bot.quiz.uploads import WaitingPack
 from bot.store.importer import ImportPlan
@@ -185,7 +187,8 @@ async def receive_article(
     try:
         text = decode_article(data, name)
     except ArticleError as exc:
-        await reply(update, t.gettext("❌ {error}. Nothing was kept.", error=render.esc(str(exc))))
+        error = render.esc(say(t, exc.fact))
+        await reply(update, t.gettext("❌ {error}. Nothing was kept.", error=error))
         return
     uploads = services(context).uploads
     key = article_key(name)
@@ -262,13 +265,7 @@ async def check_pack(
         found = asyncio.run_coroutine_threadsafe(stored_article(svc, caller, key), loop).result()
         if found is None:
             missing.append(key)
-            raise ArticleError(
-                t.gettext(
-                    "I do not have the article {quoted}: send it to me as a .txt file named {key}",
-                    quoted=repr(key),
-                    key=key,
-                )
-            )
+            raise ArticleError(fact(Say.ARTICLE_NOT_SENT, quoted=repr(key), key=key))
         slug, text = found
         origin.append(
             t.gettext("{key}, the article of the published pack {slug}", key=key, slug=slug)
@@ -389,7 +386,7 @@ async def receive_questions(
     stem = PurePosixPath(article_key(name)).stem
     conversion = await asyncio.to_thread(convert, name, data, None, None, f"{stem}.yaml")
     notes = [
-        render.esc(shorten(t.gettext("skipped: {note}", note=note), 600))
+        render.esc(shorten(t.gettext("skipped: {note}", note=say(t, note)), 600))
         for note in conversion.skipped
     ]
     if conversion.report is None or conversion.problems:
@@ -397,7 +394,7 @@ async def receive_questions(
         header = not_converted(
             t, name, conversion.format, len(conversion.problems), conversion.report is None
         )
-        blocks = [render.esc(shorten(f"{name}:{p}", 1000)) for p in conversion.problems]
+        blocks = [render.esc(shorten(f"{name}:{p.text(t)}", 1000)) for p in conversion.problems]
         footer = t.gettext(NOTHING_PUBLISHED)
         parts, _ = paginate(
             header, [*blocks, *notes], counted(caller.t, "line"), footer, t=caller.t
@@ -442,7 +439,7 @@ async def answer_report(
         header = t.ngettext(
             "❌ {pack}: {n} problem.", "❌ {pack}: {n} problems.", len(report.errors), pack=shown
         )
-        blocks = [render.esc(shorten(p.located(), 1000)) for p in report.problems]
+        blocks = [render.esc(shorten(p.located(t), 1000)) for p in report.problems]
         parts, _ = paginate(
             header, [*notes, *blocks], counted(caller.t, "problem"), footer, t=caller.t
         )
@@ -456,11 +453,11 @@ async def answer_report(
         title=render.esc(pack.title),
         slug=pack.slug,
     )
-    blocks = [*notes, render.esc(" · ".join(summarize(pack).lines()))]
+    blocks = [*notes, render.esc(" · ".join(summarize(pack).lines(t)))]
     if origin:
         blocks.append(t.gettext("📄 Article: {origin}", origin=render.esc(origin)))
     if report.quality is not None:
-        blocks.append(f"🔎 {render.esc(report.quality.summary())}")
+        blocks.append(f"🔎 {render.esc(report.quality.summary(t))}")
     if report.warnings:
         blocks.append(
             t.ngettext(
@@ -469,7 +466,7 @@ async def answer_report(
                 len(report.warnings),
             )
         )
-        blocks += [render.esc(shorten(p.located(), 1000)) for p in report.warnings]
+        blocks += [render.esc(shorten(p.located(t), 1000)) for p in report.warnings]
     blocks += plan_blocks(t, plan)
     refusal = ownership_refusal(t, caller, plan)
     markup = None

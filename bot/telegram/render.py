@@ -14,6 +14,7 @@ from bot import phrases
 from bot.i18n import Translator
 from bot.packs.model import NumberItem, ShortItem, TrueFalseItem
 from bot.quiz.catalog import CachedPack
+from bot.quiz.grading import option_letters
 from bot.quiz.service import POINT, Feedback, Question, RunSummary
 from bot.store.repo import PackStats, Standing
 from bot.telegram import callbacks
@@ -22,7 +23,10 @@ from bot.text import quoted, shorten
 SHORT_OPTION = 28
 """Options up to this length go on their own buttons; longer ones are numbered in the text."""
 
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+def letters(t: Translator) -> str:
+    """The letters that label options for this reader (А, Б, В… in Ukrainian and Russian)."""
+    return option_letters(t.language)
 
 
 def esc(text: str) -> str:
@@ -186,7 +190,7 @@ def question_text(t: Translator, question: Question) -> str:
                 mark = ""
                 if question.multiple:
                     mark = "☑ " if question.order[n] in question.selected else "☐ "
-                lines.append(f"{mark}<b>{LETTERS[n]}.</b> {esc(text)}")
+                lines.append(f"{mark}<b>{letters(t)[n]}.</b> {esc(text)}")
     return fit("\n".join(lines))
 
 
@@ -198,7 +202,7 @@ def question_keyboard(t: Translator, question: Question) -> InlineKeyboardMarkup
     buttons = []
     shown = shown_options(t, question)
     for n, (index, text) in enumerate(zip(question.order, shown, strict=True)):
-        label = LETTERS[n] if numbered else text
+        label = letters(t)[n] if numbered else text
         if question.multiple:
             box = "☑" if index in question.selected else "☐"
             buttons.append((f"{box} {label}", callbacks.toggle(run, item, index)))
@@ -213,8 +217,12 @@ def question_keyboard(t: Translator, question: Question) -> InlineKeyboardMarkup
 def choice_hint(t: Translator, question: Question) -> str:
     """What to do when a typed reply names no option."""
     if _numbered(question):  # the options are lettered on screen
-        last = LETTERS[len(question.order) - 1]
-        return t.gettext("Tap a button, or type the letter of an option (A to {last}).", last=last)
+        shown = letters(t)
+        return t.gettext(
+            "Tap a button, or type the letter of an option ({first} to {last}).",
+            first=shown[0],
+            last=shown[len(question.order) - 1],
+        )
     return t.gettext("Tap a button, or type an option as it reads on its button.")
 
 

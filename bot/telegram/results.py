@@ -9,6 +9,7 @@ from telegram import Update
 
 from bot.i18n import N_, Translator
 from bot.packs.exporters import export_pack
+from bot.packs.wording import say
 from bot.quiz import analysis
 from bot.quiz.export import csv_bytes
 from bot.store.models import PackRow
@@ -223,7 +224,7 @@ async def export_questions(
         chat.id, exported.data, filename=exported.file_name, caption=caption
     )
     if exported.skipped:
-        blocks = [render.esc(shorten(note, 600)) for note in exported.skipped]
+        blocks = [render.esc(shorten(say(t, note), 600)) for note in exported.skipped]
         parts, _ = paginate(t.gettext("Skipped:"), blocks, counted(t, "item"), "", t=t)
         await send_parts(update, parts)
 

@@ -15,6 +15,7 @@ from bot.packs.convert.common import ConvertProblem, Parsed, pack_yaml, slug_of
 from bot.packs.convert.gift import read_gift
 from bot.packs.convert.moodle_xml import read_moodle_xml
 from bot.packs.convert.sheet import read_sheet
+from bot.packs.facts import Fact, Say, fact
 from bot.packs.validate import PackReport, validate_pack_bytes
 from bot.packs.yamlsafe import MAX_PACK_BYTES
 from bot.text import shorten
@@ -41,7 +42,7 @@ class Conversion:
     yaml_text: str = ""
     """The pack, empty when nothing could be converted."""
     items: int = 0
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[Fact] = field(default_factory=list)
     """Questions left out, each with its name and why."""
     problems: list[ConvertProblem] = field(default_factory=list)
     """Input that could not be read, with line and column."""
@@ -68,15 +69,20 @@ def convert(
     suffix = PurePath(file_name).suffix.lower()
     result = Conversion(file_name, FORMATS.get(suffix, ""))
     if suffix not in FORMATS:
+        formats = ", ".join(FORMATS)
         result.problems.append(
             ConvertProblem(
-                1, 1, f"unknown kind of file {suffix or '(no ending)'!r}; use {', '.join(FORMATS)}"
+                1,
+                1,
+                fact(Say.C_UNKNOWN_FILE, suffix=suffix, formats=formats)
+                if suffix
+                else fact(Say.C_NO_ENDING, formats=formats),
             )
         )
         return result
     if len(data) > MAX_INPUT_BYTES:
         result.problems.append(
-            ConvertProblem(1, 1, f"the file is {len(data):,} bytes; at most {MAX_INPUT_BYTES:,}")
+            ConvertProblem(1, 1, fact(Say.C_TOO_BIG, size=len(data), limit=MAX_INPUT_BYTES))
         )
         return result
     parsed = _read(suffix, data, result)
@@ -84,7 +90,7 @@ def convert(
     result.items = len(parsed.drafts)
     if not parsed.drafts:
         if not parsed.problems:
-            result.problems.append(ConvertProblem(1, 1, "no question could be converted"))
+            result.problems.append(ConvertProblem(1, 1, fact(Say.C_NOTHING)))
         return result
     stem = PurePath(file_name).stem
     slug = slug_of(stem)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from bot.packs.convert.common import ConvertProblem, Draft, Parsed
+from bot.packs.facts import Say, fact
 
 _OPTION = re.compile(r"^([A-Z])[.)]\s+(.*\S)\s*$")
 _ANSWER = re.compile(r"^ANSWER:\s*(\S*)\s*$", re.IGNORECASE)
@@ -25,7 +26,7 @@ def read_aiken(data: bytes) -> Parsed:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        parsed.problems.append(ConvertProblem(1, 1, f"not UTF-8 text (byte {exc.start})"))
+        parsed.problems.append(ConvertProblem(1, 1, fact(Say.C_NOT_UTF8, offset=exc.start)))
         return parsed
     question: str | None = None
     start = 0
@@ -38,25 +39,24 @@ def read_aiken(data: bytes) -> Parsed:
         option = _OPTION.match(line)
         if question is None:
             if answer or option:
-                parsed.problems.append(
-                    ConvertProblem(number, 1, "expected a question before options and ANSWER:")
-                )
+                parsed.problems.append(ConvertProblem(number, 1, fact(Say.C_AIKEN_QUESTION_FIRST)))
                 continue
             question, start, options = line, number, []
         elif answer:
             letter = answer.group(1).upper()
             letters = [x for x, _ in options]
             if len(options) < 2:
-                parsed.problems.append(
-                    ConvertProblem(number, 1, "a question needs at least two options (A., B.)")
-                )
+                parsed.problems.append(ConvertProblem(number, 1, fact(Say.C_AIKEN_TWO_OPTIONS)))
             elif letter not in letters:
                 parsed.problems.append(
                     ConvertProblem(
                         number,
                         len(raw) - len(raw.lstrip()) + 8,
-                        f"ANSWER: {letter or '(nothing)'} is not one of the options "
-                        f"{', '.join(letters)}",
+                        fact(
+                            Say.C_AIKEN_ANSWER_NOT_OPTION, letter=letter, letters=", ".join(letters)
+                        )
+                        if letter
+                        else fact(Say.C_AIKEN_ANSWER_EMPTY, letters=", ".join(letters)),
                     )
                 )
             else:
@@ -70,15 +70,15 @@ def read_aiken(data: bytes) -> Parsed:
             expected = chr(ord("A") + len(options))
             if letter != expected:
                 parsed.problems.append(
-                    ConvertProblem(number, 1, f"option {letter} where {expected} was expected")
+                    ConvertProblem(
+                        number, 1, fact(Say.C_AIKEN_ORDER, letter=letter, expected=expected)
+                    )
                 )
             options.append((letter, option.group(2)))
         elif options:
-            parsed.problems.append(
-                ConvertProblem(number, 1, "expected an option (A. text) or ANSWER: after options")
-            )
+            parsed.problems.append(ConvertProblem(number, 1, fact(Say.C_AIKEN_EXPECTED_OPTION)))
         else:
             question = f"{question} {line}"  # a question written over several lines
     if question is not None:
-        parsed.problems.append(ConvertProblem(start, 1, "this question has no ANSWER: line"))
+        parsed.problems.append(ConvertProblem(start, 1, fact(Say.C_AIKEN_NO_ANSWER)))
     return parsed

@@ -12,7 +12,10 @@ from typing import Any
 
 import yaml
 
+from bot.i18n import Translator, translator
+from bot.packs.facts import Fact
 from bot.packs.model import ITEM_ID_PATTERN
+from bot.packs.wording import english, say
 from bot.text import squash_whitespace
 
 DEFAULT_DIFFICULTY = "medium"
@@ -25,10 +28,19 @@ class ConvertProblem:
 
     line: int
     column: int
-    message: str
+    fact: Fact
 
     def __str__(self) -> str:
-        return f"{self.line}:{self.column}: {self.message}"
+        return self.text()
+
+    @property
+    def message(self) -> str:
+        """What is wrong, in English (logs, tests)."""
+        return english(self.fact)
+
+    def text(self, t: Translator | None = None) -> str:
+        """``line:column: message`` in the reader's language (English without one)."""
+        return f"{self.line}:{self.column}: {say(t or translator('en'), self.fact)}"
 
 
 @dataclass
@@ -46,7 +58,7 @@ class Parsed:
     """What a reader made of a file: drafts, questions it skipped (with why) and problems."""
 
     drafts: list[Draft] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[Fact] = field(default_factory=list)
     problems: list[ConvertProblem] = field(default_factory=list)
 
 

@@ -35,6 +35,7 @@ from bot.packs.convert.common import (
     category_tags,
     html_to_text,
 )
+from bot.packs.facts import Fact, Say, fact
 
 _ESCAPABLE = "~=#{}:\\"
 _WEIGHT = re.compile(r"\s*%(-?\d+(?:\.\d+)?)%")
@@ -45,10 +46,10 @@ _FORMAT = re.compile(r"\s*\[(html|moodle|plain|markdown)\]", re.IGNORECASE)
 class GiftError(Exception):
     """Malformed GIFT at an offset of the question's text."""
 
-    def __init__(self, offset: int, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, offset: int, fact: Fact) -> None:
+        super().__init__(fact.code)
         self.offset = offset
-        self.message = message
+        self.fact = fact
 
 
 def find(raw: str, target: str, start: int = 0) -> int:
@@ -139,7 +140,7 @@ def read_gift(data: bytes) -> Parsed:
     try:
         text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
-        parsed.problems.append(ConvertProblem(1, 1, f"not UTF-8 text (byte {exc.start})"))
+        parsed.problems.append(ConvertProblem(1, 1, fact(Say.C_NOT_UTF8, offset=exc.start)))
         return parsed
     tags: list[str] = []
     for block in _blocks(text):
@@ -153,7 +154,7 @@ def read_gift(data: bytes) -> Parsed:
             draft, skipped = _question(block.raw)
         except GiftError as exc:
             line, column = block.where(exc.offset)
-            parsed.problems.append(ConvertProblem(line, column, exc.message))
+            parsed.problems.append(ConvertProblem(line, column, exc.fact))
             continue
         if skipped is not None:
             parsed.skipped.append(skipped)
@@ -165,14 +166,14 @@ def read_gift(data: bytes) -> Parsed:
     return parsed
 
 
-def _question(raw: str) -> tuple[Draft | None, str | None]:
+def _question(raw: str) -> tuple[Draft | None, Fact | None]:
     """A draft, or the note saying why the question is skipped; raises :class:`GiftError`."""
     position = len(raw) - len(raw.lstrip())
     name = ""
     if raw.startswith("::", position):
         end = find(raw, "::", position + 2)
         if end == -1:
-            raise GiftError(position, "the title is not closed with '::'")
+            raise GiftError(position, fact(Say.G_TITLE_OPEN))
         name = unescape(raw[position + 2 : end]).strip()
         position = end + 2
     html = False
@@ -186,17 +187,17 @@ def _question(raw: str) -> tuple[Draft | None, str | None]:
     if opening == -1:
         closing = find(raw, "}", position)
         if closing != -1:
-            raise GiftError(closing, "'}' without an opening '{' (write \\} for a brace)")
-        return None, f"{label}: no answer block, a description"
+            raise GiftError(closing, fact(Say.G_CLOSING_ALONE))
+        return None, fact(Say.G_SKIPPED, name=label, why=fact(Say.G_WHY_DESCRIPTION))
     closing = find(raw, "}", opening + 1)
     if closing == -1:
-        raise GiftError(opening, "the answer block is not closed with '}'")
+        raise GiftError(opening, fact(Say.G_BLOCK_OPEN))
     nested = find(raw, "{", opening + 1)
     if nested != -1 and nested < closing:
-        raise GiftError(nested, "'{' inside an answer block (write \\{ for a brace)")
+        raise GiftError(nested, fact(Say.G_NESTED))
     if find(raw, "{", closing + 1) != -1 or find(raw, "}", closing + 1) != -1:
         extra = max(find(raw, "{", closing + 1), find(raw, "}", closing + 1))
-        raise GiftError(extra, "a second answer block in one question (leave a blank line)")
+        raise GiftError(extra, fact(Say.G_SECOND_BLOCK))
     before, after = raw[position:opening], raw[closing + 1 :]
     question = _clean(before)
     if after.strip():
@@ -215,15 +216,15 @@ def _question(raw: str) -> tuple[Draft | None, str | None]:
     body = inner.strip()
     lead = inner_start + len(inner) - len(inner.lstrip())
     if not body:
-        return None, f"{label}: an essay (no answers)"
+        return None, fact(Say.G_SKIPPED, name=label, why=fact(Say.G_WHY_ESSAY))
     if not question:
-        raise GiftError(opening, "the question has no text before its answer block")
+        raise GiftError(opening, fact(Say.G_NO_TEXT))
     if body.startswith("#"):
         _numeric(body[1:], lead + 1, draft)
     elif _TRUEFALSE.match(body) and find(body, "=") == -1 and find(body, "~") == -1:
         _truefalse(body, lead, draft)
     elif find(body, "~") == -1 and find(body, "->") != -1:  # Moodle: a choice has a '~'
-        return None, f"{label}: a matching question"
+        return None, fact(Say.G_SKIPPED, name=label, why=fact(Say.G_WHY_MATCHING))
     else:
         _choice_or_short(_answers(body, lead), draft, lead)
     return draft, None
@@ -239,7 +240,7 @@ def _answers(body: str, base: int) -> list[_Answer]:
         starts.append(min(marks))
         position = min(marks) + 1
     if not starts or body[: starts[0]].strip():
-        raise GiftError(base, "each answer must start with '=' (right) or '~' (wrong)")
+        raise GiftError(base, fact(Say.G_ANSWER_MARK))
     answers = []
     for index, start in enumerate(starts):
         end = starts[index + 1] if index + 1 < len(starts) else len(body)
@@ -254,7 +255,7 @@ def _answers(body: str, base: int) -> list[_Answer]:
         answers.append(_Answer(body[start], weight, _clean(text), _clean(feedback), base + start))
     for answer in answers:
         if not answer.text:
-            raise GiftError(answer.offset, "an empty answer")
+            raise GiftError(answer.offset, fact(Say.G_EMPTY_ANSWER))
     return answers
 
 
@@ -286,7 +287,7 @@ def _choice_or_short(answers: list[_Answer], draft: Draft, base: int) -> None:
     else:
         right = [a for a in answers if (a.weight or 0) > 0]
         if not right:
-            raise GiftError(base, "no right answer: mark one with '=' (or weights with '~%50%')")
+            raise GiftError(base, fact(Say.G_NO_RIGHT))
     if len(right) == 1 and right[0].marker == "=":
         body.update(type="choice", answer=right[0].text)
     else:
@@ -305,7 +306,7 @@ def _truefalse(body: str, base: int, draft: Draft) -> None:
     value = word.group(1).upper().startswith("T")
     rest = body[word.end() :].strip()
     if rest and not rest.startswith("#"):
-        raise GiftError(base + word.end(), "unexpected text after T/F (feedback starts with #)")
+        raise GiftError(base + word.end(), fact(Say.G_AFTER_TRUEFALSE))
     notes = [_clean(part) for part in _split(rest[1:])] if rest else []
     draft.body.update(type="truefalse", answer=value)
     # GIFT: {T#shown for a wrong answer#shown for a right answer}; with no general feedback
@@ -329,7 +330,7 @@ def _number(text: str, offset: int) -> float:
     try:
         return float(text.strip())
     except ValueError:
-        raise GiftError(offset, f"{text.strip()!r} is not a number") from None
+        raise GiftError(offset, fact(Say.G_NOT_A_NUMBER, text=text.strip())) from None
 
 
 def _numeric(body: str, base: int, draft: Draft) -> None:
@@ -342,7 +343,7 @@ def _numeric(body: str, base: int, draft: Draft) -> None:
         answers = _answers(body.strip(), base + len(body) - len(body.lstrip()))
         full = [a for a in answers if a.marker == "=" and (a.weight is None or a.weight >= 100)]
         if not full:
-            raise GiftError(base, "no numeric answer with full marks")
+            raise GiftError(base, fact(Say.G_NO_FULL_MARKS))
         if len(answers) > 1:
             draft.notes.append("only the full-marks answer was kept (others gave partial credit)")
         spec = full[0].text
@@ -355,7 +356,7 @@ def _numeric(body: str, base: int, draft: Draft) -> None:
         low_text, high_text = spec.split("..", 1)
         low, high = _number(low_text, base), _number(high_text, base)
         if high < low:
-            raise GiftError(base, f"the range {spec.strip()} ends below its start")
+            raise GiftError(base, fact(Say.G_RANGE, range=spec.strip()))
         value, tolerance = (low + high) / 2, (high - low) / 2
     elif ":" in spec:
         value_text, tolerance_text = spec.split(":", 1)

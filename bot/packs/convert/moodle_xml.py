@@ -24,6 +24,7 @@ from bot.packs.convert.common import (
     html_to_text,
     tag_of,
 )
+from bot.packs.facts import Fact, Say, Value, fact
 
 
 def read_moodle_xml(data: bytes) -> Parsed:
@@ -32,44 +33,40 @@ def read_moodle_xml(data: bytes) -> Parsed:
         root = fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         parsed.problems.append(
-            ConvertProblem(
-                1,
-                1,
-                "refused: the file declares XML entities or refers to external ones "
-                f"({type(exc).__name__}); Moodle never writes those, and they can make a parser "
-                "expand the file without limit or read other files",
-            )
+            ConvertProblem(1, 1, fact(Say.C_XML_ENTITIES, kind=type(exc).__name__))
         )
         return parsed
     except ParseError as exc:
         line, column = exc.position
-        parsed.problems.append(ConvertProblem(line, column + 1, f"not well-formed XML: {exc}"))
+        parsed.problems.append(
+            ConvertProblem(line, column + 1, fact(Say.C_XML_MALFORMED, detail=str(exc)))
+        )
         return parsed
     if root.tag != "quiz":
-        parsed.problems.append(
-            ConvertProblem(1, 1, f"a Moodle XML file starts with <quiz>, not <{root.tag}>")
-        )
+        parsed.problems.append(ConvertProblem(1, 1, fact(Say.C_XML_ROOT, tag=str(root.tag))))
         return parsed
     tags: list[str] = []
     for number, question in enumerate(root.iter("question"), start=1):
         kind = question.get("type", "")
-        name = _text(question.find("name")) or f"question {number}"
+        name = _text(question.find("name"))
+        label: Value = repr(name) if name else fact(Say.C_QUESTION_NUMBER, number=number)
         if kind == "category":
             tags = category_tags(_text(question.find("category")))
             continue
         reader = _READERS.get(kind)
         if reader is None:
-            why = "a description, not a question" if kind == "description" else "not supported"
-            parsed.skipped.append(f"{name!r} ({kind or 'no type'}): {why}")
+            why = Say.C_WHY_DESCRIPTION if kind == "description" else Say.C_WHY_UNSUPPORTED
+            shown: Value = kind or fact(Say.C_NO_TYPE)
+            parsed.skipped.append(fact(Say.C_SKIPPED, name=label, kind=shown, why=fact(why)))
             continue
-        draft = Draft({}, name=name)
+        draft = Draft({}, name=name or f"question {number}")
         question_text, images = _html(question.find("questiontext"))
         if images:
             draft.notes.append(f"the question showed {images} image(s), left out")
         draft.body = {"type": "", "question": question_text}
         problem = reader(question, draft)
         if problem:
-            parsed.skipped.append(f"{name!r} ({kind}): {problem}")
+            parsed.skipped.append(fact(Say.C_SKIPPED, name=label, kind=kind, why=problem))
             continue
         explanation = _html(question.find("generalfeedback"))[0]
         if explanation:
@@ -79,7 +76,8 @@ def read_moodle_xml(data: bytes) -> Parsed:
         if all_tags:
             draft.body["tags"] = all_tags
         if not question_text:
-            parsed.skipped.append(f"{name!r} ({kind}): the question text is empty")
+            empty = fact(Say.C_WHY_EMPTY_TEXT)
+            parsed.skipped.append(fact(Say.C_SKIPPED, name=label, kind=kind, why=empty))
             continue
         parsed.drafts.append(draft)
     return parsed
@@ -113,20 +111,20 @@ def _answers(question: Element) -> list[tuple[str, float | None, str]]:
     return out
 
 
-def _multichoice(question: Element, draft: Draft) -> str | None:
+def _multichoice(question: Element, draft: Draft) -> Fact | None:
     answers = _answers(question)
     if any(f is None for _, f, _ in answers):
-        return "an answer has a fraction that is not a number"
+        return fact(Say.C_WHY_BAD_FRACTION)
     single = (question.findtext("single") or "true").strip().lower() in ("true", "1")
     shuffle = (question.findtext("shuffleanswers") or "1").strip().lower() in ("true", "1")
     texts = [t for t, _, _ in answers]
     if any(not t for t in texts):
-        return "an answer is empty (an image?)"
+        return fact(Say.C_WHY_EMPTY_ANSWER)
     if single:
         correct = [t for t, f, _ in answers if f is not None and f >= 100]
         partial = [t for t, f, _ in answers if f is not None and 0 < f < 100]
         if len(correct) != 1:
-            return f"{len(correct)} answers have full marks; one must"
+            return fact(Say.C_WHY_FULL_MARKS, n=len(correct))
         if partial:
             draft.notes.append(
                 "partial credit for " + ", ".join(map(repr, partial)) + " dropped: counted wrong"
@@ -135,7 +133,7 @@ def _multichoice(question: Element, draft: Draft) -> str | None:
     else:
         answer = [t for t, f, _ in answers if f is not None and f > 0]
         if not answer:
-            return "no answer earns marks"
+            return fact(Say.C_WHY_NO_MARKS)
         if len({f for _, f, _ in answers if f is not None and f > 0}) > 1:
             draft.notes.append("unequal weights of the correct answers: each now counts the same")
     body: dict[str, Any] = {"type": "choice", "question": draft.body["question"]}
@@ -152,21 +150,21 @@ def _multichoice(question: Element, draft: Draft) -> str | None:
     return None
 
 
-def _truefalse(question: Element, draft: Draft) -> str | None:
+def _truefalse(question: Element, draft: Draft) -> Fact | None:
     answers = _answers(question)
     right = [t.lower() for t, f, _ in answers if f is not None and f >= 100]
     if right not in (["true"], ["false"]):
-        return "no answer 'true' or 'false' with full marks"
+        return fact(Say.C_WHY_NO_TRUEFALSE)
     draft.body["type"] = "truefalse"
     draft.body["answer"] = right[0] == "true"
     return None
 
 
-def _shortanswer(question: Element, draft: Draft) -> str | None:
+def _shortanswer(question: Element, draft: Draft) -> Fact | None:
     accepted: list[str | dict[str, Any]] = []
     for text, weight, feedback in _answers(question):
         if weight is None or not text:
-            return "an answer is empty or has a fraction that is not a number"
+            return fact(Say.C_WHY_BAD_ANSWER)
         credit = max(0.0, min(1.0, weight / 100))
         if credit == 1 and not feedback:
             accepted.append(text)
@@ -179,10 +177,10 @@ def _shortanswer(question: Element, draft: Draft) -> str | None:
         draft.notes.append("Moodle compared case; answers here never do")
     draft.body["type"] = "short"
     draft.body["answers"] = accepted
-    return None if accepted else "no answers"
+    return None if accepted else fact(Say.C_WHY_NO_ANSWERS)
 
 
-def _numerical(question: Element, draft: Draft) -> str | None:
+def _numerical(question: Element, draft: Draft) -> Fact | None:
     best = None
     for answer in question.iterfind("answer"):
         weight = fraction(answer.get("fraction"), 0.0)
@@ -190,12 +188,12 @@ def _numerical(question: Element, draft: Draft) -> str | None:
             best = answer
             break
     if best is None:
-        return "no answer with full marks"
+        return fact(Say.C_WHY_NO_FULL_MARKS)
     try:
         value = float(_text(best))
         tolerance = abs(float((best.findtext("tolerance") or "0").strip() or 0))
     except ValueError:
-        return "the answer or its tolerance is not a number"
+        return fact(Say.C_WHY_NOT_A_NUMBER)
     if len(question.findall("answer")) > 1:
         draft.notes.append("only the full-marks answer was kept (others gave partial credit)")
     draft.body["type"] = "number"

@@ -26,6 +26,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from bot.packs.convert.common import ConvertProblem, Draft, Parsed
+from bot.packs.facts import Fact, Say, fact
 from bot.packs.validate import MAX_ITEMS
 
 COLUMNS = (
@@ -118,7 +119,7 @@ def read_sheet(data: bytes, xlsx: bool) -> Parsed:
                 continue
             if len(parsed.drafts) >= MAX_ITEMS:
                 parsed.problems.append(
-                    ConvertProblem(number, 1, f"more than {MAX_ITEMS:,} rows of questions")
+                    ConvertProblem(number, 1, fact(Say.S_TOO_MANY_ROWS, limit=MAX_ITEMS))
                 )
                 return parsed
             cells = {name: row[i] if i < len(row) else "" for name, i in header.items()}
@@ -126,9 +127,9 @@ def read_sheet(data: bytes, xlsx: bool) -> Parsed:
             if draft is not None:
                 parsed.drafts.append(draft)
     except UnicodeDecodeError as exc:
-        parsed.problems.append(ConvertProblem(1, 1, f"not UTF-8 text (byte {exc.start})"))
+        parsed.problems.append(ConvertProblem(1, 1, fact(Say.C_NOT_UTF8, offset=exc.start)))
     except csv.Error as exc:
-        parsed.problems.append(ConvertProblem(1, 1, f"not a readable CSV file: {exc}"))
+        parsed.problems.append(ConvertProblem(1, 1, fact(Say.S_BAD_CSV, detail=str(exc))))
     except (
         _TooLarge,
         _BadWorkbook,
@@ -137,9 +138,9 @@ def read_sheet(data: bytes, xlsx: bool) -> Parsed:
         OSError,
         ValueError,
     ) as exc:
-        parsed.problems.append(ConvertProblem(1, 1, f"not a readable .xlsx workbook: {exc}"))
+        parsed.problems.append(ConvertProblem(1, 1, fact(Say.S_BAD_XLSX, detail=str(exc))))
     if header is None and not parsed.problems:
-        parsed.problems.append(ConvertProblem(1, 1, "the sheet is empty"))
+        parsed.problems.append(ConvertProblem(1, 1, fact(Say.S_EMPTY)))
     return parsed
 
 
@@ -152,18 +153,20 @@ def _header(row: list[str], number: int, parsed: Parsed) -> dict[str, int] | Non
         if key not in COLUMNS:
             parsed.problems.append(
                 ConvertProblem(
-                    number, index + 1, f"unknown column {name!r}; use: {', '.join(COLUMNS)}"
+                    number,
+                    index + 1,
+                    fact(Say.S_UNKNOWN_COLUMN, name=name, columns=", ".join(COLUMNS)),
                 )
             )
         elif key in header:
-            parsed.problems.append(ConvertProblem(number, index + 1, f"column {name!r} twice"))
+            parsed.problems.append(
+                ConvertProblem(number, index + 1, fact(Say.S_COLUMN_TWICE, name=name))
+            )
         else:
             header[key] = index
     for required in ("question", "answer"):
         if required not in header:
-            parsed.problems.append(
-                ConvertProblem(number, 1, f"the header row has no {required!r} column")
-            )
+            parsed.problems.append(ConvertProblem(number, 1, fact(Say.S_NO_COLUMN, name=required)))
     return None if parsed.problems else header
 
 
@@ -182,15 +185,15 @@ def _number(text: str) -> float | None:
 def _row(
     cells: dict[str, str], number: int, header: dict[str, int], parsed: Parsed
 ) -> Draft | None:
-    def problem(column: str, message: str) -> None:
-        parsed.problems.append(ConvertProblem(number, header.get(column, 0) + 1, message))
+    def problem(column: str, said: Fact) -> None:
+        parsed.problems.append(ConvertProblem(number, header.get(column, 0) + 1, said))
 
     question, answer = cells["question"], cells["answer"]
     if not question:
-        problem("question", "the question is empty")
+        problem("question", fact(Say.S_NO_QUESTION))
         return None
     if not answer:
-        problem("answer", "the answer is empty")
+        problem("answer", fact(Say.S_NO_ANSWER))
         return None
     kind = cells.get("type", "").lower()
     distractors = _values(cells.get("distractors", ""))
@@ -210,7 +213,7 @@ def _row(
         body["distractors"] = distractors
     elif kind == "truefalse":
         if answer.lower() not in _TRUE | _FALSE:
-            problem("answer", f"a true-false answer is true or false, not {answer!r}")
+            problem("answer", fact(Say.S_NOT_TRUEFALSE, answer=answer))
             return None
         body["answer"] = answer.lower() in _TRUE
     elif kind == "short":
@@ -218,7 +221,7 @@ def _row(
     elif kind == "number":
         value = _number(answer)
         if value is None:
-            problem("answer", f"a number item's answer must be a number, not {answer!r}")
+            problem("answer", fact(Say.S_NOT_A_NUMBER, answer=answer))
             return None
         body["answer"] = value
         tolerance = cells.get("tolerance", "")
@@ -228,12 +231,12 @@ def _row(
             elif (number_value := _number(tolerance)) is not None:
                 body["tolerance"] = number_value
             else:
-                problem("tolerance", f"the tolerance {tolerance!r} is not a number or 5%")
+                problem("tolerance", fact(Say.S_BAD_TOLERANCE, tolerance=tolerance))
                 return None
         if cells.get("unit"):
             body["unit"] = cells["unit"]
     else:
-        problem("type", f"unknown type {kind!r}; use choice, truefalse, short or number")
+        problem("type", fact(Say.S_UNKNOWN_TYPE, type=kind))
         return None
     for key in ("explanation", "source", "difficulty", "skill"):
         if cells.get(key):
