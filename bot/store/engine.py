@@ -231,6 +231,8 @@ def describe_error(exc: BaseException, url: str | None = None) -> str:
     lowered = text.lower()
     if isinstance(exc, StoreError):
         return str(exc)
+    if "disk is full" in lowered or "no space left" in lowered:
+        return f"the database's disk is full{where}: {text}"
     if "readonly" in lowered or "read-only" in lowered:
         return f"the database is read-only{where}: {text}"
     if "unable to open database file" in lowered:
