@@ -6,10 +6,15 @@ file that turns read-only or full in the middle of a run."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
+import os
+import sqlite3
+import subprocess
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -228,8 +233,7 @@ async def _restart_scenario(
 ) -> None:
     presses = Presses(bot)
     students = [user(8000 + n, f"Student {n}") for n in range(STUDENTS)]
-    for student in students:
-        await bot.text(student, "/quiz mini")
+    await asyncio.gather(*(bot.text(s, "/quiz mini") for s in students))
     runs: dict[int, tuple[int, int]] = {}
     for student in students:
         found = question_in(bot.api.calls, student["id"])
@@ -281,10 +285,9 @@ async def _restart_scenario(
 
     # A longer outage (five rounds of terminations, 20 ms apart) during the typed answers
     # to question 2: some updates fail twice, and their users are told to try again.
-    for student in students:
-        moves = [d for d in buttons_to(bot.api.calls, student["id"]) if d.startswith("n:")]
-        assert moves, "the verdict offers the next question"
-        await presses.press(student, moves[-1])
+    moves = [[d for d in buttons_to(bot.api.calls, s["id"]) if d[:2] == "n:"] for s in students]
+    assert all(moves), "every verdict offers the next question"
+    await asyncio.gather(*(presses.press(s, m[-1]) for s, m in zip(students, moves, strict=True)))
     with caplog.at_level(logging.INFO):
         before, first_lines = len(bot.api.calls), len(caplog.records)
         killed = await asyncio.gather(restart(engine, times=5), *(type_answer(s) for s in students))
@@ -343,4 +346,121 @@ def failed_updates(records: list[logging.LogRecord]) -> list[int]:
 # --------------------------------------------------------------------------- SQLite faults
 
 
-FaultSetter = Callable[[Any], None]
+@contextmanager
+def small_disk(folder: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs mounted on ``folder`` (root only: skips where mounting is not allowed)."""
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def fill(folder: Path) -> Path:
+    """Fill the file system of ``folder`` up to its last byte; returns the filler file."""
+    filler = folder / "filler"
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        block = 65536
+        while block:  # smaller and smaller blocks until not one byte fits
+            try:
+                os.write(descriptor, b"\0" * block)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+                block //= 2
+    finally:
+        os.close(descriptor)
+    return filler
+
+
+async def sqlite_state(engine: AsyncEngine) -> tuple[int, int, str]:
+    """Attempts, the run's position and its status: what a half-written answer would change."""
+    async with make_sessionmaker(engine)() as session:
+        attempts = (await session.execute(select(func.count()).select_from(Attempt))).scalar()
+        run = (await session.execute(select(QuizRun))).scalar_one()
+        return int(attempts or 0), run.position, run.status
+
+
+def wal_checkpoint(database: Path) -> None:
+    """Copy the WAL into the database and truncate it (from a connection of the test's
+    own, outside any transaction): the next write must grow the WAL on the full disk."""
+    connection = sqlite3.connect(database)
+    try:
+        busy, _log, _done = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert busy == 0
+    finally:
+        connection.close()
+
+
+async def query_only(engine: AsyncEngine) -> None:
+    """Make the (one) pooled SQLite connection refuse writes, as a read-only file would (the
+    tests run as root, who may write to any file); closing the pool lifts it."""
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("PRAGMA query_only=ON")
+
+
+@pytest.mark.parametrize("fault", ["read-only", "disk full"])
+async def test_sqlite_read_only_or_full_mid_run(
+    fault: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with ExitStack() as stack:
+        folder = (
+            stack.enter_context(small_disk(tmp_path / "disk")) if fault == "disk full" else tmp_path
+        )
+        engine = create_engine(f"sqlite+aiosqlite:///{folder / 'quizbot.db'}")
+        content = tmp_path / "content"
+        content.mkdir()
+        await migrate.upgrade(engine)
+        bot = await start_harness(engine, Clock(), content=write_mini_pack(content))
+        try:
+            await _sqlite_fault(bot, engine, fault, folder, caplog)
+        finally:
+            await bot.app.shutdown()
+            await engine.dispose()
+
+
+async def _sqlite_fault(
+    bot: Harness, engine: AsyncEngine, fault: str, folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    student = user(7001, "Ann")
+    presses = Presses(bot)
+    await bot.text(student, "/quiz mini")
+    found = question_in(bot.api.calls, student["id"])
+    assert found is not None
+    await presses.press(student, f"a:{found[0]}:{found[1]}:0")
+    moves = [d for d in buttons_to(bot.api.calls, student["id"]) if d[:2] == "n:"]
+    await presses.press(student, moves[-1])
+    before = await sqlite_state(engine)
+    assert before == (1, 1, "active")
+
+    filler = None
+    if fault == "disk full":
+        wal_checkpoint(folder / "quizbot.db")
+        filler = fill(folder)
+    else:
+        await query_only(engine)
+    with caplog.at_level(logging.INFO):
+        calls = await bot.text(student, "Bloody Joe")
+    said = [str(c.params.get("text")) for c in calls if c.method == "sendMessage"]
+    assert len(said) == 1 and OUTAGE in said[0], said  # one clear line to the user
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    expected = "disk is full" if fault == "disk full" else "the database is read-only"
+    assert len(lines) == 1 and expected in lines[0], lines  # and one in the log
+    caplog.clear()
+
+    if filler is not None:
+        filler.unlink()
+    else:
+        await engine.dispose()  # a new connection: the file is writable again
+    assert await sqlite_state(engine) == before  # nothing half-written
+    calls = await bot.text(student, "Bloody Joe")  # the fault is gone: the run goes on
+    assert not any(OUTAGE in str(c.params.get("text")) for c in calls)
+    assert await sqlite_state(engine) == (2, 1, "finished")
