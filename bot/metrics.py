@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, TypeHandler
+from telegram.ext import Application, TypeHandler
 
 from bot.quiz.timers import claimable
 from bot.store.models import QuizRun, Timer
+from bot.telegram.delivery import RetryingRateLimiter
 
 OPEN_STATUSES = ("lobby", "active")
 RUN_KINDS = ("private", "group", "terminal")
@@ -103,12 +104,13 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-class MeteredRateLimiter(AIORateLimiter):
-    """PTB's ``AIORateLimiter`` that also counts failed calls by method and times the waits.
+class MeteredRateLimiter(RetryingRateLimiter):
+    """The bot's rate limiter (:class:`~bot.telegram.delivery.RetryingRateLimiter`) that also
+    counts failed calls by method and times the waits.
 
     ``process_request`` is the documented hook every Bot API call goes through, with the
-    method name; wrapping the callback it is given sees each try, including the ones the
-    limiter retries after a 429.
+    method name; wrapping the callback it is given sees each try, including the ones tried
+    again after a 429, a 5xx or a timeout (the pauses between tries count as waits).
     """
 
     def __init__(self, metrics: Metrics, **kwargs: Any) -> None:
