@@ -36,6 +36,9 @@ READS = frozenset(
 )
 EDITS = frozenset({"editMessageText", "editMessageReplyMarkup", "editMessageCaption"})
 TOASTS = frozenset({"answerCallbackQuery"})
+OWN_RETRIES = frozenset({"getMe", "getUpdates", "setWebhook", "deleteWebhook", "setMyCommands"})
+"""Calls whose callers try again themselves (start-up in bot/telegram/app.py, python-telegram-
+bot's long polling), each failure with its own log line: passed through untouched."""
 
 ApiResult = bool | dict[str, Any] | list[dict[str, Any]]
 
@@ -62,7 +65,8 @@ class RetryingRateLimiter(AIORateLimiter):
         async def deliver(*call_args: Any, **call_kwargs: Any) -> ApiResult:
             return await self._deliver(callback, call_args, call_kwargs, endpoint)
 
-        return await super().process_request(deliver, args, kwargs, endpoint, data, rate_limit_args)
+        chosen = callback if endpoint in OWN_RETRIES else deliver
+        return await super().process_request(chosen, args, kwargs, endpoint, data, rate_limit_args)
 
     async def _deliver(
         self,
