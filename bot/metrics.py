@@ -9,6 +9,7 @@ them across workers in Prometheus.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
@@ -17,14 +18,61 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, TypeHandler
+from telegram.ext import Application, TypeHandler
 
 from bot.quiz.timers import claimable
 from bot.store.models import QuizRun, Timer
+from bot.telegram.delivery import RetryingRateLimiter
 
 OPEN_STATUSES = ("lobby", "active")
+ANSWER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+ANSWER_BUTTONS = ("a:", "s:", "ga:")
+"""Buttons that answer a question (bot/telegram/callbacks.py): an option, Submit, a game's."""
+AFTER_ALL = 1_000
+"""The handler group that runs after the bot's own (group 0)."""
+ANSWERS_IN_FLIGHT = 10_000
+"""Answers remembered while they are handled (beyond that, the oldest is dropped)."""
 RUN_KINDS = ("private", "group", "terminal")
+
+
+def is_answer(update: Update) -> bool:
+    """A vote on a game's poll, an answer button, or a typed answer: text that is no
+    command, in a private chat or as a reply in a group."""
+    if update.poll_answer is not None:
+        return True
+    if update.callback_query is not None:
+        return (update.callback_query.data or "").startswith(ANSWER_BUTTONS)
+    message = update.message
+    if message is None or not message.text or message.text.startswith("/"):
+        return False
+    return message.chat.type == ChatType.PRIVATE or message.reply_to_message is not None
+
+
+def histogram_quantile(registry: CollectorRegistry, name: str, q: float) -> float | None:
+    """The ``q`` quantile of histogram ``name``, by linear interpolation within the bucket
+    that holds it (Prometheus' ``histogram_quantile``); None when it is empty."""
+    buckets: list[tuple[float, float]] = []
+    for metric in registry.collect():
+        if metric.name != name:
+            continue
+        for sample in metric.samples:
+            if sample.name == f"{name}_bucket":
+                buckets.append((float(sample.labels["le"]), sample.value))
+    buckets.sort()
+    total = buckets[-1][1] if buckets else 0.0
+    if total == 0:
+        return None
+    rank = q * total
+    lower, below = 0.0, 0.0
+    for upper, count in buckets:
+        if count >= rank:
+            if upper == float("inf"):
+                return lower
+            return lower + (upper - lower) * (rank - below) / max(count - below, 1e-12)
+        lower, below = upper, count
+    return lower
 
 
 class Metrics:
@@ -62,6 +110,14 @@ class Metrics:
             ["kind", "status"],
             registry=self.registry,
         )
+        self.answer_seconds = Histogram(
+            "quizbot_answer_seconds",
+            "Time from an answer's update reaching the bot (poll vote, answer button, typed "
+            "text) to the end of its handling, replies included",
+            buckets=ANSWER_BUCKETS,
+            registry=self.registry,
+        )
+        self._answering: OrderedDict[int, float] = OrderedDict()
         self.timers_due = Gauge(
             "quizbot_timers_due_unclaimed",
             "Timers due that no worker has claimed (should stay near 0: every worker polls)",
@@ -70,13 +126,30 @@ class Metrics:
 
     def watch(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Count every update the application receives (a handler in group -1, which runs
-        before the bot's own handlers and never stops them)."""
+        before the bot's own handlers and never stops them), and time the answers (from that
+        handler to one in the last group, which runs when the bot's handlers are done)."""
         application.add_handler(TypeHandler(Update, self._count_update), group=-1)
+        application.add_handler(TypeHandler(Update, self._answer_done), group=AFTER_ALL)
 
     async def _count_update(self, update: Update, context: Any) -> None:
-        """Count one update by its kind."""
+        """Count one update by its kind; note when an answer arrived."""
         kind = next((k for k in Update.ALL_TYPES if getattr(update, k, None) is not None), "other")
         self.updates.labels(kind).inc()
+        if is_answer(update):
+            self._answering[update.update_id] = time.perf_counter()
+            while len(self._answering) > ANSWERS_IN_FLIGHT:  # one never finished: forget it
+                self._answering.popitem(last=False)
+
+    async def _answer_done(self, update: Update, context: Any) -> None:
+        """Time an answer whose handling is over (a failed one too: the user waited)."""
+        started = self._answering.pop(update.update_id, None)
+        if started is not None:
+            self.answer_seconds.observe(time.perf_counter() - started)
+
+    def answer_quantile(self, q: float) -> float | None:
+        """The ``q`` quantile of the answer times, interpolated within the histogram's
+        buckets as Prometheus' ``histogram_quantile`` does (None before any answer)."""
+        return histogram_quantile(self.registry, "quizbot_answer_seconds", q)
 
     async def refresh(self, engine: AsyncEngine) -> None:
         """Read the gauges that live in the database (open runs and games, due timers)."""
@@ -103,12 +176,13 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-class MeteredRateLimiter(AIORateLimiter):
-    """PTB's ``AIORateLimiter`` that also counts failed calls by method and times the waits.
+class MeteredRateLimiter(RetryingRateLimiter):
+    """The bot's rate limiter (:class:`~bot.telegram.delivery.RetryingRateLimiter`) that also
+    counts failed calls by method and times the waits.
 
     ``process_request`` is the documented hook every Bot API call goes through, with the
-    method name; wrapping the callback it is given sees each try, including the ones the
-    limiter retries after a 429.
+    method name; wrapping the callback it is given sees each try, including the ones tried
+    again after a 429, a 5xx or a timeout (the pauses between tries count as waits).
     """
 
     def __init__(self, metrics: Metrics, **kwargs: Any) -> None:

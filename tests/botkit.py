@@ -257,6 +257,7 @@ async def start_harness(
     clock: Clock,
     content: Path = CONTENT,
     api: OfflineRequest | None = None,
+    rate_limiter: Any = None,
     **settings: Any,
 ) -> Harness:
     api = api or OfflineRequest()
@@ -266,7 +267,7 @@ async def start_harness(
         engine=engine,
         clock=clock,
         rng=random.Random(7),
-        rate_limiter=None,
+        rate_limiter=rate_limiter,
         concurrent_updates=False,
     )
     await app.initialize()

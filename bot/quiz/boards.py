@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.quiz.catalog import Catalog
 from bot.store import repo
+from bot.store.engine import unit_of_work
 
 Period = Literal["all", "week"]
 
@@ -87,8 +88,11 @@ class Boards:
         limit: int = 10,
     ) -> Board | NoBoard:
         """The board for a chat (``chat_id``) or the whole bot, optionally for one pack."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> Board | NoBoard:
             return await self.board_in(session, viewer_id, chat_id, query, limit)
+
+        return await unit_of_work(self.sessionmaker, work)
 
     async def board_in(
         self,

@@ -161,7 +161,8 @@ class GameService:
         speed_bonus: bool,
     ) -> Lobby | GameRefused:
         """Open a lobby, or say why not (a game is already on, no such pack)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> Lobby | GameRefused:
             now = self.clock()
             await repo.upsert_chat(session, chat_id, chat_type, chat_title, now)
             if await self.running(session, chat_id) is not None:
@@ -187,6 +188,8 @@ class GameService:
             await set_game_timer(session, run.id, "lobby", 0, now + LOBBY_IDLE, now)
             return await self._lobby(session, run)
 
+        return await self.quiz.in_transaction(host, work)
+
     async def _lobby(self, session: AsyncSession, run: QuizRun) -> Lobby:
         pack = await self.catalog.by_id(session, run.pack_id)
         assert pack is not None
@@ -209,19 +212,22 @@ class GameService:
         )
 
     async def set_message(self, run_id: int, message_id: int, poll_id: str | None) -> None:
-        async with self.sessionmaker() as session, session.begin():
+        async def work(session: AsyncSession) -> None:
             await session.execute(
                 update(QuizRun)
                 .where(QuizRun.id == run_id)
                 .values(message_id=message_id, poll_id=poll_id)
             )
 
+        await self.quiz.in_transaction(None, work)
+
     async def join(
         self, player: Player, run_id: int, lobby_seconds: int
     ) -> tuple[Lobby, bool] | GameRefused:
         """Add a player to the lobby. Returns the lobby and whether the auto-start countdown
         began (the first player joined)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> tuple[Lobby, bool] | GameRefused:
             run = await session.get(QuizRun, run_id, with_for_update=True)
             if run is not None and run.kind == "group" and run.status == "active":
                 return GameRefused("playing")
@@ -240,6 +246,8 @@ class GameService:
             await session.flush()
             return await self._lobby(session, run), started_countdown
 
+        return await self.quiz.in_transaction(player, work)
+
     async def _player_count(self, session: AsyncSession, run_id: int) -> int:
         return int(
             (
@@ -251,13 +259,17 @@ class GameService:
 
     async def lobby_message(self, run_id: int) -> int | None:
         """The message that shows a game's lobby (until the first question replaces it)."""
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> int | None:
             run = await session.get(QuizRun, run_id)
             return run.message_id if run is not None else None
 
+        return await self.quiz.in_transaction(None, work, commit=False)
+
     async def running_in(self, chat_id: int) -> tuple[int, int | None] | None:
         """The game on in a chat: its run id and host's Telegram id."""
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> tuple[int, int | None] | None:
             row = (
                 await session.execute(
                     select(QuizRun.id, User.telegram_id)
@@ -273,12 +285,15 @@ class GameService:
             ).first()
             return (row[0], row[1]) if row else None
 
+        return await self.quiz.in_transaction(None, work, commit=False)
+
     # ------------------------------------------------------------------ the game
 
     async def start(self, run_id: int) -> Question | GameRefused:
         """Start a lobby's game (claimed: only one caller starts it). Returns the first
         question, which the adapter sends before calling :meth:`asked`."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> Question | GameRefused:
             now = self.clock()
             claimed = await session.execute(
                 update(QuizRun)
@@ -304,6 +319,8 @@ class GameService:
             await self._close_later(session, question, now)
             return question
 
+        return await self.quiz.in_transaction(None, work)
+
     async def _close_later(self, session: AsyncSession, question: Question, now: datetime) -> None:
         """The question's closing, set before it is sent: if the worker sending it dies, the
         game still goes on (:meth:`asked` sets the exact deadline once it is out)."""
@@ -313,7 +330,8 @@ class GameService:
     async def lobby_expired(self, run_id: int) -> Literal["start", "close", "wait"]:
         """What a lobby timer should do: start (players joined), close (nobody came), or wait
         (the deadline moved)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> Literal["start", "close", "wait"]:
             run = await session.get(QuizRun, run_id)
             if run is None or run.status != "lobby":
                 return "wait"
@@ -326,9 +344,12 @@ class GameService:
             await cancel_run_timers(session, run_id)
             return "close"
 
+        return await self.quiz.in_transaction(None, work)
+
     async def asked(self, question: Question, message_id: int, poll_id: str | None) -> datetime:
         """Record that a question is out (its message, poll and deadline)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> datetime:
             now = self.clock()
             deadline = now + timedelta(seconds=question.time_limit)
             await session.execute(
@@ -347,6 +368,8 @@ class GameService:
             position = question.number - 1
             await set_game_timer(session, question.run_id, "close", position, deadline, now)
             return deadline
+
+        return await self.quiz.in_transaction(None, work)
 
     async def current(self, session: AsyncSession, run: QuizRun) -> Question | None:
         return await self.quiz.question_of(session, run)
@@ -389,7 +412,8 @@ class GameService:
         self, player: Player, poll_id: str, option_ids: Sequence[int]
     ) -> GroupAnswer:
         """A vote on a game's quiz poll (polls carry no chat: the poll id finds the run)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> GroupAnswer:
             run = (
                 await session.execute(select(QuizRun).where(QuizRun.poll_id == poll_id))
             ).scalar_one_or_none()
@@ -408,11 +432,14 @@ class GameService:
             response = json.dumps([texts[i] for i in sorted(picked)], ensure_ascii=False)
             return await self.answer(player, run, session, grade, response)
 
+        return await self.quiz.in_transaction(player, work)
+
     async def button_answer(
         self, player: Player, run_id: int, item_id: int, option: int
     ) -> GroupAnswer:
         """A press on a fallback button (a choice too long for a poll); the first counts."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> GroupAnswer:
             run = await session.get(QuizRun, run_id)
             if run is None or run.kind != "group" or run.status != "active":
                 return "closed"
@@ -427,11 +454,14 @@ class GameService:
                 player, run, session, grade, json.dumps([texts[option]], ensure_ascii=False)
             )
 
+        return await self.quiz.in_transaction(player, work)
+
     async def reply_answer(
         self, player: Player, chat_id: int, reply_to: int, text: str
     ) -> tuple[GroupAnswer, Grade | None]:
         """A typed answer: a reply to the question message of the chat's running game."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> tuple[GroupAnswer, Grade | None]:
             run = await self.running(session, chat_id)
             if run is None or run.status != "active" or run.message_id != reply_to:
                 return "closed", None
@@ -446,9 +476,12 @@ class GameService:
             outcome = await self.answer(player, run, session, grade, text.strip()[:1000])
             return outcome, grade
 
+        return await self.quiz.in_transaction(player, work)
+
     async def close_question(self, run_id: int, position: int) -> QuestionResult | None:
         """Close the question at ``position`` once (claimed), and say who got it right."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> QuestionResult | None:
             now = self.clock()
             claimed = await session.execute(
                 update(QuizRun)
@@ -485,9 +518,12 @@ class GameService:
                 buttons=run.poll_id is None and not question.typed,
             )
 
+        return await self.quiz.in_transaction(None, work)
+
     async def advance(self, run_id: int, position: int) -> Question | Finished | None:
         """After the pause: the next question, or the end of the game (claimed once)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> Question | Finished | None:
             now = self.clock()
             run = await session.get(QuizRun, run_id, with_for_update=True)
             if (
@@ -512,9 +548,12 @@ class GameService:
                 await self._close_later(session, question, now)
             return question
 
+        return await self.quiz.in_transaction(None, work)
+
     async def stop(self, chat_id: int) -> Finished | Lobby | None:
         """End the chat's game now: standings so far (or the closed lobby)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> Finished | Lobby | None:
             run = await self.running(session, chat_id)
             if run is None:
                 return None
@@ -525,6 +564,8 @@ class GameService:
                 await session.flush()
                 return await self._lobby(session, run)
             return await self._finish(session, run, stopped=True)
+
+        return await self.quiz.in_transaction(None, work)
 
     async def _finish(self, session: AsyncSession, run: QuizRun, stopped: bool) -> Finished:
         now = self.clock()

@@ -20,6 +20,7 @@ from bot.quiz import analysis
 from bot.quiz.catalog import Catalog
 from bot.quiz.export import Export, export_pack
 from bot.store import repo, roles
+from bot.store.engine import unit_of_work
 from bot.store.importer import FolderImport, ImportPlan, import_files, import_pack, plan_import
 from bot.store.models import ItemRow, PackRow, ScoreTotal, User
 
@@ -78,10 +79,12 @@ class PackAdmin:
     # ------------------------------------------------------------------ packs
 
     async def find(self, slug: str) -> PackRow | None:
-        async with self.sessionmaker() as session:
+        async def work(session: AsyncSession) -> PackRow | None:
             return (
                 await session.execute(select(PackRow).where(PackRow.slug == slug.strip().lower()))
             ).scalar_one_or_none()
+
+        return await unit_of_work(self.sessionmaker, work, commit=False)
 
     async def published_pack(self, slug: str) -> Pack | None:
         """The published version of a pack as the bot serves it (for exports), or None."""
@@ -181,12 +184,15 @@ class PackAdmin:
 
     async def plan_upload(self, pack: Pack) -> tuple[ImportPlan, PackRow | None]:
         """What publishing ``pack`` would change, and the stored pack of its slug."""
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> tuple[ImportPlan, PackRow | None]:
             plan = await plan_import(session, pack)
             row = (
                 await session.execute(select(PackRow).where(PackRow.slug == pack.slug))
             ).scalar_one_or_none()
             return plan, row
+
+        return await unit_of_work(self.sessionmaker, work, commit=False)
 
     async def publish(
         self, pack: Pack, user_id: int, refusal_of: Callable[[ImportPlan], str | None]
@@ -215,7 +221,8 @@ class PackAdmin:
         """``(slug, text)`` of the article kept with a published pack that ``matches`` its
         article name and that the caller may read (their own, an active one, or any for an
         admin): their own first, then the most recently updated."""
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> tuple[str, str] | None:
             rows = (
                 await session.execute(
                     select(
@@ -244,39 +251,54 @@ class PackAdmin:
             ).scalar_one()
             return best.slug, text
 
+        return await unit_of_work(self.sessionmaker, work, commit=False)
+
     # ------------------------------------------------------------------ reports
 
     async def analyse(self, row: PackRow, in_thread: bool = False) -> analysis.Analysis:
-        async with self.sessionmaker() as session:
+        async def work(session: AsyncSession) -> analysis.Analysis:
             return await analysis.analyse_pack(session, row, in_thread=in_thread)
 
+        return await unit_of_work(self.sessionmaker, work, commit=False)
+
     async def export(self, row: PackRow, in_thread: bool = False) -> Export:
-        async with self.sessionmaker() as session:
+        async def work(session: AsyncSession) -> Export:
             return await export_pack(session, row.id, row.slug, in_thread=in_thread)
+
+        return await unit_of_work(self.sessionmaker, work, commit=False)
 
     # ------------------------------------------------------------------ roles
 
     async def is_instructor(self, user_id: int) -> bool:
-        async with self.sessionmaker() as session:
+        async def work(session: AsyncSession) -> bool:
             return await roles.has_role(session, user_id)
 
+        return await unit_of_work(self.sessionmaker, work, commit=False)
+
     async def holders(self) -> list[roles.RoleHolder]:
-        async with self.sessionmaker() as session:
+        async def work(session: AsyncSession) -> list[roles.RoleHolder]:
             return await roles.holders(session)
+
+        return await unit_of_work(self.sessionmaker, work, commit=False)
 
     async def known_telegram_ids(self, telegram_ids: Sequence[int]) -> list[int]:
         """Which of ``telegram_ids`` the bot has met."""
         if not telegram_ids:
             return []
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> list[int]:
             found = await session.execute(
                 select(User.telegram_id).where(User.telegram_id.in_(list(telegram_ids)))
             )
             return [int(t) for t in found.scalars() if t is not None]
 
+        return await unit_of_work(self.sessionmaker, work, commit=False)
+
     async def find_by_username(self, username: str) -> tuple[int, int] | None:
-        async with self.sessionmaker() as session:
+        async def work(session: AsyncSession) -> tuple[int, int] | None:
             return await roles.find_by_username(session, username)
+
+        return await unit_of_work(self.sessionmaker, work, commit=False)
 
     async def grant(
         self,

@@ -44,6 +44,7 @@ from bot.quiz.grading import (
     parse_choice,
 )
 from bot.store import repo
+from bot.store.engine import unit_of_work
 from bot.store.models import Attempt, QuizRun, User, UtcDateTime
 
 T = TypeVar("T")
@@ -374,18 +375,22 @@ class QuizService:
         self._plans: BoundedCache[int, RunPlan] = BoundedCache(PLAN_CACHE_BYTES, plan_cost)
 
     async def in_transaction(
-        self, player: Player | None, work: Callable[[AsyncSession], Awaitable[T]]
+        self,
+        player: Player | None,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        commit: bool = True,
     ) -> T:
         """Run ``work`` in one session and transaction: the unit of work of one update,
-        committed when it returns, rolled back when it raises."""
-        try:
-            async with self.sessionmaker() as session, session.begin():
-                return await work(session)
-        except BaseException:
-            # A user row created in a transaction that rolled back does not exist: forget it.
+        committed when it returns, rolled back when it raises, run once more when the
+        connection died under it (:func:`bot.store.engine.unit_of_work`). Without ``commit``,
+        a read in one session."""
+
+        def forget() -> None:
+            # A user row created in a transaction that rolled back does not exist.
             if player is not None:
                 self._user_ids.drop(player.cache_key)
-            raise
+
+        return await unit_of_work(self.sessionmaker, work, commit=commit, failed=forget)
 
     async def plan(self, session: AsyncSession, run_id: int) -> RunPlan | None:
         """A run's plan, from the cache or (once) from the database."""
@@ -490,12 +495,15 @@ class QuizService:
     ) -> str | None:
         """The language chosen with /language: the group's for a group chat (``group_chat_id``),
         else the user's; None when nobody chose one."""
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> str | None:
             if group_chat_id is not None:
                 return await repo.chat_language(session, group_chat_id)
             if telegram_id is None:
                 return None
             return await repo.user_language(session, telegram_id)
+
+        return await self.in_transaction(None, work, commit=False)
 
     async def choose_language(self, player: Player, language: str | None) -> None:
         """Remember a player's language (None: follow Telegram's again)."""
@@ -509,9 +517,12 @@ class QuizService:
         self, chat_id: int, chat_type: str, title: str | None, language: str | None
     ) -> None:
         """Remember a group chat's language (None: English again)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> None:
             await repo.upsert_chat(session, chat_id, chat_type, title, self.clock())
             await repo.set_chat_language(session, chat_id, language)
+
+        await self.in_transaction(None, work)
 
     async def known_user_id(self, session: AsyncSession, player: Player) -> int | None:
         """The player's user id if they have one, without creating or refreshing the row."""
@@ -572,7 +583,8 @@ class QuizService:
         self, player: Player, slug: str, kind: RunKind = "private"
     ) -> tuple[CachedPack | None, Question | None]:
         """The pack, and the question an unfinished run of it is waiting on (if any)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> tuple[CachedPack | None, Question | None]:
             pack = await self.find_pack(session, slug)
             if pack is None:
                 return None, None
@@ -581,6 +593,8 @@ class QuizService:
             if run is None:
                 return pack, None
             return pack, await self.question_of(session, run)
+
+        return await self.in_transaction(player, work)
 
     async def start_run(
         self,
@@ -736,7 +750,8 @@ class QuizService:
     async def resume(self, player: Player, run_id: int) -> Question | Refused:
         """Continue an unfinished run: the current question again, or the next one when the
         current one was answered before the break. The answer clock restarts."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> Question | Refused:
             user_id = await self.user_id(session, player)
             run = await self._owned_run(session, run_id, user_id)
             if isinstance(run, Refused):
@@ -750,13 +765,16 @@ class QuizService:
             await session.flush()
             return await self.question_of(session, run) or Refused("ended")
 
+        return await self.in_transaction(player, work)
+
     # ------------------------------------------------------------------ answering
 
     async def toggle(
         self, player: Player, run_id: int, item_id: int, option: int
     ) -> Question | Refused:
         """Select or unselect one option of a multi-select item."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> Question | Refused:
             found = await self._current(session, run_id, item_id, player)
             if isinstance(found, Refused):
                 return found
@@ -768,6 +786,8 @@ class QuizService:
             run.selected = sorted(selected)
             run.updated_at = self.clock()
             return await self.question_of(session, run) or Refused("closed")
+
+        return await self.in_transaction(player, work)
 
     async def choose(
         self, player: Player, run_id: int, item_id: int, option: int | None
@@ -986,11 +1006,13 @@ class QuizService:
 
     async def stop(self, player: Player, run_id: int | None = None) -> RunSummary | None:
         """Stop the player's run (``run_id``, or their latest active private run)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> RunSummary | None:
             user_id = await self.user_id(session, player)
-            if run_id is None:
-                run_id = await self._latest_run(session, user_id, "private")
-            run = await session.get(QuizRun, run_id) if run_id is not None else None
+            stopping = run_id
+            if stopping is None:
+                stopping = await self._latest_run(session, user_id, "private")
+            run = await session.get(QuizRun, stopping) if stopping is not None else None
             if (
                 run is None
                 or run.user_id != user_id
@@ -1006,28 +1028,39 @@ class QuizService:
             await review.schedule_run(session, run.id, user_id, now)
             return await self._summary(session, run)
 
+        return await self.in_transaction(player, work)
+
     async def current_run(self, player: Player, kind: RunKind = "private") -> Question | None:
         """The question the player's current run (their most recently used active run) is
         on, if they have one: a chat has one run in progress at a time."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> Question | None:
             user_id = await self.user_id(session, player)
             run_id = await self._latest_run(session, user_id, kind)
             run = await session.get(QuizRun, run_id) if run_id is not None else None
             return await self.question_of(session, run) if run is not None else None
 
+        return await self.in_transaction(player, work)
+
     async def set_message(self, run_id: int, message_id: int) -> None:
         """Remember the message that shows a run's current question (so that its buttons can
         be removed once the question is answered by typing or skipped)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> None:
             await session.execute(
                 update(QuizRun).where(QuizRun.id == run_id).values(message_id=message_id)
             )
 
+        await self.in_transaction(None, work)
+
     async def question_message(self, run_id: int) -> int | None:
         """The message :meth:`set_message` remembered for a run's current question."""
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> int | None:
             run = await session.get(QuizRun, run_id)
             return run.message_id if run is not None else None
+
+        return await self.in_transaction(None, work, commit=False)
 
     async def _latest_run(self, session: AsyncSession, user_id: int, kind: RunKind) -> int | None:
         return (
@@ -1044,12 +1077,14 @@ class QuizService:
         ).scalar_one_or_none()
 
     async def summary(self, player: Player, run_id: int) -> RunSummary | Refused:
-        async with self.sessionmaker() as session, session.begin():
+        async def work(session: AsyncSession) -> RunSummary | Refused:
             user_id = await self.user_id(session, player)
             run = await session.get(QuizRun, run_id)
             if run is None or run.user_id != user_id:
                 return Refused("invalid")
             return await self._summary(session, run)
+
+        return await self.in_transaction(player, work)
 
     async def _summary(self, session: AsyncSession, run: QuizRun) -> RunSummary:
         pack = await self.catalog.by_id(session, run.pack_id)

@@ -26,6 +26,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.store import repo
+from bot.store.engine import unit_of_work
 from bot.store.models import Timer as TimerRow
 
 LEASE = timedelta(seconds=30)
@@ -152,7 +153,8 @@ class TimerService:
         # SQLite has one writer at a time).
         now = self.clock()
         token = uuid.uuid4().hex
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> list[Timer]:
             await session.execute(
                 update(TimerRow)
                 .where(which, claimable(now))
@@ -165,15 +167,23 @@ class TimerService:
             ).scalars()
             return [_timer(r) for r in rows]
 
+        return await unit_of_work(self.sessionmaker, work)
+
     async def done(self, timer: Timer) -> None:
         """Remove a timer that has acted, unless it was set again meanwhile (a new claim)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> None:
             await session.execute(
                 delete(TimerRow).where(TimerRow.id == timer.id, TimerRow.claim == timer.claim)
             )
 
+        await unit_of_work(self.sessionmaker, work)
+
     async def pending(self) -> list[Timer]:
         """Every timer not done, soonest first (to arm them in-process at start-up)."""
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> list[Timer]:
             rows = (await session.execute(select(TimerRow).order_by(TimerRow.due_at))).scalars()
             return [_timer(r) for r in rows]
+
+        return await unit_of_work(self.sessionmaker, work, commit=False)

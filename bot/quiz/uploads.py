@@ -24,6 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.packs.model import Pack
+from bot.store.engine import unit_of_work
 from bot.store.models import PendingUpload
 
 PENDING_MINUTES = 30
@@ -102,7 +103,8 @@ class Uploads:
 
     async def uploader_of(self, token: str) -> int | None:
         """Who sent a waiting upload; None when it is gone (published, expired, unknown)."""
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> int | None:
             return (
                 await session.execute(
                     select(PendingUpload.telegram_id).where(
@@ -110,6 +112,8 @@ class Uploads:
                     )
                 )
             ).scalar_one_or_none()
+
+        return await unit_of_work(self.sessionmaker, work, commit=False)
 
     async def claim(self, token: str, telegram_id: int) -> Pack | None:
         """Take a waiting upload of ``telegram_id`` out of the store, once: the pack, or None
@@ -134,7 +138,8 @@ class Uploads:
         """Keep an article an instructor sent (by file name; a newer one replaces it; at most
         :data:`HELD_PER_USER`, the oldest goes first)."""
         now = self.clock()
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> None:
             await session.execute(delete(PendingUpload).where(PendingUpload.expires_at <= now))
             held = (
                 await session.execute(
@@ -162,6 +167,8 @@ class Uploads:
                 )
             )
 
+        await unit_of_work(self.sessionmaker, work)
+
     async def articles_of(self, telegram_id: int) -> dict[str, str]:
         """The articles an instructor sent that have not expired, by file name."""
         async with self.sessionmaker() as session:
@@ -181,7 +188,8 @@ class Uploads:
     async def hold_waiting(self, telegram_id: int, waiting: WaitingPack) -> None:
         """Keep a pack until its article arrives (one per instructor: the latest)."""
         now = self.clock()
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> None:
             await session.execute(
                 delete(PendingUpload).where(PendingUpload.token == WAITING + str(telegram_id))
             )
@@ -199,6 +207,8 @@ class Uploads:
                     expires_at=now + timedelta(minutes=PENDING_MINUTES),
                 )
             )
+
+        await unit_of_work(self.sessionmaker, work)
 
     async def waiting_of(self, telegram_id: int, take: bool = False) -> WaitingPack | None:
         """The instructor's pack waiting for its article; ``take`` removes it (once: of two

@@ -5,7 +5,9 @@ from bot.store.engine import (
     StoreError,
     create_engine,
     describe_error,
+    is_disconnect,
     make_sessionmaker,
+    unit_of_work,
 )
 
 __all__ = [
@@ -13,5 +15,7 @@ __all__ = [
     "StoreError",
     "create_engine",
     "describe_error",
+    "is_disconnect",
     "make_sessionmaker",
+    "unit_of_work",
 ]

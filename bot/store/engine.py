@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
@@ -27,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_S = 10.0
 """How long a statement waits for another connection's write lock before it fails (the wait
@@ -157,6 +160,62 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def is_disconnect(exc: BaseException) -> bool:
+    """Whether ``exc`` says the connection died under a statement or a commit (a server
+    restart, ``pg_terminate_backend``, a network cut): SQLAlchemy then marks the error
+    ``connection_invalidated`` and drops the connection from the pool. The server rolled the
+    transaction back, so running the unit of work again on a new connection is safe."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+async def unit_of_work(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    work: Callable[[AsyncSession], Awaitable[T]],
+    *,
+    commit: bool = True,
+    failed: Callable[[], None] | None = None,
+) -> T:
+    """Run ``work`` in one session (and, with ``commit``, one transaction, committed when it
+    returns): the unit of work of one update. When the connection dies under it, the work
+    runs once more on a new connection, with one warning in the log; any other failure, or a
+    second one, propagates (the error handler tells the user to try again). ``failed`` is
+    called after every try that raised, to forget what the work cached from a rolled-back
+    transaction.
+
+    A connection that dies after the server received COMMIT but before it answered leaves
+    the outcome unknown; the writes run again are conditional (a run's position, the attempt
+    unique per run, item and user), so the second try finds the work done and changes
+    nothing."""
+    try:
+        return await _run_unit(sessionmaker, work, commit, failed)
+    except DBAPIError as exc:
+        if not is_disconnect(exc):
+            raise
+        log.warning(
+            "the database connection died in a transaction (%s); running it again",
+            describe_error(exc),
+        )
+    return await _run_unit(sessionmaker, work, commit, failed)
+
+
+async def _run_unit(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    work: Callable[[AsyncSession], Awaitable[T]],
+    commit: bool,
+    failed: Callable[[], None] | None,
+) -> T:
+    try:
+        async with sessionmaker() as session:
+            if not commit:
+                return await work(session)
+            async with session.begin():
+                return await work(session)
+    except BaseException:
+        if failed is not None:
+            failed()
+        raise
+
+
 def describe_error(exc: BaseException, url: str | None = None) -> str:
     """Turn a database failure into one line that names the problem."""
     where = ""
@@ -172,6 +231,8 @@ def describe_error(exc: BaseException, url: str | None = None) -> str:
     lowered = text.lower()
     if isinstance(exc, StoreError):
         return str(exc)
+    if "disk is full" in lowered or "no space left" in lowered:
+        return f"the database's disk is full{where}: {text}"
     if "readonly" in lowered or "read-only" in lowered:
         return f"the database is read-only{where}: {text}"
     if "unable to open database file" in lowered:
@@ -195,7 +256,9 @@ __all__ = [
     "StoreError",
     "create_engine",
     "describe_error",
+    "is_disconnect",
     "is_sqlite",
     "make_sessionmaker",
     "parse_url",
+    "unit_of_work",
 ]

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseRateLimiter,
@@ -64,6 +63,7 @@ from bot.telegram.context import (
     invalid_button,
     services_of,
 )
+from bot.telegram.delivery import RetryingRateLimiter
 
 if TYPE_CHECKING:  # types only: the adapter reaches the database through the domain
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -177,7 +177,7 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limiter is _DEFAULT:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+        builder = builder.rate_limiter(RetryingRateLimiter(max_retries=2))  # type: ignore[arg-type]
     elif rate_limiter is not None:
         builder = builder.rate_limiter(rate_limiter)  # type: ignore[arg-type]
     application: QuizApp = builder.build()  # type: ignore[assignment]

@@ -1,5 +1,6 @@
-"""The error handler: every failure is logged with its update id, and the user gets a short
-apology, never a traceback."""
+"""The error handler: every failure is logged with its update id (a store that is out of
+reach, read-only or full in one line that names it), and the user gets a short apology,
+never a traceback."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.i18n import pick_language, translator
 from bot.quiz.players import STORE_ERRORS, is_outage
+from bot.store import describe_error
 from bot.telegram.context import QuizContext, services
 
 log = logging.getLogger("quizbot.telegram")
@@ -34,7 +36,12 @@ async def on_error(update: object, context: QuizContext) -> None:
             except STORE_ERRORS:
                 log.warning("update %s: could not mark user %s inactive", update_id, user.id)
         return
-    log.error("update %s failed", update_id, exc_info=error)
+    if is_outage(error):
+        # The store is out of reach, read-only or full: one line that names it (a traceback
+        # per update would bury it), and the user is told that nothing was saved.
+        log.error("update %s failed: %s", update_id, describe_error(error or Exception()))
+    else:
+        log.error("update %s failed", update_id, exc_info=error)
     if not isinstance(update, Update):
         return
     # Not the stored choice: the database may be what failed. Telegram's language is at hand.
