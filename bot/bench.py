@@ -25,6 +25,8 @@ store. Each ratio is measured within one run, because shared machines are noisy:
   function as ``quizbot pack import``, then imported again unchanged.
 * **Memory.** The throughput runs in a child process (the bot process), which reports its
   peak resident set size when they are done; seeding the leaderboard store happens elsewhere.
+  The simulated users share that process, so they keep little (about 0.8 KiB each, 0.4 KiB
+  per update of a wave, two bytes per update of the call record: docs/benchmark.md).
 
 ``--quick`` uses small sizes, for CI: it checks that every figure is produced, not a speed.
 """
