@@ -25,6 +25,8 @@ store. Each ratio is measured within one run, because shared machines are noisy:
   function as ``quizbot pack import``, then imported again unchanged.
 * **Memory.** The throughput runs in a child process (the bot process), which reports its
   peak resident set size when they are done; seeding the leaderboard store happens elsewhere.
+  The simulated users share that process, so they keep little (about 0.8 KiB each, 0.4 KiB
+  per update of a wave, two bytes per update of the call record: docs/benchmark.md).
 
 ``--quick`` uses small sizes, for CI: it checks that every figure is produced, not a speed.
 """
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import json
 import logging
 import math
@@ -47,7 +50,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from array import array
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -223,16 +227,48 @@ CURRENT_UPDATE: contextvars.ContextVar[int | None] = contextvars.ContextVar(
 
 
 class CallLog(OfflineRequest):
-    """The offline Bot API, noting which methods each update called, in order."""
+    """The offline Bot API, noting which methods each update called, in order.
+
+    It lives in the bot's process, whose memory the bench measures, so it keeps two bytes per
+    update: the index of the update's sequence of methods among the few distinct sequences
+    (a dict of lists took about 250 bytes per update, 20 MB for 1,000 whole runs). Update ids
+    are small numbers from :class:`UpdateFactory`."""
 
     def __init__(self) -> None:
         super().__init__(record=False)
-        self.by_update: dict[int, list[str]] = {}
+        self.sequences: list[tuple[str, ...]] = [()]
+        self._numbers: dict[tuple[str, ...], int] = {(): 0}
+        self._by_update = array("H")
+
+    def note(self, update_id: int, method: str) -> None:
+        if update_id >= len(self._by_update):
+            self._by_update.extend(bytes(2 * (update_id + 1 - len(self._by_update))))
+        sequence = self.sequences[self._by_update[update_id]] + (method,)
+        number = self._numbers.get(sequence)
+        if number is None:
+            number = self._numbers[sequence] = len(self.sequences)
+            self.sequences.append(sequence)
+        self._by_update[update_id] = number
+
+    def calls_of(self, update_id: int) -> tuple[str, ...]:
+        """The methods update ``update_id`` called, in order."""
+        if update_id >= len(self._by_update):
+            return ()
+        return self.sequences[self._by_update[update_id]]
+
+    def total(self) -> int:
+        """How many calls the noted updates made."""
+        lengths = [len(sequence) for sequence in self.sequences]
+        return sum(lengths[number] for number in self._by_update)
+
+    def forget(self) -> None:
+        """Forget every update (their ids will be used again)."""
+        self._by_update = array("H")
 
     async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> Any:
         update_id = CURRENT_UPDATE.get()
         if update_id is not None and "/file/bot" not in url:
-            self.by_update.setdefault(update_id, []).append(url.rsplit("/", 1)[-1])
+            self.note(update_id, url.rsplit("/", 1)[-1])
         return await super().do_request(url, method, *args, **kwargs)
 
 
@@ -241,9 +277,7 @@ async def note_update(update: Update, _context: QuizContext) -> None:
     CURRENT_UPDATE.set(update.update_id)
 
 
-async def ceiling_handler(
-    calls: dict[int, list[str]], update: Update, context: QuizContext
-) -> None:
+async def ceiling_handler(calls: CallLog, update: Update, context: QuizContext) -> None:
     """The ceiling: exactly the Bot API calls the real bot made for this update (recorded by
     :class:`CallLog` in the real pass), with payloads of the same size, without engine or
     store."""
@@ -251,7 +285,7 @@ async def ceiling_handler(
     query, message = update.callback_query, update.effective_message
     chat_id = message.chat.id if message is not None else 0
     message_id = message.message_id if message is not None else 1
-    for method in calls.get(update.update_id, []):
+    for method in calls.calls_of(update.update_id):
         if method == "answerCallbackQuery" and query is not None:
             await query.answer("✅ Correct!")
         elif method == "editMessageText":
@@ -303,13 +337,29 @@ class StallWatch:
             self._task.cancel()
 
 
-@dataclass(frozen=True)
-class PlayedRun:
-    """A simulated user's run: who, which run, and the items it asks in order."""
+def bench_user(telegram_id: int) -> dict[str, Any]:
+    """A simulated user's Telegram user, the same each time it is built."""
+    return UpdateFactory.user(telegram_id, f"Bench {telegram_id % 10_000_000}")
 
-    user: dict[str, Any]
+
+@dataclass(frozen=True, slots=True)
+class PlayedRun:
+    """A simulated user's run: who, which run, and the ids of the items it asks in order.
+
+    The simulated users live in the bot's process, whose memory the bench measures, so each
+    keeps under 1 KiB with its generator (ids in an array; the items are the pack's, shared)."""
+
+    telegram_id: int
     run_id: int
-    items: tuple[tuple[int, Item], ...]
+    item_ids: array[int]
+    items: Mapping[int, Item]
+
+
+def fraction(seed: int, position: int, salt: int = 0) -> float:
+    """A number in [0, 1) fixed by its arguments: a user's right and wrong answers, with no
+    random generator kept per user (2.5 KiB each, in the process whose memory is measured)."""
+    digest = hashlib.blake2b(f"{seed}:{position}:{salt}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
 
 
 def answer_updates(
@@ -317,10 +367,10 @@ def answer_updates(
 ) -> Iterator[dict[str, Any]]:
     """The updates one user sends to answer ``answers`` items: gesture(s), then Next. About
     two answers in three are right; the same seed gives the same updates."""
-    rng = random.Random(seed)
-    user, run_id = run.user, run.run_id
-    for position, (item_id, item) in enumerate(run.items[:answers], start=1):
-        right = rng.random() < 0.67
+    user, run_id = bench_user(run.telegram_id), run.run_id
+    for position, item_id in enumerate(run.item_ids[:answers], start=1):
+        item = run.items[item_id]
+        right = fraction(seed, position) < 0.67
         if isinstance(item, ChoiceItem | TrueFalseItem):
             correct = sorted(item.correct_indices)
             wrong = [i for i in range(len(item.option_texts)) if i not in correct]
@@ -329,7 +379,9 @@ def answer_updates(
                     yield factory.callback(user, f"t:{run_id}:{item_id}:{option}")
                 yield factory.callback(user, f"s:{run_id}:{item_id}")
             else:
-                option = correct[0] if right else rng.choice(wrong)
+                option = (
+                    correct[0] if right else wrong[int(fraction(seed, position, 1) * len(wrong))]
+                )
                 yield factory.callback(user, f"a:{run_id}:{item_id}:{option}")
         elif isinstance(item, ShortItem):
             yield factory.message(user, item.model_answer if right else "no idea, sorry")
@@ -337,7 +389,7 @@ def answer_updates(
             assert isinstance(item, NumberItem)
             value = item.answer if right else item.answer + max(1000.0, abs(item.answer) * 10)
             yield factory.message(user, format_number(value))
-        if position < len(run.items):
+        if position < len(run.item_ids):
             yield factory.callback(user, f"n:{run_id}:{position}")
 
 
@@ -345,24 +397,28 @@ async def drive(
     application: QuizApp, streams: Sequence[Iterator[dict[str, Any]]]
 ) -> tuple[int, float]:
     """Feed every user's updates through the update queue, one wave per step, and return
-    (updates, seconds): the time from parsing each wave's JSON until the bot is done with it."""
+    (updates, seconds): the time from parsing each wave's JSON until the bot is done with it.
+
+    A wave waits as JSON bytes, as a webhook receives them (about 0.4 KiB an update; the
+    dicts took 1.15 KiB, in the bot's process), and each update is parsed from them in the
+    timed part, by the bot and by the ceiling alike."""
     queue, bot = application.update_queue, application.bot
     pending = list(streams)
     updates, seconds = 0, 0.0
     while pending:
-        wave: list[dict[str, Any]] = []
+        wave: list[bytes] = []
         still: list[Iterator[dict[str, Any]]] = []
         for stream in pending:
             data = next(stream, None)
             if data is not None:
-                wave.append(data)
+                wave.append(json.dumps(data).encode())
                 still.append(stream)
         pending = still
         if not wave:
             break
         started = time.perf_counter()
-        for data in wave:
-            queue.put_nowait(Update.de_json(data, bot))
+        for body in wave:
+            queue.put_nowait(Update.de_json(json.loads(body), bot))
             # One update parsed at a time, as a webhook delivers them: parsing a whole wave in
             # one go would itself hold the loop (a millisecond per update) and be counted as a
             # stall of the bot's.
@@ -373,12 +429,14 @@ async def drive(
     return updates, seconds
 
 
-async def start_runs(application: QuizApp, users: list[dict[str, Any]]) -> list[PlayedRun]:
+async def start_runs(application: QuizApp, telegram_ids: Sequence[int]) -> list[PlayedRun]:
     """Each user sends ``/quiz <article pack>``; returns their runs, read back from the store."""
     factory = UpdateFactory()
-    await drive(application, [iter([factory.message(u, f"/quiz {ARTICLE_PACK}")]) for u in users])
+    await drive(
+        application,
+        [iter([factory.message(bench_user(t), f"/quiz {ARTICLE_PACK}")]) for t in telegram_ids],
+    )
     services = services_of(application)
-    by_telegram = {u["id"]: u for u in users}
     async with services.sessionmaker() as session:
         pack = await services.catalog.by_slug(session, ARTICLE_PACK)
         if pack is None:
@@ -387,16 +445,17 @@ async def start_runs(application: QuizApp, users: list[dict[str, Any]]) -> list[
             await session.execute(
                 select(User.telegram_id, QuizRun.id, QuizRun.item_order)
                 .join(User, User.id == QuizRun.user_id)
-                .where(QuizRun.status == "active", User.telegram_id.in_(list(by_telegram)))
+                .where(QuizRun.status == "active", User.telegram_id.in_(list(telegram_ids)))
             )
         ).all()
+    items = {item_id: cached.item for item_id, cached in pack.by_id.items()}
     runs = [
-        PlayedRun(by_telegram[tid], run_id, tuple((int(i), pack.by_id[int(i)].item) for i in order))
+        PlayedRun(int(tid), int(run_id), array("q", (int(i) for i in order)), items)
         for tid, run_id, order in rows
     ]
-    if len(runs) != len(users):
-        raise BenchError(f"{len(runs)} of {len(users)} users could start a run")
-    return sorted(runs, key=lambda r: r.user["id"])
+    if len(runs) != len(telegram_ids):
+        raise BenchError(f"{len(runs)} of {len(telegram_ids)} users could start a run")
+    return sorted(runs, key=lambda r: r.telegram_id)
 
 
 async def count_attempts(application: QuizApp, runs: Sequence[PlayedRun]) -> int:
@@ -431,10 +490,9 @@ async def measure_mode(
     await startup(real)
     await real.start()
     try:
-        people = [UpdateFactory.user(first_id + n, f"Bench {n}") for n in range(users)]
-        runs = await start_runs(real, people)
-        answers = min(answers, min(len(r.items) for r in runs))
-        calls.by_update.clear()  # the /quiz updates' ids are used again below
+        runs = await start_runs(real, range(first_id, first_id + users))
+        answers = min(answers, min(len(r.item_ids) for r in runs))
+        calls.forget()  # the /quiz updates' ids are used again below
         factory = UpdateFactory()
         with StallWatch() as stalls:
             updates, seconds = await drive(
@@ -444,7 +502,6 @@ async def measure_mode(
     finally:
         await real.stop()
         await real.shutdown()
-    answer_calls = calls.by_update
     ceiling = build_application(
         settings,
         request=OfflineRequest(record=False),
@@ -452,7 +509,7 @@ async def measure_mode(
         rate_limiter=None,
         concurrent_updates=concurrent,
     )
-    ceiling.add_handler(TypeHandler(Update, partial(ceiling_handler, answer_calls)), group=-1)
+    ceiling.add_handler(TypeHandler(Update, partial(ceiling_handler, calls)), group=-1)
     await ceiling.initialize()
     await ceiling.start()
     try:
@@ -472,7 +529,7 @@ async def measure_mode(
         )
     rate = expected / seconds
     ceiling_rate = expected / ceiling_seconds
-    api_calls = sum(len(m) for m in answer_calls.values())
+    api_calls = calls.total()
     return {
         "concurrent_updates": real.update_processor.max_concurrent_updates,
         "users": users,

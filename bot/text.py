@@ -150,7 +150,13 @@ def fold_letters(text: str, language: str = "en") -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=4096)
+CACHED_TEXT_CHARS = 100
+"""Texts up to this length have their normal form cached (the packs' accepted answers, most
+typed answers). A longer one is worked out each time: a message can hold 4,096 characters (up
+to 16 KiB in memory), so a cache of 4,096 whole messages and their forms could hold 128 MiB;
+of texts up to 100 characters (of any script), with their forms, at most about 4.5 MiB."""
+
+
 def normalize(text: str, language: str = "en") -> str:
     """The form in which typed answers are compared: Unicode NFKC, case folding, Latin letters
     transliterated (:func:`fold_letters`), typographic quotes made plain, digit groups joined
@@ -158,6 +164,12 @@ def normalize(text: str, language: str = "en") -> str:
     (``U.S.`` is ``US``), other punctuation and symbols turned into spaces, ``&`` read as
     "and", whitespace squashed and leading articles dropped. Private-use characters are kept
     (the grader's wildcard)."""
+    if len(text) <= CACHED_TEXT_CHARS:
+        return _cached_normal_form(text, language)
+    return _normal_form(text, language)
+
+
+def _normal_form(text: str, language: str) -> str:
     lang = _lang(language)
     text = unicodedata.normalize("NFKC", text)
     text = _SPACES.sub(" ", plain_quotes(text).casefold())
@@ -183,6 +195,9 @@ def normalize(text: str, language: str = "en") -> str:
     while len(words) > 1 and words[0] in articles:
         words.pop(0)
     return " ".join(w for w in words if w)
+
+
+_cached_normal_form = lru_cache(maxsize=4096)(_normal_form)
 
 
 def answer_form(text: str, language: str = "en") -> str:

@@ -233,7 +233,7 @@ V = TypeVar("V")
 class BoundedCache(OrderedDict[K, V]):
     """A least-recently-used cache bounded by an estimate of the memory its entries hold
     (``cost(value)`` bytes each), not only by their number: a run plan of a 34-item pack holds
-    about 5.3 KiB, a user id about 0.25 KiB. functools.lru_cache bounds by count only and
+    about 5 KiB, a user id about 0.3 KiB. functools.lru_cache bounds by count only and
     caches calls, not values that several methods fill."""
 
     def __init__(self, budget_bytes: int, cost: Callable[[V], int]) -> None:
@@ -275,7 +275,9 @@ PLAN_CACHE_BYTES = 16 * 1024 * 1024
 """Run plans kept in memory: some 2,500 runs of a 34-item pack are in play at once; the
 others are read again (one indexed row) when their player comes back."""
 USER_CACHE_BYTES = 4 * 1024 * 1024
-USER_ENTRY_BYTES = 250
+USER_ENTRY_BYTES = 320
+"""A cached user id: its key, the name it was stored with, the id and the cache's own links
+(about 310 bytes, measured with tracemalloc; tests/test_memory.py checks the estimates)."""
 
 # Built once: the answer path runs these on every tap, and building a statement anew took
 # 0.05-0.1 ms each time (quizbot bench).
@@ -369,10 +371,10 @@ class QuizService:
         self.catalog = catalog
         self.clock = clock
         self.rng = rng or random.Random()
-        self._user_ids: BoundedCache[str, tuple[int, str]] = BoundedCache(
+        self.user_ids: BoundedCache[str, tuple[int, str]] = BoundedCache(
             USER_CACHE_BYTES, lambda _entry: USER_ENTRY_BYTES
         )
-        self._plans: BoundedCache[int, RunPlan] = BoundedCache(PLAN_CACHE_BYTES, plan_cost)
+        self.plans: BoundedCache[int, RunPlan] = BoundedCache(PLAN_CACHE_BYTES, plan_cost)
 
     async def in_transaction(
         self,
@@ -388,13 +390,13 @@ class QuizService:
         def forget() -> None:
             # A user row created in a transaction that rolled back does not exist.
             if player is not None:
-                self._user_ids.drop(player.cache_key)
+                self.user_ids.drop(player.cache_key)
 
         return await unit_of_work(self.sessionmaker, work, commit=commit, failed=forget)
 
     async def plan(self, session: AsyncSession, run_id: int) -> RunPlan | None:
         """A run's plan, from the cache or (once) from the database."""
-        plan = self._plans.get_fresh(run_id)
+        plan = self.plans.get_fresh(run_id)
         if plan is None:
             row = (await session.execute(_PLAN, {"b_run": run_id})).first()
             if row is None:
@@ -403,7 +405,7 @@ class QuizService:
         return plan
 
     def _remember(self, plan: RunPlan) -> RunPlan:
-        return self._plans.put(plan.run_id, plan)
+        return self.plans.put(plan.run_id, plan)
 
     async def question_at(
         self,
@@ -472,7 +474,7 @@ class QuizService:
 
     async def user_id(self, session: AsyncSession, player: Player) -> int:
         """The player's user id, creating or refreshing the row only when something changed."""
-        cached = self._user_ids.get_fresh(player.cache_key)
+        cached = self.user_ids.get_fresh(player.cache_key)
         fingerprint = f"{player.name}\0{player.username}"
         if cached is not None and cached[1] == fingerprint:
             return cached[0]
@@ -483,7 +485,7 @@ class QuizService:
             )
         else:
             user_id = await repo.upsert_local_user(session, player.name, now)
-        self._user_ids.put(player.cache_key, (user_id, fingerprint))
+        self.user_ids.put(player.cache_key, (user_id, fingerprint))
         return user_id
 
     async def register(self, player: Player) -> int:
@@ -526,7 +528,7 @@ class QuizService:
 
     async def known_user_id(self, session: AsyncSession, player: Player) -> int | None:
         """The player's user id if they have one, without creating or refreshing the row."""
-        cached = self._user_ids.get_fresh(player.cache_key)
+        cached = self.user_ids.get_fresh(player.cache_key)
         if cached is not None:
             return cached[0]
         params: dict[str, Any] = {"b_telegram": player.telegram_id, "b_local": None}
