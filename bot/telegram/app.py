@@ -34,6 +34,7 @@ from bot.logs import redact
 from bot.quiz.boards import Boards
 from bot.quiz.catalog import Catalog
 from bot.quiz.game import GameService
+from bot.quiz.habits import Habits
 from bot.quiz.packadmin import PackAdmin
 from bot.quiz.players import Players
 from bot.quiz.service import QuizService
@@ -46,6 +47,7 @@ from bot.telegram import (
     drafts,
     errors,
     group,
+    habits,
     handlers,
     languages,
     menus,
@@ -161,6 +163,7 @@ def build_application(
         clock=clock,
         uploads=Uploads(sessionmaker, clock),
         admin=PackAdmin(sessionmaker, catalog, clock),
+        habits=Habits(quiz),
     )
     builder = (
         ApplicationBuilder()
@@ -235,6 +238,7 @@ def register(application: AnyApp) -> None:
     add(CommandHandler("leaderboard", handlers.leaderboard_command))
     add(CommandHandler(["settings", "privacy"], handlers.settings_command))
     add(CommandHandler("language", languages.language_command))
+    add(CommandHandler("timezone", habits.timezone_command))
     # Instructor tools: private chats only (results stay private); in a group, a pointer.
     add(CommandHandler("grant", roles.grant_command))
     add(CommandHandler("revoke", roles.revoke_command))
@@ -255,6 +259,7 @@ def register(application: AnyApp) -> None:
     add(CallbackQueryHandler(invalid_button))
     # Private messages: documents (uploads) before the catch-all for non-text messages.
     add(MessageHandler(PRIVATE & filters.Document.ALL, publishing.document_upload))
+    add(MessageHandler(PRIVATE & filters.LOCATION, habits.location_message))
     add(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.private_text))
     add(MessageHandler(PRIVATE & filters.COMMAND, handlers.unknown_command))
     add(MessageHandler(PRIVATE & ~filters.TEXT, handlers.private_other))

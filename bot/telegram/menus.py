@@ -31,6 +31,7 @@ PRIVATE_COMMANDS = [
     ("leaderboard", N_("Rankings: /leaderboard [week|all] [pack]")),
     ("settings", N_("Privacy: show or hide me on leaderboards")),
     ("language", N_("Change the language I speak")),
+    ("timezone", N_("Your time zone: /timezone city, +3 or a shared location")),
     ("help", N_("How this bot works")),
 ]
 INSTRUCTOR_COMMANDS = [
@@ -55,6 +56,7 @@ GROUP_COMMANDS = [
     ("stop", N_("End the game now")),
     ("leaderboard", N_("This chat's ranking: /leaderboard [week|all] [pack]")),
     ("language", N_("Admins: the language I speak in this group")),
+    ("timezone", N_("This group's time zone (admins set it: /timezone city)")),
     ("help", N_("How group games work")),
 ]
 
