@@ -5,17 +5,21 @@ PostgreSQL with a fake clock."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from test_bot_private import answer_correctly, next_data
 
+from bot.quiz.habits import streak_of
 from bot.store import make_sessionmaker
 from bot.store.models import Chat, User
 from botkit import Harness, user
 
 ANN = user(101, "Ann")
 BOB = user(102, "Bob")
+CY = user(103, "Cy")
 GROUP = -500
 
 
@@ -116,3 +120,97 @@ async def test_timezone_is_in_the_menus(bot: Harness) -> None:
         commands = call.params["commands"]
         commands = json.loads(commands) if isinstance(commands, str) else commands
         assert "timezone" in {c["command"] for c in commands}
+
+
+# --------------------------------------------------------------------------- streaks
+
+
+def days_ago(today: date, *offsets: int) -> list[date]:
+    return [today - timedelta(days=n) for n in offsets]
+
+
+def test_streak_counts_days_in_a_row() -> None:
+    today = date(2026, 11, 20)
+    assert (streak_of([], today).current, streak_of([], today).longest) == (0, 0)
+    run = streak_of(days_ago(today, 0, 1, 2, 5, 6), today)
+    assert (run.current, run.longest, run.answered_today) == (3, 3, True)
+    # Not yet broken: today can still continue it.
+    waiting = streak_of(days_ago(today, 1, 2), today)
+    assert (waiting.current, waiting.answered_today) == (2, False)
+    # Two missed days in a row end it; the longest stays.
+    broken = streak_of(days_ago(today, 3, 4, 5), today)
+    assert (broken.current, broken.longest) == (0, 3)
+
+
+def test_one_missed_day_a_week_is_forgiven() -> None:
+    today = date(2026, 11, 20)
+    # Missed 2 days ago: forgiven; forgiven days keep the streak, they do not add to it.
+    frozen = streak_of(days_ago(today, 0, 1, 3, 4), today)
+    assert (frozen.current, frozen.freeze_this_week) == (4, True)
+    # Two single misses 4 days apart: only the older is forgiven, the newer breaks it.
+    second = streak_of(days_ago(today, 0, 1, 3, 4, 5, 7, 8), today)
+    assert (second.current, second.longest) == (2, 5)
+    # Seven days apart: both forgiven; only one of them in the last 7 days.
+    apart = streak_of(days_ago(today, 0, 1, 2, 3, 4, 5, 6, 8, 9), today)
+    assert apart.current == 9 and apart.freeze_this_week is False
+    both = streak_of(days_ago(today, 0, 1, 2, 4, 5, 6, 7, 8, 9, 11), today)
+    assert (both.current, both.freeze_this_week) == (10, True)
+    # Yesterday missed, today not yet: alive, on a freeze.
+    pending = streak_of(days_ago(today, 2, 3), today)
+    assert (pending.current, pending.freeze_this_week) == (2, True)
+    # ... but not when a day was already forgiven in the week.
+    spent = streak_of(days_ago(today, 2, 3, 5, 6), today)
+    assert spent.current == 0 and spent.longest == 4
+
+
+class Player:
+    """Answers one item of the article pack at a time (the next one each time)."""
+
+    def __init__(self, bot: Harness, who: dict[str, Any]) -> None:
+        self.bot, self.who = bot, who
+        self.next: str | None = None
+
+    async def answer(self) -> None:
+        if self.next is None:
+            await self.bot.text(self.who, "/quiz atacms-2024")
+        else:
+            await self.bot.press(self.who, self.next)
+        self.next = next_data(await answer_correctly(self.bot, self.who))
+
+    async def score(self) -> str:
+        return texts(await self.bot.text(self.who, "/score"))
+
+
+async def test_streaks_across_local_midnight_in_kyiv_and_los_angeles(bot: Harness) -> None:
+    ann, bob, cy = Player(bot, ANN), Player(bot, BOB), Player(bot, CY)
+    await bot.text(ANN, "/timezone Kyiv")  # UTC+2 in November
+    await bot.text(BOB, "/timezone Los Angeles")  # UTC-8
+    # Cy sets no zone: UTC days.
+    bot.clock.now = datetime(2026, 11, 20, 21, 30, tzinfo=UTC)  # Kyiv 23:30, LA 13:30
+    for player in (ann, bob, cy):
+        await player.answer()
+    for player in (ann, bob, cy):
+        assert "🔥 Streak: 1 day · longest: 1 day" in await player.score()
+    bot.clock.advance(seconds=3600)  # Kyiv 00:30 the next day; LA 14:30 the same day
+    for player in (ann, bob, cy):
+        await player.answer()
+    assert "🔥 Streak: 2 days · longest: 2 days" in await ann.score()
+    assert "Days are counted in Europe/Kyiv." in await ann.score()
+    assert "🔥 Streak: 1 day · longest: 1 day" in await bob.score()
+    assert "🔥 Streak: 1 day" in await cy.score()
+    assert "Days are counted in UTC" in await cy.score()
+    bot.clock.now = datetime(2026, 11, 21, 8, 30, tzinfo=UTC)  # LA 00:30 on the 21st
+    await bob.answer()
+    assert "🔥 Streak: 2 days" in await bob.score()
+    # Ann answered on her 21st already; Cy has not answered on his 21st yet.
+    assert "keep your streak going" not in await ann.score()
+    assert "Answer a question today to keep your streak going" in await cy.score()
+
+    # Ann misses her 22nd: forgiven on the 23rd, and shown as a freeze.
+    bot.clock.now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    assert "🔥 Streak: 2 days (1 freeze used this week 🧊)" in await ann.score()
+    await ann.answer()
+    assert "🔥 Streak: 3 days (1 freeze used this week 🧊) · longest: 3 days" in await ann.score()
+    # She misses the 24th too: a second freeze within the week is not given.
+    bot.clock.now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    assert "🔥 No streak right now · longest: 3 days" in await ann.score()

@@ -385,12 +385,12 @@ async def stop_command(update: Update, context: QuizContext) -> None:
 
 
 async def score_command(update: Update, context: QuizContext) -> None:
-    """Per pack: answered, correct, accuracy, best run and streak."""
+    """The streak of local days, then per pack: answered, correct, accuracy, best run."""
     user = update.effective_user
     if user is None:
         return
-    stats = await services(context).players.scores(player_of(user))
-    await reply(update, render.score_text(await tr(update, context), stats))
+    scores = await services(context).habits.scores(player_of(user))
+    await reply(update, render.score_text(await tr(update, context), scores))
 
 
 async def leaderboard_command(update: Update, context: QuizContext) -> None:

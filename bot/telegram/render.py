@@ -14,8 +14,9 @@ from bot import phrases
 from bot.i18n import Translator
 from bot.packs.model import NumberItem, ShortItem, TrueFalseItem
 from bot.quiz.catalog import CachedPack
+from bot.quiz.habits import Scores, Streak
 from bot.quiz.service import POINT, Feedback, Question, RunSummary
-from bot.store.repo import PackStats, Standing
+from bot.store.repo import Standing
 from bot.telegram import callbacks
 from bot.text import quoted, shorten
 
@@ -418,10 +419,29 @@ def leaderboard_text(
     return fit("\n".join(lines))
 
 
-def score_text(t: Translator, stats: Sequence[PackStats]) -> str:
+def streak_text(t: Translator, streak: Streak) -> str:
+    """The streak line of /score: current (with a freeze used this week) and longest."""
+    if streak.current:
+        line = t.ngettext("🔥 Streak: {n} day", "🔥 Streak: {n} days", streak.current)
+        if streak.freeze_this_week:
+            line += " " + t.gettext("(1 freeze used this week 🧊)")
+    else:
+        line = t.gettext("🔥 No streak right now")
+    line += t.ngettext(" · longest: {n} day", " · longest: {n} days", streak.longest)
+    if not streak.answered_today:
+        line += "\n" + t.gettext("Answer a question today to keep your streak going: /quiz")
+    if streak.zone is None:
+        line += "\n" + t.gettext("Days are counted in UTC: set your time zone with /timezone.")
+    else:
+        line += "\n" + t.gettext("Days are counted in {zone}.", zone=esc(streak.zone))
+    return line
+
+
+def score_text(t: Translator, scores: Scores) -> str:
+    stats = scores.packs
     if not stats:
         return t.gettext("You have not answered any question yet. Send /quiz to start.")
-    lines = [t.gettext("📊 <b>Your scores</b>")]
+    lines = [t.gettext("📊 <b>Your scores</b>"), "", streak_text(t, scores.streak)]
     for s in stats:
         if s.best_run is not None and s.best_run_items:
             best = t.gettext(
@@ -431,8 +451,6 @@ def score_text(t: Translator, stats: Sequence[PackStats]) -> str:
             )
         else:
             best = t.gettext("Best run: no finished run yet")
-        if s.streak_days:
-            best += t.ngettext(", streak {n} day", ", streak {n} days", s.streak_days)
         if s.responded:
             answered = t.gettext(
                 "Answered {answered}, skipped {skipped}, correct {correct} "
