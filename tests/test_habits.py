@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from test_bot_private import answer_correctly, next_data
 
-from bot.quiz.habits import streak_of
+from bot.quiz.habits import next_reminder, parse_time, streak_of
 from bot.store import make_sessionmaker
-from bot.store.models import Chat, User
-from botkit import Harness, user
+from bot.store.models import Chat, Timer, User
+from botkit import Clock, Harness, start_harness, user, write_mini_pack
 
 ANN = user(101, "Ann")
 BOB = user(102, "Bob")
@@ -214,3 +216,192 @@ async def test_streaks_across_local_midnight_in_kyiv_and_los_angeles(bot: Harnes
     # She misses the 24th too: a second freeze within the week is not given.
     bot.clock.now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
     assert "🔥 No streak right now · longest: 3 days" in await ann.score()
+
+
+# --------------------------------------------------------------------------- reminders
+
+REMINDER = "due for review. A few minutes now"
+
+
+def test_reminder_times() -> None:
+    assert [parse_time(t) for t in ("18:00", "7:30", "7.30", "7h30", "19", "0")] == [
+        "18:00",
+        "07:30",
+        "07:30",
+        "07:30",
+        "19:00",
+        "00:00",
+    ]
+    assert [parse_time(t) for t in ("24:00", "7:60", "7:5", "noon", "", "-1")] == [None] * 6
+    now = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    assert next_reminder(now, "Europe/Kyiv", "18:00") == datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
+    assert next_reminder(now, "Europe/Kyiv", "08:00") == datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
+    assert next_reminder(now, None, "09:00") == datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    # Los Angeles, across the end of summer time (1 November 2026): 18:00 local each day.
+    before = datetime(2026, 10, 31, 12, 0, tzinfo=UTC)
+    first = next_reminder(before, "America/Los_Angeles", "18:00")
+    assert first == datetime(2026, 11, 1, 1, 0, tzinfo=UTC)  # 18:00 PDT
+    assert next_reminder(first, "America/Los_Angeles", "18:00") == datetime(
+        2026, 11, 2, 2, 0, tzinfo=UTC
+    )  # 18:00 PST
+
+
+async def reminder_timers(engine: AsyncEngine) -> list[Timer]:
+    async with make_sessionmaker(engine)() as session:
+        rows = await session.execute(select(Timer).where(Timer.kind == "remind"))
+        return list(rows.scalars())
+
+
+async def user_row(engine: AsyncEngine, telegram_id: int) -> User:
+    async with make_sessionmaker(engine)() as session:
+        found = (
+            await session.execute(select(User).where(User.telegram_id == telegram_id))
+        ).scalar_one()
+        return found
+
+
+@pytest.fixture
+async def mini(engine: AsyncEngine, clock: Clock, tmp_path: Path) -> Any:
+    harness = await start_harness(engine, clock, content=write_mini_pack(tmp_path))
+    try:
+        yield harness
+    finally:
+        await harness.app.shutdown()
+
+
+async def miss_one(bot: Harness, who: dict[str, Any] = ANN) -> list[Any]:
+    """A run of the two-item pack: the first question skipped, the second answered; returns
+    the calls of the last answer (the summary, and the offer of /remind the first time)."""
+    await bot.text(who, "/quiz mini")
+    calls = await bot.text(who, "/skip")
+    await bot.press(who, next_data(calls) or "")
+    return await bot.text(who, "Bloody Joe")
+
+
+async def test_remind_on_off_and_bad_times(mini: Harness, engine: AsyncEngine) -> None:
+    calls = await mini.text(ANN, "/remind 25:00")
+    assert "I need a time of day like /remind 18:00" in texts(calls)
+    assert await reminder_timers(engine) == []
+    calls = await mini.text(ANN, "/remind")
+    text = texts(calls)
+    assert "Every day at <b>18:00</b> your time" in text
+    assert "Your time zone is not set, so that is 18:00 UTC" in text
+    (timer,) = await reminder_timers(engine)
+    assert timer.due_at == datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+    assert (await user_row(engine, 101)).remind_at == "18:00"
+    # Setting the zone moves it to 18:00 in Kyiv.
+    await mini.text(ANN, "/timezone Kyiv")
+    (timer,) = await reminder_timers(engine)
+    assert timer.due_at == datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
+    assert (timer.key, timer.due_at) in [(k, d) for k, d in mini.timers()]
+    calls = await mini.text(ANN, "/remind")  # on already: shows the setting
+    assert "Every day at <b>18:00</b>" in texts(calls) and "not set" not in texts(calls)
+    await mini.text(ANN, "/remind 7:30")
+    (timer,) = await reminder_timers(engine)
+    assert timer.due_at == datetime(2026, 11, 21, 5, 30, tzinfo=UTC)
+    calls = await mini.text(ANN, "/remind off")
+    assert "Review reminders are off" in texts(calls)
+    assert await reminder_timers(engine) == []
+    assert (await user_row(engine, 101)).remind_at is None
+    calls = await mini.text(ANN, "/remind", chat_id=GROUP)
+    assert "Reminders are personal" in texts(calls)
+
+
+async def test_offered_once_after_the_first_finished_run(mini: Harness) -> None:
+    calls = await miss_one(mini)
+    assert "Send /remind for a daily reminder" in texts(calls)
+    calls = await miss_one(mini)
+    assert "/remind" not in texts(calls)
+    # Someone who turned reminders on before finishing a run is not offered them.
+    await mini.text(BOB, "/remind 08:00")
+    assert "/remind" not in texts(await miss_one(mini, BOB))
+
+
+async def test_a_daily_reminder_when_reviews_are_due(mini: Harness, engine: AsyncEngine) -> None:
+    await mini.text(ANN, "/timezone Kyiv")
+    await mini.text(ANN, "/remind")
+    # The first day nothing is due: no message, and the next day's reminder is set.
+    mini.clock.now = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
+    before = len(mini.api.calls)
+    assert await mini.run_jobs() == 1
+    assert [c.method for c in mini.api.calls[before:]] == []
+    (timer,) = await reminder_timers(engine)
+    assert timer.due_at == datetime(2026, 11, 21, 16, 0, tzinfo=UTC)
+    await miss_one(mini)  # one item missed: due for review half an hour later
+    mini.clock.now = datetime(2026, 11, 21, 16, 0, tzinfo=UTC)
+    before = len(mini.api.calls)
+    assert await mini.run_jobs() == 1
+    sent = [c for c in mini.api.calls[before:] if c.method == "sendMessage"]
+    assert len(sent) == 1
+    assert sent[0].params["chat_id"] == 101
+    assert "⏰ 1 question is due for review." in sent[0].params["text"]
+    markup = sent[0].params["reply_markup"]
+    markup = json.loads(markup) if isinstance(markup, str) else markup
+    assert markup["inline_keyboard"][0][0]["callback_data"] == "rvd:due"
+    (timer,) = await reminder_timers(engine)
+    assert timer.due_at == datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
+    # Review now starts the review.
+    calls = await mini.press(ANN, "rvd:due")
+    assert "1 question is due for review" in texts(calls) and "Review 1 of 1" in texts(calls)
+
+
+async def test_reminders_in_the_users_language(mini: Harness) -> None:
+    uk = {**user(104, "Olena"), "language_code": "uk"}
+    await mini.text(uk, "/remind 18:00")
+    await miss_one(mini, uk)
+    mini.clock.now = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+    before = len(mini.api.calls)
+    await mini.run_jobs()
+    (sent,) = [c for c in mini.api.calls[before:] if c.method == "sendMessage"]
+    assert "1 запитання" in sent.params["text"]
+
+
+async def test_a_reminder_survives_a_restart_and_is_sent_once_by_two_workers(
+    engine: AsyncEngine, clock: Clock, tmp_path: Path
+) -> None:
+    content = write_mini_pack(tmp_path)
+    first = await start_harness(engine, clock, content=content)
+    await first.text(ANN, "/remind 18:00")
+    await miss_one(first)
+    await first.app.shutdown()  # the bot stops with the reminder pending
+
+    clock.now = datetime(2026, 11, 20, 18, 0, 30, tzinfo=UTC)  # and comes back after it
+    one = await start_harness(engine, clock, content=content)
+    two = await start_harness(engine, clock, content=content)
+    try:
+        assert "remind:1" in [key for key, _ in one.timers()]
+        assert "remind:1" in [key for key, _ in two.timers()]
+        await one.run_jobs()
+        await two.run_jobs()
+        await two.poll_timers()
+        await one.poll_timers()
+        sent = [
+            c
+            for c in one.api.calls + two.api.calls
+            if c.method == "sendMessage" and REMINDER in str(c.params.get("text"))
+        ]
+        assert len(sent) == 1
+        (timer,) = await reminder_timers(engine)
+        assert timer.due_at == datetime(2026, 11, 21, 18, 0, tzinfo=UTC)
+    finally:
+        await one.app.shutdown()
+        await two.app.shutdown()
+
+
+async def test_a_user_who_blocked_the_bot_gets_no_more_reminders(
+    mini: Harness, engine: AsyncEngine
+) -> None:
+    await mini.text(ANN, "/remind 18:00")
+    await miss_one(mini)
+    mini.clock.now = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+    mini.api.failures["sendMessage"] = (403, "Forbidden: bot was blocked by the user")
+    await mini.run_jobs()
+    del mini.api.failures["sendMessage"]
+    assert await reminder_timers(engine) == []
+    row = await user_row(engine, 101)
+    assert (row.remind_at, row.active) == (None, False)
+    mini.clock.advance(days=1)
+    before = len(mini.api.calls)
+    assert await mini.run_jobs() == 0
+    assert await mini.poll_timers() == 0
+    assert mini.api.calls[before:] == []

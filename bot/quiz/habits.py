@@ -5,17 +5,27 @@ session, one transaction), so the adapters never open a session themselves.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.quiz import zones
+from bot.quiz import review, timers, zones
 from bot.quiz.service import Player, QuizService
 from bot.store import repo
 from bot.store.models import Attempt, Chat, User
+from bot.store.models import Timer as TimerRow
+
+REMIND_DEFAULT = "18:00"
+"""The local time of the daily review reminder when ``/remind`` names none."""
+
+REMIND_KIND = "remind"
+"""The kind of the reminders' timer rows (bot/quiz/timers.py), one row per user."""
+
+_TIME = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?$")
 
 FREEZE_SPACING = 7
 """Forgiven days (freezes) are at least this many days apart: at most one missed day is
@@ -86,6 +96,61 @@ class Scores:
     streak: Streak
 
 
+def parse_time(text: str) -> str | None:
+    """A time of day as ``HH:MM`` (``18:00``, ``7:30``, ``7.30``, ``7h30``, ``19``); None for
+    anything else."""
+    match = _TIME.match(text.strip().lower())
+    if match is None:
+        return None
+    hours, minutes = int(match.group(1)), int(match.group(2) or 0)
+    if hours > 23 or minutes > 59:
+        return None
+    return f"{hours:02d}:{minutes:02d}"
+
+
+def next_reminder(now: datetime, zone: str | None, at: str) -> datetime:
+    """The next moment after ``now`` when it is ``at`` (``HH:MM``) in ``zone``, in UTC. A
+    time that a change to summer time skips comes at the offset before the change (zoneinfo's
+    rule), so a day never goes without."""
+    tz = zones.to_tzinfo(zone)
+    hours, minutes = (int(part) for part in at.split(":"))
+    day = zones.local_date(now, zone)
+    for _ in range(3):
+        moment = datetime.combine(day, time(hours, minutes), tzinfo=tz).astimezone(now.tzinfo)
+        if moment > now:
+            return moment
+        day += timedelta(days=1)
+    raise AssertionError("unreachable: a local time comes back within two days")
+
+
+def remind_key(user_id: int) -> str:
+    """The key of a user's reminder timer."""
+    return f"remind:{user_id}"
+
+
+@dataclass(frozen=True)
+class ReminderSetting:
+    """A user's reminder: the local time (None: off), their zone, the next one in UTC."""
+
+    at: str | None
+    zone: str | None
+    next_at: datetime | None
+    key: str
+
+
+@dataclass(frozen=True)
+class ReminderDue:
+    """A reminder this worker claimed: whom to tell how many items are due, and when the next
+    one is (already set)."""
+
+    telegram_id: int
+    user_id: int
+    language: str | None
+    due: int
+    next_at: datetime
+    key: str
+
+
 async def answer_days(session: AsyncSession, user_id: int, zone: str | None) -> set[date]:
     """The local days (in ``zone``) on which the user answered at least one item (a skip is
     not an answer). One indexed read of the user's answer times: the local day of a moment
@@ -119,6 +184,104 @@ class Habits:
 
         return await self.quiz.in_transaction(player, work)
 
+    # ----------------------------------------------------------------- reminders
+
+    async def reminder(self, player: Player) -> ReminderSetting:
+        """The player's reminder setting."""
+
+        async def work(session: AsyncSession) -> ReminderSetting:
+            user_id = await self.quiz.user_id(session, player)
+            row = (
+                await session.execute(
+                    select(User.remind_at, User.timezone).where(User.id == user_id)
+                )
+            ).one()
+            next_at = (
+                next_reminder(self.clock(), row.timezone, row.remind_at) if row.remind_at else None
+            )
+            return ReminderSetting(row.remind_at, row.timezone, next_at, remind_key(user_id))
+
+        return await self.quiz.in_transaction(player, work)
+
+    async def set_reminder(
+        self, player: Player, at: str | None, language: str | None = None
+    ) -> ReminderSetting:
+        """Turn the daily reminder on at local time ``at`` (its timer row set for the next
+        one), or off (None: the row removed). ``language`` is the one to write the reminder
+        in when the player never chose one with /language (Telegram's, as seen now)."""
+        now = self.clock()
+
+        async def work(session: AsyncSession) -> ReminderSetting:
+            user_id = await self.quiz.user_id(session, player)
+            await session.execute(update(User).where(User.id == user_id).values(remind_at=at))
+            zone = await _user_zone(session, user_id)
+            key = remind_key(user_id)
+            if at is None:
+                await timers.cancel_timer(session, key)
+                return ReminderSetting(None, zone, None, key)
+            next_at = next_reminder(now, zone, at)
+            payload = {"user_id": user_id, "language": language}
+            await timers.set_timer(session, REMIND_KIND, key, next_at, now, payload)
+            return ReminderSetting(at, zone, next_at, key)
+
+        return await self.quiz.in_transaction(player, work)
+
+    async def take_reminder(self, payload: dict[str, object]) -> ReminderDue | None:
+        """A claimed reminder timer: count the user's due review items and move the timer to
+        the next day, in one transaction, before anything is sent. So a reminder is sent at
+        most once (a worker that dies between this and the send loses that day's, never sends
+        it twice), and the next one exists whatever happens to this one. None when the user
+        turned reminders off meanwhile (or is gone)."""
+        now = self.clock()
+        user_id = int(str(payload.get("user_id")))
+
+        async def work(session: AsyncSession) -> ReminderDue | None:
+            user = await session.get(User, user_id)
+            key = remind_key(user_id)
+            if user is None or user.remind_at is None or user.telegram_id is None:
+                await timers.cancel_timer(session, key)
+                return None
+            next_at = next_reminder(now, user.timezone, user.remind_at)
+            await timers.set_timer(session, REMIND_KIND, key, next_at, now, dict(payload))
+            due = await review.due_items(session, user_id, now)
+            count = sum(len(items) for items in due.by_pack.values())
+            language = user.language or (
+                str(payload["language"]) if payload.get("language") else None
+            )
+            return ReminderDue(user.telegram_id, user_id, language, count, next_at, key)
+
+        return await self.quiz.in_transaction(None, work)
+
+    async def stop_reminders(self, user_id: int) -> None:
+        """The user blocked the bot (Telegram said Forbidden): no more reminders, for good
+        (``/remind`` turns them on again, which needs the user back)."""
+
+        async def work(session: AsyncSession) -> None:
+            await session.execute(
+                update(User).where(User.id == user_id).values(remind_at=None, active=False)
+            )
+            await timers.cancel_timer(session, remind_key(user_id))
+
+        await self.quiz.in_transaction(None, work)
+
+    async def offer_reminders(self, telegram_id: int) -> bool:
+        """Whether to offer /remind now: once per user (stored), and never to one who has
+        reminders on. A conditional update, so two finished runs at once offer it once."""
+
+        async def work(session: AsyncSession) -> bool:
+            result = await session.execute(
+                update(User)
+                .where(
+                    User.telegram_id == telegram_id,
+                    User.remind_offered.is_(False),
+                    User.remind_at.is_(None),
+                )
+                .values(remind_offered=True)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+        return await self.quiz.in_transaction(None, work)
+
     # ----------------------------------------------------------------- time zones
 
     async def zone_of(self, player: Player) -> str | None:
@@ -130,14 +293,28 @@ class Habits:
 
         return await self.quiz.in_transaction(player, work)
 
-    async def set_zone(self, player: Player, zone: str) -> None:
-        """Store the player's zone (as :func:`bot.quiz.zones.parse_zone` wrote it)."""
+    async def set_zone(self, player: Player, zone: str) -> ReminderSetting | None:
+        """Store the player's zone (as :func:`bot.quiz.zones.parse_zone` wrote it); a daily
+        reminder that is on moves to the same local time in the new zone (returned, for the
+        adapter to arm)."""
+        now = self.clock()
 
-        async def work(session: AsyncSession) -> None:
+        async def work(session: AsyncSession) -> ReminderSetting | None:
             user_id = await self.quiz.user_id(session, player)
             await session.execute(update(User).where(User.id == user_id).values(timezone=zone))
+            at = (
+                await session.execute(select(User.remind_at).where(User.id == user_id))
+            ).scalar_one()
+            if at is None:
+                return None
+            key = remind_key(user_id)
+            next_at = next_reminder(now, zone, at)
+            await session.execute(
+                update(TimerRow).where(TimerRow.key == key).values(due_at=next_at)
+            )
+            return ReminderSetting(at, zone, next_at, key)
 
-        await self.quiz.in_transaction(player, work)
+        return await self.quiz.in_transaction(player, work)
 
     async def chat_zone(self, chat_id: int) -> str | None:
         """A group's zone (None: not set, UTC)."""

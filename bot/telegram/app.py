@@ -34,7 +34,7 @@ from bot.logs import redact
 from bot.quiz.boards import Boards
 from bot.quiz.catalog import Catalog
 from bot.quiz.game import GameService
-from bot.quiz.habits import Habits
+from bot.quiz.habits import REMIND_KIND, Habits
 from bot.quiz.packadmin import PackAdmin
 from bot.quiz.players import Players
 from bot.quiz.service import QuizService
@@ -199,6 +199,7 @@ BUTTONS = [
     (handlers.resume_button, ("c",)),
     (handlers.review_button, ("rv", "rvn")),
     (handlers.review_pack_button, ("rvp",)),
+    (handlers.review_due_button, ("rvd",)),
     # packs (in a group, a pack button opens a lobby)
     (handlers.pack_button, ("pk", "new")),
     (handlers.read_button, ("rd",)),
@@ -239,6 +240,7 @@ def register(application: AnyApp) -> None:
     add(CommandHandler(["settings", "privacy"], handlers.settings_command))
     add(CommandHandler("language", languages.language_command))
     add(CommandHandler("timezone", habits.timezone_command))
+    add(CommandHandler("remind", habits.remind_command))
     # Instructor tools: private chats only (results stay private); in a group, a pointer.
     add(CommandHandler("grant", roles.grant_command))
     add(CommandHandler("revoke", roles.revoke_command))
@@ -251,6 +253,7 @@ def register(application: AnyApp) -> None:
     add(CommandHandler(list(roles.PRIVATE_TOOLS), roles.in_private_only, filters=GROUPS))
     # Group games: their timers, votes on quiz polls, typed answers by reply.
     timers.handle(application, "game", group.fire_timer)
+    timers.handle(application, REMIND_KIND, habits.fire_reminder)
     add(PollAnswerHandler(group.poll_answer))
     add(MessageHandler(GROUPS & filters.REPLY & filters.TEXT & ~filters.COMMAND, group.group_reply))
     # Buttons, one handler per kind; then anything else (forged, or from an old version).

@@ -13,11 +13,14 @@ import logging
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ChatType
+from telegram.error import Forbidden
 
-from bot.i18n import Translator
+from bot.i18n import Translator, pick_language, translator
 from bot.quiz import zones
-from bot.telegram import render
-from bot.telegram.context import QuizContext, player_of, reply, services, tr
+from bot.quiz.habits import REMIND_DEFAULT, ReminderSetting, parse_time
+from bot.quiz.timers import Timer
+from bot.telegram import callbacks, render, timers
+from bot.telegram.context import AnyApp, QuizContext, player_of, reply, services, services_of, tr
 from bot.telegram.languages import is_group_admin
 from bot.text import shorten
 
@@ -110,7 +113,7 @@ async def timezone_command(update: Update, context: QuizContext) -> None:
     if zone is None:
         await reply(update, _unknown_zone(t, typed))
         return
-    await habits.set_zone(player, zone)
+    arm_reminder(context.application, await habits.set_zone(player, zone))
     await reply(
         update,
         t.gettext(
@@ -144,7 +147,8 @@ async def location_message(update: Update, context: QuizContext) -> None:
         return
     t = await tr(update, context)
     zone = zones.zone_at(message.location.latitude, message.location.longitude)
-    await services(context).habits.set_zone(player_of(user), zone)
+    moved = await services(context).habits.set_zone(player_of(user), zone)
+    arm_reminder(context.application, moved)
     await reply(
         update,
         t.gettext(
@@ -155,3 +159,104 @@ async def location_message(update: Update, context: QuizContext) -> None:
         ),
         reply_markup=ReplyKeyboardRemove(),
     )
+
+
+# --------------------------------------------------------------------------- reminders
+
+
+def arm_reminder(app: AnyApp, setting: ReminderSetting | None) -> None:
+    """Ring this worker's alarm for a reminder that was set or moved (any worker's poll takes
+    it over if this one stops)."""
+    if setting is not None and setting.next_at is not None:
+        timers.arm(app, setting.key, setting.next_at)
+
+
+def _reminder_text(t: Translator, setting: ReminderSetting) -> str:
+    if setting.at is None:
+        return t.gettext(
+            "⏰ Review reminders are off. /remind turns them on (at {time} your time), or "
+            "/remind 08:00 at another time.",
+            time=REMIND_DEFAULT,
+        )
+    text = t.gettext(
+        "⏰ Every day at <b>{time}</b> your time I will tell you when questions are due for "
+        "review (nothing is sent on days with none). /remind 08:00 changes the time, "
+        "/remind off stops it.",
+        time=setting.at,
+    )
+    if setting.zone is None:
+        text += "\n\n" + t.gettext(
+            "Your time zone is not set, so that is {time} UTC: /timezone sets yours.",
+            time=setting.at,
+        )
+    return text
+
+
+async def remind_command(update: Update, context: QuizContext) -> None:
+    """``/remind [HH:MM]`` turns the daily review reminder on (at 18:00 your time without a
+    time; alone, with reminders already on, it shows the setting); ``/remind off`` stops it.
+    In a group: a pointer to the private chat (reminders are personal)."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    t = await tr(update, context)
+    if chat.type != ChatType.PRIVATE:
+        await reply(
+            update, t.gettext("Reminders are personal: send /remind to me in a private chat.")
+        )
+        return
+    habits = services(context).habits
+    player = player_of(user)
+    typed = " ".join(context.args or []).strip()
+    if typed.lower() in ("off", "stop", "no"):
+        setting = await habits.set_reminder(player, None)
+        timers.disarm(context.application, setting.key)
+        await reply(update, _reminder_text(t, setting))
+        return
+    if not typed:
+        setting = await habits.reminder(player)
+        if setting.at is not None:
+            await reply(update, _reminder_text(t, setting))
+            return
+        at: str | None = REMIND_DEFAULT
+    else:
+        at = parse_time(typed)
+        if at is None:
+            await reply(
+                update,
+                t.gettext(
+                    "I need a time of day like /remind 18:00 or /remind 7:30, or /remind off."
+                ),
+            )
+            return
+    setting = await habits.set_reminder(player, at, t.language)
+    arm_reminder(context.application, setting)
+    log.info("user %s: reminders at %s", user.id, at)
+    await reply(update, _reminder_text(t, setting))
+
+
+async def fire_reminder(app: AnyApp, timer: Timer) -> None:
+    """A reminder timer is due (claimed by this worker): the next one is set first, then one
+    message if review items are due, with a Review now button; Telegram's Forbidden (the
+    user blocked the bot) stops reminders for that user for good."""
+    habits = services_of(app).habits
+    due = await habits.take_reminder(timer.payload)
+    if due is None:
+        return
+    timers.arm(app, due.key, due.next_at)
+    if not due.due:
+        return
+    t = translator(pick_language(due.language, None, False))
+    text = t.ngettext(
+        "⏰ {n} question is due for review. A few minutes now keep it fresh.",
+        "⏰ {n} questions are due for review. A few minutes now keep them fresh.",
+        due.due,
+    )
+    button = render.keyboard([[(t.gettext("🔁 Review now"), callbacks.review_due())]])
+    try:
+        # app.bot: through the application's rate limiter, like every other send.
+        await app.bot.send_message(due.telegram_id, text, reply_markup=button)
+    except Forbidden:
+        log.info("user %s blocked the bot: reminders stopped", due.telegram_id)
+        await habits.stop_reminders(due.user_id)
+        timers.disarm(app, due.key)

@@ -74,12 +74,17 @@ async def send_question(
 
 
 async def send_summary(
-    context: QuizContext, t: Translator, chat_id: int, summary: RunSummary
+    context: QuizContext,
+    t: Translator,
+    chat_id: int,
+    summary: RunSummary,
+    offer_reminders: bool = False,
 ) -> None:
+    text = render.summary_text(t, summary)
+    if offer_reminders:
+        text += "\n\n" + render.reminder_offer(t)
     await context.bot.send_message(
-        chat_id,
-        render.summary_text(t, summary),
-        reply_markup=render.summary_keyboard(t, summary),
+        chat_id, render.fit(text), reply_markup=render.summary_keyboard(t, summary)
     )
 
 
@@ -114,8 +119,15 @@ async def show_feedback(
             reply_markup=markup,
             reply_to_message_id=typed_reply_to,
         )
-    if outcome.finished is not None:
-        await send_summary(context, t, chat_id, outcome.finished)
+    finished = outcome.finished
+    if finished is not None:
+        # After a student's first finished run, one line offers /remind (once, stored).
+        offer = (
+            finished.status == "finished"
+            and finished.mode == "full"
+            and await services(context).habits.offer_reminders(chat_id)
+        )
+        await send_summary(context, t, chat_id, finished, offer)
 
 
 async def offer_or_start(
@@ -647,6 +659,16 @@ async def review_pack_button(update: Update, context: QuizContext) -> None:
     await start_review(
         update, context, update.effective_user, chat_id_of(update), action.slug, confirmed=True
     )
+
+
+async def review_due_button(update: Update, context: QuizContext) -> None:
+    """**Review now** under a reminder: /review of what is due."""
+    action = await pressed(update, context)
+    if action is None:
+        return
+    assert update.callback_query is not None and update.effective_user is not None
+    await update.callback_query.answer()
+    await start_review(update, context, update.effective_user, chat_id_of(update), None)
 
 
 async def read_button(update: Update, context: QuizContext) -> None:

@@ -26,6 +26,7 @@ PRIVATE_COMMANDS = [
     ("read", N_("Read the article: /read [pack]")),
     ("skip", N_("Skip the current question")),
     ("review", N_("Re-ask the questions you missed, when due")),
+    ("remind", N_("A daily reminder when reviews are due: /remind 18:00, /remind off")),
     ("stop", N_("Stop the current quiz")),
     ("score", N_("Your scores per quiz")),
     ("leaderboard", N_("Rankings: /leaderboard [week|all] [pack]")),

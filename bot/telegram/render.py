@@ -437,6 +437,14 @@ def streak_text(t: Translator, streak: Streak) -> str:
     return line
 
 
+def reminder_offer(t: Translator) -> str:
+    """Offered once, after a student's first finished run."""
+    return t.gettext(
+        "⏰ Want a nudge when questions are due for review? Send /remind for a daily reminder "
+        "at 18:00 your time (/remind 08:00 for another time; /timezone sets your zone)."
+    )
+
+
 def score_text(t: Translator, scores: Scores) -> str:
     stats = scores.packs
     if not stats:
