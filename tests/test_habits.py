@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from test_bot_private import answer_correctly, next_data
 
-from bot.quiz.habits import next_reminder, parse_time, streak_of
+from bot.quiz.habits import full_quote, next_reminder, parse_time, streak_of
 from bot.store import make_sessionmaker
 from bot.store.models import Chat, Timer, User
 from botkit import Clock, Harness, start_harness, user, write_mini_pack
@@ -405,3 +405,64 @@ async def test_a_user_who_blocked_the_bot_gets_no_more_reminders(
     assert await mini.run_jobs() == 0
     assert await mini.poll_timers() == 0
     assert mini.api.calls[before:] == []
+
+
+# --------------------------------------------------------------------------- leeches
+
+
+def test_full_quote_is_the_whole_sentence() -> None:
+    article = "First one. The range is nearly 200 miles away, officials said. Last one."
+    assert full_quote(article, "nearly 200 miles") == (
+        "The range is nearly 200 miles away, officials said."
+    )
+    assert full_quote("Only this, no stop", "this") == "Only this, no stop"
+    assert full_quote(article, "not in it") == "not in it"
+    assert full_quote("A. " + "b " * 400 + "quote here. C.", "quote") == "quote"
+
+
+async def miss_in_review(bot: Harness) -> list[Any]:
+    """Half an hour on, review what is due and miss it."""
+    bot.clock.advance(seconds=31 * 60)
+    calls = await bot.text(ANN, "/review")
+    assert "1 question is due for review" in texts(calls)
+    return await bot.text(ANN, "/skip")
+
+
+async def test_a_leech_is_shown_once_then_suspended(mini: Harness, engine: AsyncEngine) -> None:
+    await miss_one(mini)  # missed in the quiz itself: not a review miss
+    for _ in range(3):
+        calls = await miss_in_review(mini)
+        assert "keeps slipping" not in texts(calls)
+    calls = await miss_in_review(mini)  # the fourth miss in review
+    leech = [c for c in calls if "keeps slipping" in str(c.params.get("text"))]
+    assert len(leech) == 1
+    text = leech[0].params["text"]
+    assert "<b>How far can the missiles reach?</b>" in text
+    assert "Answer: <b>Nearly 200 miles</b>" in text
+    assert "💡 The article says so." in text
+    # The full quote: the whole sentence of the article, not only the item's few words.
+    assert (
+        "The authorization grants Ukraine access to U.S.-made ATACMS missiles capable of "
+        "hitting targets nearly 200 miles away." in text
+    )
+    # "Review my mistakes" no longer offers it, and it is never due again.
+    summary = next(c for c in calls if "Review finished" in str(c.params.get("text")))
+    assert "rv:" not in json.dumps(summary.params.get("reply_markup"))
+    mini.clock.advance(days=3)  # the other item, answered right, is due by now
+    calls = await mini.text(ANN, "/review")
+    assert "1 question is due for review" in texts(calls)
+    assert "How far can the missiles reach?" not in texts(calls)
+    # /score lists it.
+    score = texts(await mini.text(ANN, "/score"))
+    assert "🧩 <b>1 question keeps slipping</b>" in score
+    assert "How far can the missiles reach? <i>(Mini)</i>" in score
+    # Instructors see the count per item in /stats.
+    admin = user(900, "Admin")
+    stats = texts(await mini.text(admin, "/stats mini"))
+    assert "a leech for 1 student (missed 4 times in review)" in stats
+    # A reminder does not count it: one question due, the other one.
+    await mini.text(ANN, "/remind")
+    mini.clock.advance(days=1)
+    before = len(mini.api.calls)
+    await mini.run_jobs()
+    assert "⏰ 1 question is due for review." in texts(mini.api.calls[before:])

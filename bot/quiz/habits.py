@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.quiz import review, timers, zones
 from bot.quiz.service import Player, QuizService
 from bot.store import repo
-from bot.store.models import Attempt, Chat, User
+from bot.store.models import Attempt, Chat, ReviewCard, User
 from bot.store.models import Timer as TimerRow
 
 REMIND_DEFAULT = "18:00"
@@ -89,11 +89,44 @@ def streak_of(days: Iterable[date], today: date, zone: str | None = None) -> Str
 
 
 @dataclass(frozen=True)
+class Leech:
+    """An item a student missed 4 times in review: suspended from their reviews."""
+
+    pack_title: str
+    question: str
+
+
+@dataclass(frozen=True)
 class Scores:
-    """What ``/score`` shows: per pack figures, and the streak across packs."""
+    """What ``/score`` shows: per pack figures, the streak across packs, the leeches."""
 
     packs: list[repo.PackStats]
     streak: Streak
+    leeches: list[Leech]
+
+
+_SENTENCE_ENDS = (". ", "! ", "? ", ".” ", '." ')
+
+
+def full_quote(article: str, source: str, limit: int = 700) -> str:
+    """The whole sentence (or sentences) of ``article`` around the quote ``source``, so a
+    leech is shown with its context; ``source`` itself when it cannot be found or the
+    sentence is longer than ``limit``."""
+    text = " ".join(article.split())
+    needle = " ".join(source.split())
+    at = text.find(needle) if needle else -1
+    if at < 0:
+        at = text.lower().find(needle.lower()) if needle else -1
+    if at < 0:
+        return source
+    before = max(text.rfind(end, 0, at) for end in _SENTENCE_ENDS)
+    start = 0 if before < 0 else before + 2
+    afters = [i for i in (text.find(end, at + len(needle)) for end in _SENTENCE_ENDS) if i >= 0]
+    stop = min(afters) + 1 if afters else len(text)
+    if text[stop - 1 : stop + 1] == ".”":
+        stop += 1
+    quote = text[start:stop].strip()
+    return quote if len(quote) <= limit else source
 
 
 def parse_time(text: str) -> str | None:
@@ -180,9 +213,27 @@ class Habits:
             zone = await _user_zone(session, user_id)
             days = await answer_days(session, user_id, zone)
             packs = await repo.user_pack_stats(session, user_id)
-            return Scores(packs, streak_of(days, zones.local_date(now, zone), zone))
+            streak = streak_of(days, zones.local_date(now, zone), zone)
+            return Scores(packs, streak, await self._leeches(session, user_id))
 
         return await self.quiz.in_transaction(player, work)
+
+    async def _leeches(self, session: AsyncSession, user_id: int) -> list[Leech]:
+        item_ids = (
+            await session.execute(
+                select(ReviewCard.item_id)
+                .where(ReviewCard.user_id == user_id, ReviewCard.leech_at.is_not(None))
+                .order_by(ReviewCard.leech_at, ReviewCard.item_id)
+            )
+        ).scalars()
+        leeches = []
+        catalog = self.quiz.catalog
+        for item_id in item_ids:
+            cached = await catalog.item(session, item_id)
+            pack = await catalog.by_id(session, cached.pack_id) if cached else None
+            if cached is not None and pack is not None:
+                leeches.append(Leech(pack.title, cached.item.question))
+        return leeches
 
     # ----------------------------------------------------------------- reminders
 

@@ -128,6 +128,17 @@ async def show_feedback(
             and await services(context).habits.offer_reminders(chat_id)
         )
         await send_summary(context, t, chat_id, finished, offer)
+        await send_leeches(context, t, chat_id, finished)
+
+
+async def send_leeches(
+    context: QuizContext, t: Translator, chat_id: int, summary: RunSummary
+) -> None:
+    """Each item the run made a leech, once in full (it leaves the reviews from now on)."""
+    for item_id in summary.new_leeches:
+        text = render.leech_text(t, summary.pack, item_id)
+        if text is not None:
+            await context.bot.send_message(chat_id, text)
 
 
 async def offer_or_start(
@@ -394,6 +405,7 @@ async def stop_command(update: Update, context: QuizContext) -> None:
         await reply(update, t.gettext("No quiz is running. Send /quiz to start one."))
         return
     await send_summary(context, t, chat.id, summary)
+    await send_leeches(context, t, chat.id, summary)
 
 
 async def score_command(update: Update, context: QuizContext) -> None:

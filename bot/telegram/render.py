@@ -14,8 +14,8 @@ from bot import phrases
 from bot.i18n import Translator
 from bot.packs.model import NumberItem, ShortItem, TrueFalseItem
 from bot.quiz.catalog import CachedPack
-from bot.quiz.habits import Scores, Streak
-from bot.quiz.service import POINT, Feedback, Question, RunSummary
+from bot.quiz.habits import Leech, Scores, Streak, full_quote
+from bot.quiz.service import POINT, Feedback, Question, RunSummary, correct_answer_text
 from bot.store.repo import Standing
 from bot.telegram import callbacks
 from bot.text import quoted, shorten
@@ -437,6 +437,48 @@ def streak_text(t: Translator, streak: Streak) -> str:
     return line
 
 
+def leech_text(t: Translator, pack: CachedPack, item_id: int) -> str | None:
+    """A new leech, shown once in full (question, answer, explanation, the whole sentence of
+    the article it rests on) before it leaves the student's reviews."""
+    cached = pack.by_id.get(item_id)
+    if cached is None:
+        return None
+    item = cached.item
+    answer = esc(correct_answer_text(item, pack.language))
+    quotes = [full_quote(pack.article_text, source) for source in item.sources]
+    lines = [
+        t.gettext(
+            "🧩 <b>This question keeps slipping</b>: you missed it 4 times in review. Here it "
+            "is in full, and from now on it stays out of your reviews."
+        ),
+        "",
+        f"<b>{esc(item.question)}</b>",
+        t.gettext("Answer: <b>{answer}</b>", answer=answer),
+        "",
+        f"💡 {esc(item.explanation)}",
+        *quote_lines(quotes),
+    ]
+    return fit("\n".join(lines))
+
+
+def leeches_text(t: Translator, leeches: Sequence[Leech], limit: int = 10) -> str:
+    """The /score list of a student's leeches."""
+    lines = [
+        t.ngettext(
+            "🧩 <b>{n} question keeps slipping</b> (missed 4 times in review; out of your "
+            "reviews):",
+            "🧩 <b>{n} questions keep slipping</b> (missed 4 times in review; out of your "
+            "reviews):",
+            len(leeches),
+        )
+    ]
+    for leech in leeches[:limit]:
+        lines.append(f"• {esc(shorten(leech.question, 120))} <i>({esc(leech.pack_title)})</i>")
+    if len(leeches) > limit:
+        lines.append(t.ngettext("… and {n} more", "… and {n} more", len(leeches) - limit))
+    return "\n".join(lines)
+
+
 def reminder_offer(t: Translator) -> str:
     """Offered once, after a student's first finished run."""
     return t.gettext(
@@ -476,6 +518,8 @@ def score_text(t: Translator, scores: Scores) -> str:
                 correct=s.correct,
             )
         lines += ["", f"<b>{esc(s.title)}</b>", answered, best]
+    if scores.leeches:
+        lines += ["", leeches_text(t, scores.leeches)]
     return fit("\n".join(lines))
 
 
