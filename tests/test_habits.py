@@ -5,6 +5,7 @@ PostgreSQL with a fake clock."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import BaseRateLimiter
 from test_bot_private import answer_correctly, next_data
 
 from bot.quiz.habits import full_quote, next_reminder, parse_time, streak_of
 from bot.store import make_sessionmaker
 from bot.store.models import Chat, Timer, User
-from botkit import Clock, Harness, start_harness, user, write_mini_pack
+from bot.telegram.app import build_application, startup
+from bot.testing.offline import OfflineRequest
+from botkit import Clock, Harness, make_settings, start_harness, user, write_mini_pack
 
 ANN = user(101, "Ann")
 BOB = user(102, "Bob")
@@ -466,3 +470,64 @@ async def test_a_leech_is_shown_once_then_suspended(mini: Harness, engine: Async
     before = len(mini.api.calls)
     await mini.run_jobs()
     assert "⏰ 1 question is due for review." in texts(mini.api.calls[before:])
+
+
+class RecordingLimiter(BaseRateLimiter[None]):
+    """A rate limiter that lets everything through and notes what it saw."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, Any]]] = []
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        self.seen.append((endpoint, data))
+        return await callback(*args, **kwargs)
+
+
+async def test_reminders_go_through_the_rate_limiter(
+    engine: AsyncEngine, clock: Clock, tmp_path: Path
+) -> None:
+    limiter = RecordingLimiter()
+    api = OfflineRequest()
+    settings = make_settings(
+        engine.url.render_as_string(hide_password=False), write_mini_pack(tmp_path)
+    )
+    app = build_application(
+        settings,
+        request=api,
+        engine=engine,
+        clock=clock,
+        rate_limiter=limiter,
+        concurrent_updates=False,
+    )
+    await app.initialize()
+    await startup(app)
+    bot = Harness(app, api, clock)
+    try:
+        await bot.text(ANN, "/remind 18:00")
+        await miss_one(bot)
+        clock.now = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+        limiter.seen.clear()
+        await bot.run_jobs()
+        (sent,) = [data for endpoint, data in limiter.seen if endpoint == "sendMessage"]
+        assert sent["chat_id"] == 101 and REMINDER in sent["text"]
+    finally:
+        await app.shutdown()
+
+
+async def test_help_names_remind_and_timezone(bot: Harness) -> None:
+    text = texts(await bot.text(ANN, "/help"))
+    assert "/remind — a daily reminder" in text and "/timezone — your time zone" in text

@@ -55,6 +55,9 @@ the article's own words.
 
 In a group, /quiz opens a game for everyone. /language changes the language I speak. \
 Instructors: /instructor.""")
+HABITS_HELP = N_("""<b>Keep it going</b>
+/remind — a daily reminder when questions are due for review (/remind 08:00, /remind off)
+/timezone — your time zone, for your days, streaks and reminders (UTC until you set it)""")
 
 
 # --------------------------------------------------------------------------- questions
@@ -253,7 +256,8 @@ async def start(update: Update, context: QuizContext) -> None:
 
 async def help_command(update: Update, context: QuizContext) -> None:
     """Explain the commands."""
-    await reply(update, (await tr(update, context)).gettext(HELP))
+    t = await tr(update, context)
+    await reply(update, t.gettext(HELP) + "\n\n" + t.gettext(HABITS_HELP))
 
 
 async def packs_command(update: Update, context: QuizContext) -> None:
