@@ -498,6 +498,7 @@ async def test_cli_report_formats(
     tricky = next(i for i in data["items"] if i["item"] == "tricky")
     assert tricky["discrimination"] == pytest.approx(-0.9045, abs=1e-4)
     assert tricky["flags"] == ["negative-discrimination"]
+    assert tricky["leeches"] == 0
     png_chunks(chart.read_bytes())
 
     assert await asyncio.to_thread(main, ["report", "analysis-demo"]) == 0
@@ -511,8 +512,8 @@ async def test_cli_report_formats(
     assert lines[0].startswith("position,item,type,retired,students")
     assert (
         lines[5]
-        == "5,tricky,truefalse,no,6,6,3,0.5,-0.9045,negative-discrimination,True=3 | False=3,"
-    )
+        == "5,tricky,truefalse,no,6,6,3,0.5,-0.9045,negative-discrimination,True=3 | False=3,,0"
+    )  # the last column: leeches
 
     assert await asyncio.to_thread(main, ["report", "nope"]) == 1
     assert "no pack 'nope' in the store" in capsys.readouterr().err

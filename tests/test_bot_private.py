@@ -439,7 +439,9 @@ async def test_stop_skip_score_and_leaderboard(bot: Harness) -> None:
     calls = await bot.text(ANN, "/score")
     text = calls[-1].params["text"]
     assert "Answered 1, skipped 1, correct 1 (100% of answered)" in text
-    assert "Best run: no finished run yet, streak 1 day" in text
+    assert "Best run: no finished run yet" in text
+    assert "🔥 Streak: 1 day · longest: 1 day" in text
+    assert "Days are counted in UTC: set your time zone with /timezone." in text
     # Bob scores nothing, and sees Ann on top and himself below.
     await bot.text(BOB, "/quiz atacms-2024")
     await bot.text(BOB, "/skip")

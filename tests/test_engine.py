@@ -278,7 +278,7 @@ async def test_scheduling_a_runs_review_cards_never_sleeps_on_the_loop(
 
     monkeypatch.setattr(time, "sleep", no_sleep)
     async with sessionmaker() as session, session.begin():
-        assert await review.schedule_run(session, run_id, user_id, NOW) == 3
+        assert (await review.schedule_run(session, run_id, user_id, NOW)).cards == 3
     monkeypatch.undo()
     async with sessionmaker() as session:
         cards = (await session.execute(select(ReviewCard).order_by(ReviewCard.item_id))).scalars()

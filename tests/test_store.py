@@ -643,7 +643,7 @@ async def test_week_window(engine: AsyncEngine) -> None:
         assert len(await repo.top_standings(session, "g", "all")) == 2
 
 
-async def test_user_stats_and_streak(engine: AsyncEngine) -> None:
+async def test_user_stats(engine: AsyncEngine) -> None:
     sessionmaker, pack_id, items, users, runs = await _setup_run(engine, users=1)
     for day in range(3):
         await _answer(
@@ -657,18 +657,8 @@ async def test_user_stats_and_streak(engine: AsyncEngine) -> None:
             NOW + timedelta(days=day),
         )
     async with sessionmaker() as session:
-        stats = await repo.user_pack_stats(session, users[0], (NOW + timedelta(days=2)).date())
-        later = await repo.user_pack_stats(session, users[0], (NOW + timedelta(days=5)).date())
+        stats = await repo.user_pack_stats(session, users[0])
     assert len(stats) == 1
     s = stats[0]
-    assert (s.answered, s.correct, s.streak_days, s.best_run) == (3, 2, 3, None)
+    assert (s.answered, s.correct, s.best_run) == (3, 2, None)
     assert s.accuracy == pytest.approx(2 / 3)
-    assert later[0].streak_days == 0
-
-
-def test_streak_counts_consecutive_days() -> None:
-    d = date(2026, 11, 20)
-    assert repo.streak([], d) == 0
-    assert repo.streak([d, d - timedelta(1), d - timedelta(2), d - timedelta(4)], d) == 3
-    assert repo.streak([d - timedelta(1), d - timedelta(2)], d) == 2
-    assert repo.streak([d - timedelta(2)], d) == 0

@@ -38,16 +38,16 @@ import json
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.packs.model import ChoiceItem, Item, PackSettings, ShortItem, TrueFalseItem, item_from_body
 from bot.quiz.grading import grade_short
-from bot.store.models import Attempt, ItemRow, PackRow, QuizRun
+from bot.store.models import Attempt, ItemRow, PackRow, QuizRun, ReviewCard
 from bot.text import normalize
 
 if TYPE_CHECKING:
@@ -176,6 +176,9 @@ class ItemStats:
     options: tuple[OptionCount, ...] = ()
     candidates: tuple[CandidateAnswer, ...] = ()
     flags: tuple[str, ...] = ()
+    leeches: int = 0
+    """Students for whom the item is a leech (missed 4 times in review): the items that most
+    need rewriting. Counted over every student, not only the sample."""
 
     @property
     def unused_distractors(self) -> list[str]:
@@ -219,6 +222,7 @@ class ItemStats:
                 for c in self.candidates
             ],
             "flags": list(self.flags),
+            "leeches": self.leeches,
             "notes": self.flag_notes(),
         }
 
@@ -504,8 +508,29 @@ async def analyse_pack(session: AsyncSession, pack: PackRow, in_thread: bool = F
     settings = PackSettings.model_validate(pack.settings)
     args = (pack.slug, pack.title, items, sittings, pack.language, settings)
     if in_thread:
-        return await asyncio.to_thread(analyse, *args)
-    return analyse(*args)
+        result = await asyncio.to_thread(analyse, *args)
+    else:
+        result = analyse(*args)
+    return with_leeches(result, await leech_counts(session, pack.id))
+
+
+async def leech_counts(session: AsyncSession, pack_id: int) -> dict[int, int]:
+    """Per item of the pack: the students for whom it is a leech."""
+    rows = await session.execute(
+        select(ReviewCard.item_id, func.count())
+        .join(ItemRow, ItemRow.id == ReviewCard.item_id)
+        .where(ItemRow.pack_id == pack_id, ReviewCard.leech_at.is_not(None))
+        .group_by(ReviewCard.item_id)
+    )
+    return {int(item_id): int(n) for item_id, n in rows.all()}
+
+
+def with_leeches(result: Analysis, counts: Mapping[int, int]) -> Analysis:
+    """The analysis with each item's leech count."""
+    if not counts:
+        return result
+    items = tuple(replace(i, leeches=counts.get(i.id, 0)) for i in result.items)
+    return replace(result, items=items)
 
 
 # --------------------------------------------------------------------------- the chart
@@ -627,6 +652,10 @@ def table_lines(analysis: Analysis) -> list[str]:
         for stats in typed:
             shown = ", ".join(f"{c.text!r} ×{c.count} ({c.share:.0%})" for c in stats.candidates)
             lines.append(f"  {stats.key}: {shown}")
+    leeches = [s for s in analysis.items if s.leeches]
+    if leeches:
+        lines += ["", "leeches (students who missed the item 4 times in review):"]
+        lines += [f"  {s.key}: {s.leeches}" for s in leeches]
     if analysis.flagged:
         lines += ["", "flags:"]
         for stats in analysis.flagged:
@@ -652,6 +681,7 @@ CSV_COLUMNS = (
     "flags",
     "options",
     "candidate_answers",
+    "leeches",
 )
 
 
@@ -674,6 +704,7 @@ def csv_rows(analysis: Analysis) -> list[list[object]]:
                 " ".join(stats.flags),
                 " | ".join(f"{o.text}={o.picks}" for o in stats.options),
                 " | ".join(f"{c.text}={c.count}" for c in stats.candidates),
+                stats.leeches,
             ]
         )
     return rows

@@ -1,5 +1,5 @@
 """The small reads and writes the adapters need around the engine: the packs a student may
-see, a player's privacy, scores and due reviews, a user who blocked the bot, the chat of a
+see, a player's privacy, due reviews, a user who blocked the bot, the chat of a
 game. Each method is one unit of work (one session, one transaction), so an adapter never
 opens a session itself (issue 12)."""
 
@@ -80,16 +80,6 @@ class Players:
             await repo.set_user_hidden(session, await self.quiz.user_id(session, player), hidden)
 
         await self.quiz.in_transaction(player, work)
-
-    async def scores(self, player: Player) -> list[repo.PackStats]:
-        """The player's figures per pack (answered, correct, best run, streak)."""
-        today = self.quiz.clock().date()
-
-        async def work(session: AsyncSession) -> list[repo.PackStats]:
-            user_id = await self.quiz.user_id(session, player)
-            return await repo.user_pack_stats(session, user_id, today)
-
-        return await self.quiz.in_transaction(player, work)
 
     async def reviews(self, player: Player, slug: str | None) -> Reviews:
         """The items due for review (of ``slug``, or of every pack)."""

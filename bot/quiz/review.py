@@ -4,6 +4,10 @@ again; ``/review`` re-asks the items that are due.
 Cards are scheduled when a run ends (finished or stopped), from that run's attempts, so the
 answer path stays one short transaction. A wrong or skipped answer rates the card *Again*
 (due again within the hour), a right one *Good* (due again after days, then weeks).
+
+An item missed :data:`LEECH_MISSES` times in review runs is a *leech* (Anki's word): the run
+that makes it one shows it once in full, and from then on it is suspended from this
+student's reviews (``leech_at`` is set; :func:`due_items` leaves it out).
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ from fsrs import Card, Rating, Scheduler
 from sqlalchemy import JSON, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import Attempt, ItemRow, PackRow, ReviewCard, UtcDateTime
+from bot.store.models import Attempt, ItemRow, PackRow, QuizRun, ReviewCard, UtcDateTime
+
+LEECH_MISSES = 4
+"""Misses in review runs after which an item is a leech, suspended from the student's reviews."""
 
 SCHEDULER = Scheduler(
     learning_steps=(timedelta(minutes=30),),
@@ -31,30 +38,45 @@ SCHEDULER = Scheduler(
 # caches the dialects' ON CONFLICT constructs, so a 34-row, 238-parameter INSERT was compiled
 # anew at the end of every run, ~40 ms of Python on this machine (quizbot bench).
 _UPSERT_CARD = text(
-    "INSERT INTO review_cards (user_id, item_id, state, due_at, reviews, lapses, updated_at) "
-    "VALUES (:user_id, :item_id, :state, :due_at, :reviews, :lapses, :updated_at) "
+    "INSERT INTO review_cards (user_id, item_id, state, due_at, reviews, lapses, "
+    "review_misses, leech_at, updated_at) "
+    "VALUES (:user_id, :item_id, :state, :due_at, :reviews, :lapses, :review_misses, "
+    ":leech_at, :updated_at) "
     "ON CONFLICT (user_id, item_id) DO UPDATE SET state = excluded.state, "
     "due_at = excluded.due_at, reviews = excluded.reviews, lapses = excluded.lapses, "
+    "review_misses = excluded.review_misses, leech_at = excluded.leech_at, "
     "updated_at = excluded.updated_at"
 ).bindparams(
     bindparam("state", type_=JSON()),
     bindparam("due_at", type_=UtcDateTime()),
+    bindparam("leech_at", type_=UtcDateTime()),
     bindparam("updated_at", type_=UtcDateTime()),
 )
 
 
-async def schedule_run(session: AsyncSession, run_id: int, user_id: int, now: datetime) -> int:
+@dataclass(frozen=True)
+class Scheduled:
+    """What :func:`schedule_run` did: cards scheduled, and the items that became leeches."""
+
+    cards: int
+    leeches: tuple[int, ...] = ()
+
+
+async def schedule_run(
+    session: AsyncSession, run_id: int, user_id: int, now: datetime
+) -> Scheduled:
     """Rate every item the player answered in ``run_id`` and store the cards; returns how many
-    were scheduled. Idempotent per run: a card already reviewed at or after ``now`` is left."""
+    were scheduled, and the items that this run made leeches. Idempotent per run: a card
+    already reviewed at or after ``now`` is left."""
     results = (
         await session.execute(
-            select(Attempt.item_id, Attempt.correct, Attempt.answered_at).where(
-                Attempt.run_id == run_id, Attempt.user_id == user_id
-            )
+            select(Attempt.item_id, Attempt.correct, Attempt.answered_at, QuizRun.mode)
+            .join(QuizRun, QuizRun.id == Attempt.run_id)
+            .where(Attempt.run_id == run_id, Attempt.user_id == user_id)
         )
     ).all()
     if not results:
-        return 0
+        return Scheduled(0)
     existing = {
         card.item_id: card
         for card in (
@@ -67,7 +89,8 @@ async def schedule_run(session: AsyncSession, run_id: int, user_id: int, now: da
         ).scalars()
     }
     rows = []
-    for item_id, correct, answered_at in results:
+    leeches: list[int] = []
+    for item_id, correct, answered_at, mode in results:
         stored = existing.get(item_id)
         if stored is not None and stored.updated_at >= answered_at:
             continue  # this answer was already counted
@@ -76,6 +99,13 @@ async def schedule_run(session: AsyncSession, run_id: int, user_id: int, now: da
         # of every 34-item run. Nothing reads the id; the item's is unique per player.
         card = Card.from_dict(stored.state) if stored is not None else Card(card_id=item_id)  # type: ignore[arg-type]
         card, _ = SCHEDULER.review_card(card, Rating.Good if correct else Rating.Again, answered_at)
+        misses = (stored.review_misses if stored else 0) + (
+            1 if mode == "review" and not correct else 0
+        )
+        leech_at = stored.leech_at if stored is not None else None
+        if leech_at is None and misses >= LEECH_MISSES:
+            leech_at = answered_at
+            leeches.append(item_id)
         rows.append(
             {
                 "user_id": user_id,
@@ -84,12 +114,14 @@ async def schedule_run(session: AsyncSession, run_id: int, user_id: int, now: da
                 "due_at": card.due,
                 "reviews": (stored.reviews if stored else 0) + 1,
                 "lapses": (stored.lapses if stored else 0) + (0 if correct else 1),
+                "review_misses": misses,
+                "leech_at": leech_at,
                 "updated_at": answered_at,
             }
         )
     if rows:
         await session.execute(_UPSERT_CARD, rows)
-    return len(rows)
+    return Scheduled(len(rows), tuple(leeches))
 
 
 @dataclass(frozen=True)
@@ -103,7 +135,8 @@ class DueItems:
 async def due_items(
     session: AsyncSession, user_id: int, now: datetime, slugs: Sequence[str] | None = None
 ) -> DueItems:
-    """Items whose card is due, of live items in packs students can see, oldest due first."""
+    """Items whose card is due, of live items in packs students can see, oldest due first
+    (leeches are suspended: never due)."""
     rows = (
         await session.execute(
             select(PackRow.slug, ReviewCard.item_id)
@@ -112,6 +145,7 @@ async def due_items(
             .where(
                 ReviewCard.user_id == user_id,
                 ReviewCard.due_at <= now,
+                ReviewCard.leech_at.is_(None),
                 ItemRow.retired.is_(False),
                 PackRow.status == "active",
             )
@@ -125,8 +159,26 @@ async def due_items(
     next_due = (
         await session.execute(
             select(func.min(ReviewCard.due_at)).where(
-                ReviewCard.user_id == user_id, ReviewCard.due_at > now
+                ReviewCard.user_id == user_id,
+                ReviewCard.due_at > now,
+                ReviewCard.leech_at.is_(None),
             )
         )
     ).scalar()
     return DueItems(by_pack, next_due)
+
+
+async def leeches_among(
+    session: AsyncSession, user_id: int | None, item_ids: Sequence[int]
+) -> list[int]:
+    """Which of ``item_ids`` are the user's leeches (suspended from their reviews)."""
+    if user_id is None or not item_ids:
+        return []
+    rows = await session.execute(
+        select(ReviewCard.item_id).where(
+            ReviewCard.user_id == user_id,
+            ReviewCard.item_id.in_(list(item_ids)),
+            ReviewCard.leech_at.is_not(None),
+        )
+    )
+    return list(rows.scalars())

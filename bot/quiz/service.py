@@ -135,6 +135,8 @@ class RunSummary:
     rank: int | None
     players_on_pack: int | None
     missed_item_ids: tuple[int, ...] = field(default=())
+    new_leeches: tuple[int, ...] = field(default=())
+    """Items this run made leeches (missed 4 times in review): shown once, then suspended."""
 
     @property
     def accuracy(self) -> float:
@@ -979,10 +981,10 @@ class QuizService:
         feedback = Feedback(question, grade, shown, skipped)
         finished = None
         if last:
-            await review.schedule_run(tx, plan.run_id, user_id, now)
+            scheduled = await review.schedule_run(tx, plan.run_id, user_id, now)
             run = await tx.get(QuizRun, plan.run_id)
             assert run is not None
-            finished = await self._summary(tx, run)
+            finished = await self._summary(tx, run, scheduled.leeches)
         return Answered(feedback, finished)
 
     async def next_question(self, player: Player, run_id: int, position: int) -> Question | Refused:
@@ -1027,8 +1029,8 @@ class QuizService:
             run.finished_at = now
             run.updated_at = now
             await session.flush()
-            await review.schedule_run(session, run.id, user_id, now)
-            return await self._summary(session, run)
+            scheduled = await review.schedule_run(session, run.id, user_id, now)
+            return await self._summary(session, run, scheduled.leeches)
 
         return await self.in_transaction(player, work)
 
@@ -1088,7 +1090,9 @@ class QuizService:
 
         return await self.in_transaction(player, work)
 
-    async def _summary(self, session: AsyncSession, run: QuizRun) -> RunSummary:
+    async def _summary(
+        self, session: AsyncSession, run: QuizRun, new_leeches: tuple[int, ...] = ()
+    ) -> RunSummary:
         pack = await self.catalog.by_id(session, run.pack_id)
         assert pack is not None
         attempts = (
@@ -1098,7 +1102,10 @@ class QuizService:
                 )
             )
         ).all()
-        missed = tuple(a.item_id for a in attempts if not a.correct)
+        missed_ids = [a.item_id for a in attempts if not a.correct]
+        # "Review my mistakes" leaves out leeches: they are suspended from reviews.
+        suspended = set(await review.leeches_among(session, run.user_id, missed_ids))
+        missed = tuple(item_id for item_id in missed_ids if item_id not in suspended)
         seconds = sum(a.latency_ms for a in attempts) / 1000
         rank = players = None
         if run.mode == "full" and run.user_id is not None:
@@ -1120,4 +1127,5 @@ class QuizService:
             rank=rank,
             players_on_pack=players,
             missed_item_ids=missed,
+            new_leeches=new_leeches,
         )

@@ -84,6 +84,12 @@ class User(Base):
     """The language chosen with /language (None: follow Telegram's language_code)."""
     timezone: Mapped[str | None] = mapped_column(String(64))
     """The zone chosen with /timezone (bot/quiz/zones.py; None: UTC, and the bot says so)."""
+    remind_at: Mapped[str | None] = mapped_column(String(5))
+    """The local time ``HH:MM`` of the daily review reminder (/remind; None: off)."""
+    remind_offered: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    """The bot has offered /remind (once, after the first finished run)."""
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
 
@@ -328,6 +334,10 @@ class ReviewCard(Base):
     due_at: Mapped[datetime]
     reviews: Mapped[int] = mapped_column(Integer, default=0)
     lapses: Mapped[int] = mapped_column(Integer, default=0)
+    review_misses: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    """Misses of the item in review runs (a leech at :data:`bot.quiz.review.LEECH_MISSES`)."""
+    leech_at: Mapped[datetime | None]
+    """When the item became a leech: suspended from this student's reviews from then on."""
     updated_at: Mapped[datetime]
 
 

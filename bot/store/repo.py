@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -492,7 +491,6 @@ class PackStats:
     best_run: int | None
     """Best finished run's score in thousandths, or None before the first finished run."""
     best_run_items: int | None
-    streak_days: int
     skipped: int = 0
     """Of ``answered``: the questions skipped (they count as missed)."""
 
@@ -506,8 +504,9 @@ class PackStats:
         return self.answered - self.skipped
 
 
-async def user_pack_stats(session: AsyncSession, user_id: int, today: date) -> list[PackStats]:
-    """Per pack: answered, correct, accuracy, best finished run and the current day streak."""
+async def user_pack_stats(session: AsyncSession, user_id: int) -> list[PackStats]:
+    """Per pack: answered, skipped, correct, accuracy and the best finished run (streaks are
+    counted across packs in the player's local days: bot/quiz/habits.py)."""
     totals = (
         await session.execute(
             select(
@@ -560,19 +559,6 @@ async def user_pack_stats(session: AsyncSession, user_id: int, today: date) -> l
         .group_by(Attempt.pack_id)
     )
     skipped: dict[int, int] = {pack_id: int(n) for pack_id, n in skips.all()}
-    day = func.date(Attempt.answered_at)
-    days: dict[int, list[date]] = {}
-    for pack_id, value in (
-        await session.execute(
-            select(Attempt.pack_id, day)
-            .where(Attempt.user_id == user_id)
-            .group_by(Attempt.pack_id, day)
-            .order_by(day.desc())
-        )
-    ).all():
-        days.setdefault(pack_id, []).append(
-            value if isinstance(value, date) else date.fromisoformat(str(value))
-        )
     out = []
     for pack_id, (answered, correct, points) in sorted(by_pack.items()):
         pack = packs.get(pack_id)
@@ -589,23 +575,10 @@ async def user_pack_stats(session: AsyncSession, user_id: int, today: date) -> l
                 points=points,
                 best_run=best_score,
                 best_run_items=best_items,
-                streak_days=streak(days.get(pack_id, []), today),
                 skipped=int(skipped.get(pack_id, 0)),
             )
         )
     return out
-
-
-def streak(days_desc: Sequence[date], today: date) -> int:
-    """Consecutive days with an answer, ending today or yesterday (a streak not yet broken)."""
-    if not days_desc or (today - days_desc[0]).days > 1:
-        return 0
-    count = 1
-    for previous, current in pairwise(days_desc):
-        if (previous - current).days != 1:
-            break
-        count += 1
-    return count
 
 
 # --------------------------------------------------------------------------- roles

@@ -33,6 +33,7 @@ from bot.logs import redact
 from bot.quiz.boards import Boards
 from bot.quiz.catalog import Catalog
 from bot.quiz.game import GameService
+from bot.quiz.habits import REMIND_KIND, Habits
 from bot.quiz.packadmin import PackAdmin
 from bot.quiz.players import Players
 from bot.quiz.service import QuizService
@@ -45,6 +46,7 @@ from bot.telegram import (
     drafts,
     errors,
     group,
+    habits,
     handlers,
     languages,
     menus,
@@ -161,6 +163,7 @@ def build_application(
         clock=clock,
         uploads=Uploads(sessionmaker, clock),
         admin=PackAdmin(sessionmaker, catalog, clock),
+        habits=Habits(quiz),
     )
     builder = (
         ApplicationBuilder()
@@ -196,6 +199,7 @@ BUTTONS = [
     (handlers.resume_button, ("c",)),
     (handlers.review_button, ("rv", "rvn")),
     (handlers.review_pack_button, ("rvp",)),
+    (handlers.review_due_button, ("rvd",)),
     # packs (in a group, a pack button opens a lobby)
     (handlers.pack_button, ("pk", "new")),
     (handlers.read_button, ("rd",)),
@@ -235,6 +239,8 @@ def register(application: AnyApp) -> None:
     add(CommandHandler("leaderboard", handlers.leaderboard_command))
     add(CommandHandler(["settings", "privacy"], handlers.settings_command))
     add(CommandHandler("language", languages.language_command))
+    add(CommandHandler("timezone", habits.timezone_command))
+    add(CommandHandler("remind", habits.remind_command))
     # Instructor tools: private chats only (results stay private); in a group, a pointer.
     add(CommandHandler("grant", roles.grant_command))
     add(CommandHandler("revoke", roles.revoke_command))
@@ -247,6 +253,7 @@ def register(application: AnyApp) -> None:
     add(CommandHandler(list(roles.PRIVATE_TOOLS), roles.in_private_only, filters=GROUPS))
     # Group games: their timers, votes on quiz polls, typed answers by reply.
     timers.handle(application, "game", group.fire_timer)
+    timers.handle(application, REMIND_KIND, habits.fire_reminder)
     add(PollAnswerHandler(group.poll_answer))
     add(MessageHandler(GROUPS & filters.REPLY & filters.TEXT & ~filters.COMMAND, group.group_reply))
     # Buttons, one handler per kind; then anything else (forged, or from an old version).
@@ -255,6 +262,7 @@ def register(application: AnyApp) -> None:
     add(CallbackQueryHandler(invalid_button))
     # Private messages: documents (uploads) before the catch-all for non-text messages.
     add(MessageHandler(PRIVATE & filters.Document.ALL, publishing.document_upload))
+    add(MessageHandler(PRIVATE & filters.LOCATION, habits.location_message))
     add(MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, handlers.private_text))
     add(MessageHandler(PRIVATE & filters.COMMAND, handlers.unknown_command))
     add(MessageHandler(PRIVATE & ~filters.TEXT, handlers.private_other))

@@ -37,6 +37,7 @@ _SHAPES: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {
     "rv": (re.compile(r"(\d{1,19})"), ("run",)),
     "rvn": (re.compile(r"(\d{1,19})"), ("run",)),  # review now, leaving the current run
     "rvp": (re.compile(f"({_SLUG})"), ("slug",)),  # /review of a pack, confirmed
+    "rvd": (re.compile("due"), ()),  # review what is due (a reminder's button)
     # packs
     "pk": (re.compile(f"({_SLUG})"), ("slug",)),
     "pks": (re.compile(f"({_SLUG})"), ("slug",)),  # a group game with the speed bonus
@@ -122,6 +123,10 @@ def review_now(run: int) -> str:
 
 def review_pack(slug: str) -> str:
     return f"rvp:{slug}"
+
+
+def review_due() -> str:
+    return "rvd:due"
 
 
 def pack(slug: str) -> str:

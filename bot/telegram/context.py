@@ -22,6 +22,7 @@ from bot.i18n import N_, Translator, pick_language, translator
 from bot.quiz.boards import Boards
 from bot.quiz.catalog import Catalog
 from bot.quiz.game import GameService
+from bot.quiz.habits import Habits
 from bot.quiz.packadmin import PackAdmin
 from bot.quiz.players import Players
 from bot.quiz.service import Player, QuizService
@@ -51,6 +52,7 @@ class Services:
     clock: Callable[[], datetime]
     uploads: Uploads
     admin: PackAdmin
+    habits: Habits
     extras: dict[str, Any] = field(default_factory=dict)
     store_ready: bool = False
     """The schema is upgraded and the content folder imported (once per process)."""

@@ -55,6 +55,9 @@ the article's own words.
 
 In a group, /quiz opens a game for everyone. /language changes the language I speak. \
 Instructors: /instructor.""")
+HABITS_HELP = N_("""<b>Keep it going</b>
+/remind — a daily reminder when questions are due for review (/remind 08:00, /remind off)
+/timezone — your time zone, for your days, streaks and reminders (UTC until you set it)""")
 
 
 # --------------------------------------------------------------------------- questions
@@ -74,12 +77,17 @@ async def send_question(
 
 
 async def send_summary(
-    context: QuizContext, t: Translator, chat_id: int, summary: RunSummary
+    context: QuizContext,
+    t: Translator,
+    chat_id: int,
+    summary: RunSummary,
+    offer_reminders: bool = False,
 ) -> None:
+    text = render.summary_text(t, summary)
+    if offer_reminders:
+        text += "\n\n" + render.reminder_offer(t)
     await context.bot.send_message(
-        chat_id,
-        render.summary_text(t, summary),
-        reply_markup=render.summary_keyboard(t, summary),
+        chat_id, render.fit(text), reply_markup=render.summary_keyboard(t, summary)
     )
 
 
@@ -114,8 +122,26 @@ async def show_feedback(
             reply_markup=markup,
             reply_to_message_id=typed_reply_to,
         )
-    if outcome.finished is not None:
-        await send_summary(context, t, chat_id, outcome.finished)
+    finished = outcome.finished
+    if finished is not None:
+        # After a student's first finished run, one line offers /remind (once, stored).
+        offer = (
+            finished.status == "finished"
+            and finished.mode == "full"
+            and await services(context).habits.offer_reminders(chat_id)
+        )
+        await send_summary(context, t, chat_id, finished, offer)
+        await send_leeches(context, t, chat_id, finished)
+
+
+async def send_leeches(
+    context: QuizContext, t: Translator, chat_id: int, summary: RunSummary
+) -> None:
+    """Each item the run made a leech, once in full (it leaves the reviews from now on)."""
+    for item_id in summary.new_leeches:
+        text = render.leech_text(t, summary.pack, item_id)
+        if text is not None:
+            await context.bot.send_message(chat_id, text)
 
 
 async def offer_or_start(
@@ -230,7 +256,8 @@ async def start(update: Update, context: QuizContext) -> None:
 
 async def help_command(update: Update, context: QuizContext) -> None:
     """Explain the commands."""
-    await reply(update, (await tr(update, context)).gettext(HELP))
+    t = await tr(update, context)
+    await reply(update, t.gettext(HELP) + "\n\n" + t.gettext(HABITS_HELP))
 
 
 async def packs_command(update: Update, context: QuizContext) -> None:
@@ -382,15 +409,16 @@ async def stop_command(update: Update, context: QuizContext) -> None:
         await reply(update, t.gettext("No quiz is running. Send /quiz to start one."))
         return
     await send_summary(context, t, chat.id, summary)
+    await send_leeches(context, t, chat.id, summary)
 
 
 async def score_command(update: Update, context: QuizContext) -> None:
-    """Per pack: answered, correct, accuracy, best run and streak."""
+    """The streak of local days, then per pack: answered, correct, accuracy, best run."""
     user = update.effective_user
     if user is None:
         return
-    stats = await services(context).players.scores(player_of(user))
-    await reply(update, render.score_text(await tr(update, context), stats))
+    scores = await services(context).habits.scores(player_of(user))
+    await reply(update, render.score_text(await tr(update, context), scores))
 
 
 async def leaderboard_command(update: Update, context: QuizContext) -> None:
@@ -649,6 +677,16 @@ async def review_pack_button(update: Update, context: QuizContext) -> None:
     await start_review(
         update, context, update.effective_user, chat_id_of(update), action.slug, confirmed=True
     )
+
+
+async def review_due_button(update: Update, context: QuizContext) -> None:
+    """**Review now** under a reminder: /review of what is due."""
+    action = await pressed(update, context)
+    if action is None:
+        return
+    assert update.callback_query is not None and update.effective_user is not None
+    await update.callback_query.answer()
+    await start_review(update, context, update.effective_user, chat_id_of(update), None)
 
 
 async def read_button(update: Update, context: QuizContext) -> None:

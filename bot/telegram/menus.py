@@ -26,11 +26,13 @@ PRIVATE_COMMANDS = [
     ("read", N_("Read the article: /read [pack]")),
     ("skip", N_("Skip the current question")),
     ("review", N_("Re-ask the questions you missed, when due")),
+    ("remind", N_("A daily reminder when reviews are due: /remind 18:00, /remind off")),
     ("stop", N_("Stop the current quiz")),
     ("score", N_("Your scores per quiz")),
     ("leaderboard", N_("Rankings: /leaderboard [week|all] [pack]")),
     ("settings", N_("Privacy: show or hide me on leaderboards")),
     ("language", N_("Change the language I speak")),
+    ("timezone", N_("Your time zone: /timezone city, +3 or a shared location")),
     ("help", N_("How this bot works")),
 ]
 INSTRUCTOR_COMMANDS = [
@@ -55,6 +57,7 @@ GROUP_COMMANDS = [
     ("stop", N_("End the game now")),
     ("leaderboard", N_("This chat's ranking: /leaderboard [week|all] [pack]")),
     ("language", N_("Admins: the language I speak in this group")),
+    ("timezone", N_("This group's time zone (admins set it: /timezone city)")),
     ("help", N_("How group games work")),
 ]
 

@@ -15,8 +15,9 @@ from bot.i18n import Translator
 from bot.packs.model import NumberItem, ShortItem, TrueFalseItem
 from bot.quiz.catalog import CachedPack
 from bot.quiz.grading import option_letters
-from bot.quiz.service import POINT, Feedback, Question, RunSummary
-from bot.store.repo import PackStats, Standing
+from bot.quiz.habits import Leech, Scores, Streak, full_quote
+from bot.quiz.service import POINT, Feedback, Question, RunSummary, correct_answer_text
+from bot.store.repo import Standing
 from bot.telegram import callbacks
 from bot.text import quoted, shorten
 
@@ -426,10 +427,79 @@ def leaderboard_text(
     return fit("\n".join(lines))
 
 
-def score_text(t: Translator, stats: Sequence[PackStats]) -> str:
+def streak_text(t: Translator, streak: Streak) -> str:
+    """The streak line of /score: current (with a freeze used this week) and longest."""
+    if streak.current:
+        line = t.ngettext("🔥 Streak: {n} day", "🔥 Streak: {n} days", streak.current)
+        if streak.freeze_this_week:
+            line += " " + t.gettext("(1 freeze used this week 🧊)")
+    else:
+        line = t.gettext("🔥 No streak right now")
+    line += t.ngettext(" · longest: {n} day", " · longest: {n} days", streak.longest)
+    if not streak.answered_today:
+        line += "\n" + t.gettext("Answer a question today to keep your streak going: /quiz")
+    if streak.zone is None:
+        line += "\n" + t.gettext("Days are counted in UTC: set your time zone with /timezone.")
+    else:
+        line += "\n" + t.gettext("Days are counted in {zone}.", zone=esc(streak.zone))
+    return line
+
+
+def leech_text(t: Translator, pack: CachedPack, item_id: int) -> str | None:
+    """A new leech, shown once in full (question, answer, explanation, the whole sentence of
+    the article it rests on) before it leaves the student's reviews."""
+    cached = pack.by_id.get(item_id)
+    if cached is None:
+        return None
+    item = cached.item
+    answer = esc(correct_answer_text(item, pack.language))
+    quotes = [full_quote(pack.article_text, source) for source in item.sources]
+    lines = [
+        t.gettext(
+            "🧩 <b>This question keeps slipping</b>: you missed it 4 times in review. Here it "
+            "is in full, and from now on it stays out of your reviews."
+        ),
+        "",
+        f"<b>{esc(item.question)}</b>",
+        t.gettext("Answer: <b>{answer}</b>", answer=answer),
+        "",
+        f"💡 {esc(item.explanation)}",
+        *quote_lines(quotes),
+    ]
+    return fit("\n".join(lines))
+
+
+def leeches_text(t: Translator, leeches: Sequence[Leech], limit: int = 10) -> str:
+    """The /score list of a student's leeches."""
+    lines = [
+        t.ngettext(
+            "🧩 <b>{n} question keeps slipping</b> (missed 4 times in review; out of your "
+            "reviews):",
+            "🧩 <b>{n} questions keep slipping</b> (missed 4 times in review; out of your "
+            "reviews):",
+            len(leeches),
+        )
+    ]
+    for leech in leeches[:limit]:
+        lines.append(f"• {esc(shorten(leech.question, 120))} <i>({esc(leech.pack_title)})</i>")
+    if len(leeches) > limit:
+        lines.append(t.ngettext("… and {n} more", "… and {n} more", len(leeches) - limit))
+    return "\n".join(lines)
+
+
+def reminder_offer(t: Translator) -> str:
+    """Offered once, after a student's first finished run."""
+    return t.gettext(
+        "⏰ Want a nudge when questions are due for review? Send /remind for a daily reminder "
+        "at 18:00 your time (/remind 08:00 for another time; /timezone sets your zone)."
+    )
+
+
+def score_text(t: Translator, scores: Scores) -> str:
+    stats = scores.packs
     if not stats:
         return t.gettext("You have not answered any question yet. Send /quiz to start.")
-    lines = [t.gettext("📊 <b>Your scores</b>")]
+    lines = [t.gettext("📊 <b>Your scores</b>"), "", streak_text(t, scores.streak)]
     for s in stats:
         if s.best_run is not None and s.best_run_items:
             best = t.gettext(
@@ -439,8 +509,6 @@ def score_text(t: Translator, stats: Sequence[PackStats]) -> str:
             )
         else:
             best = t.gettext("Best run: no finished run yet")
-        if s.streak_days:
-            best += t.ngettext(", streak {n} day", ", streak {n} days", s.streak_days)
         if s.responded:
             answered = t.gettext(
                 "Answered {answered}, skipped {skipped}, correct {correct} "
@@ -458,6 +526,8 @@ def score_text(t: Translator, stats: Sequence[PackStats]) -> str:
                 correct=s.correct,
             )
         lines += ["", f"<b>{esc(s.title)}</b>", answered, best]
+    if scores.leeches:
+        lines += ["", leeches_text(t, scores.leeches)]
     return fit("\n".join(lines))
 
 

@@ -50,6 +50,15 @@ def _stats_block(t: Translator, item: analysis.ItemStats) -> str:
         lines.append("   " + t.gettext("picked: {picks}", picks=picks))
     for note in flag_notes(t, item):
         lines.append(f"   ⚠ {render.esc(shorten(note, 600))}")
+    if item.leeches:
+        lines.append(
+            "   🧩 "
+            + t.ngettext(
+                "a leech for {n} student (missed 4 times in review): worth rewriting?",
+                "a leech for {n} students (missed 4 times in review): worth rewriting?",
+                item.leeches,
+            )
+        )
     return "\n".join(lines)
 
 

@@ -135,7 +135,9 @@ class OfflineRequest(BaseRequest):
         }
         if "reply_markup" in params:
             markup = params["reply_markup"]
-            message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            if "inline_keyboard" in markup:  # as Telegram: a message carries inline ones only
+                message["reply_markup"] = markup
         message.update(extra)
         return message
 
@@ -267,6 +269,7 @@ class UpdateFactory:
         chat_id: int | None = None,
         reply_to: int | None = None,
         document: dict[str, Any] | None = None,
+        location: tuple[float, float] | None = None,
     ) -> dict[str, Any]:
         chat_id = user["id"] if chat_id is None else chat_id
         message: dict[str, Any] = {
@@ -282,6 +285,8 @@ class UpdateFactory:
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         if document is not None:
             message["document"] = document
+        if location is not None:
+            message["location"] = {"latitude": location[0], "longitude": location[1]}
         if reply_to is not None:
             message["reply_to_message"] = {
                 "message_id": reply_to,
