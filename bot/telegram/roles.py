@@ -185,4 +185,14 @@ async def in_private_only(update: Update, context: QuizContext) -> None:
     )
 
 
-PRIVATE_TOOLS = ("mypacks", "stats", "export", "draft", "hide", "show", "retire", "instructor")
+PRIVATE_TOOLS = (
+    "mypacks",
+    "stats",
+    "export",
+    "draft",
+    "hide",
+    "show",
+    "retire",
+    "instructor",
+    "report",
+)
