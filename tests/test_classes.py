@@ -285,14 +285,14 @@ async def test_an_assignment_from_assign_to_the_class_report(
     # Another instructor sees only the classes they assigned in.
     await bot.text(TEACHER, f"/grant {INSTRUCTOR['id']}")
     assert "no assignment #1 of yours" in texts(await bot.text(INSTRUCTOR, "/report 1"))
-    assert "You have given no assignments yet" in texts(
-        await bot.text(INSTRUCTOR, "/assignments")
-    )
+    assert "You have given no assignments yet" in texts(await bot.text(INSTRUCTOR, "/assignments"))
     assert "Usage: /report" in texts(await bot.text(TEACHER, "/report one"))
     async with make_sessionmaker(engine)() as session:
         subs = (
-            await session.execute(select(Submission).where(Submission.assignment_id == 1))
-        ).scalars().all()
+            (await session.execute(select(Submission).where(Submission.assignment_id == 1)))
+            .scalars()
+            .all()
+        )
     assert sorted((s.finished_at is not None, s.late) for s in subs) == [
         (False, False),
         (True, False),

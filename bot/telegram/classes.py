@@ -519,6 +519,31 @@ def item_line(t: Translator, item: ItemFacility) -> str:
     return f"{item.position + 1}. <code>{render.esc(item.key)}</code> {share} {counts}"
 
 
+EXPORT_CLASS_USAGE = N_(
+    "Usage: /export class <i>number</i> for a class's results as a CSV file (the numbers are "
+    "in /assignments)."
+)
+
+
+async def export_class(
+    update: Update, context: QuizContext, caller: Caller, args: list[str]
+) -> None:
+    """``/export class <number>``: the class's results as CSV (as ``/report <number> csv``)."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    t = caller.t
+    number = args[0].lstrip("#") if len(args) == 1 else ""
+    if not number.isdigit():
+        await reply(update, t.gettext(EXPORT_CLASS_USAGE))
+        return
+    viewer = Viewer(player_of(user), caller.admin)
+    report = await services(context).classes.report(viewer, int(number))
+    if report is None:
+        await reply(update, no_assignment(t, number))
+        return
+    await send_csv(context, caller, chat.id, report)
+
+
 async def send_csv(context: QuizContext, caller: Caller, chat_id: int, report: ClassReport) -> None:
     """The class's results as CSV (cells made safe for spreadsheets, as /export does)."""
     t = caller.t

@@ -13,7 +13,7 @@ from bot.quiz import analysis
 from bot.quiz.classes import Viewer
 from bot.quiz.export import csv_bytes
 from bot.store.models import PackRow
-from bot.telegram import render
+from bot.telegram import classes, render
 from bot.telegram.context import QuizContext, player_of, reply, services
 from bot.telegram.staff import (
     DOCUMENT_LIMIT,
@@ -294,6 +294,9 @@ async def export_command(update: Update, context: QuizContext) -> None:
         return
     t = caller.t
     args = context.args or []
+    if args and args[0].lower() == "class":
+        await classes.export_class(update, context, caller, args[1:])
+        return
     fmt = EXPORT_FORMATS.get(args[1].lower()) if len(args) == 2 else None
     if len(args) > 2 or (len(args) == 2 and fmt is None):
         await reply(update, t.gettext(EXPORT_USAGE))
