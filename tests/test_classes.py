@@ -287,6 +287,7 @@ async def test_an_assignment_from_assign_to_the_class_report(
     assert "no assignment #1 of yours" in texts(await bot.text(INSTRUCTOR, "/report 1"))
     assert "You have given no assignments yet" in texts(await bot.text(INSTRUCTOR, "/assignments"))
     assert "Usage: /report" in texts(await bot.text(TEACHER, "/report one"))
+    assert "works in a private chat" in texts(await bot.text(TEACHER, "/report 1", chat_id=GROUP))
     async with make_sessionmaker(engine)() as session:
         subs = (
             (await session.execute(select(Submission).where(Submission.assignment_id == 1)))
@@ -348,6 +349,13 @@ async def test_a_closed_assignment_refuses_late_runs_and_a_muted_class_gets_no_r
     clock.now = datetime(2026, 11, 23, 21, 59, tzinfo=UTC)
     await bot.run_jobs()
     assert [c.params["chat_id"] for c in bot.api.sent("sendMessage")] == [LATE["id"]]
+    # At the deadline the message says so and loses its Start button (the assignment closed).
+    clock.now = datetime(2026, 11, 23, 23, 59, tzinfo=UTC)
+    bot.api.clear()
+    await bot.run_jobs()
+    [edit] = bot.api.sent("editMessageText")
+    assert "The deadline has passed." in edit.params["text"]
+    assert "reply_markup" not in edit.params
     # After the deadline: the link refuses, and a run finished late does not count.
     clock.now = datetime(2026, 11, 24, 0, 30, tzinfo=UTC)
     calls = await open_link(bot, NEVER, token)

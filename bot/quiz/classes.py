@@ -526,17 +526,31 @@ class Classes:
                     .limit(1)
                 )
             ).scalar_one_or_none()
-            facts = (assignment.id, pack.title, assignment.due_at, zone, assignment.late)
+            late: LatePolicy = "close" if assignment.late == "close" else "accept"
+
+            def opened(question: Question | None, resumed: bool) -> Opened:
+                return Opened(
+                    assignment.id,
+                    pack.title,
+                    assignment.due_at,
+                    zone,
+                    late,
+                    question,
+                    resumed,
+                    submitted,
+                    overdue,
+                )
+
             if unfinished is not None:
                 question = await self.quiz.question_of(session, unfinished)
-                return Opened(*facts, question, True, submitted, overdue)  # type: ignore[arg-type]
+                return opened(question, True)
             started = await self.quiz.start_run_in(
                 session, pack, user_id, chat_id, assignment_id=assignment.id
             )
             assert started is not None
             run, question = started
         self.quiz.remember_run(run)
-        return Opened(*facts, question, False, submitted, overdue)  # type: ignore[arg-type]
+        return opened(question, False)
 
     # ------------------------------------------------------------------ progress
 
@@ -597,7 +611,7 @@ class Classes:
         students = await self._students(session, assignment)
         counts = {s: sum(1 for x in students if x.status == s) for s in _STATUSES}
         now = self.clock()
-        is_open = assignment.due_at is None or now <= assignment.due_at
+        is_open = assignment.due_at is None or now < assignment.due_at
         return Progress(
             assignment.id,
             assignment.chat_id,
