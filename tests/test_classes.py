@@ -178,6 +178,8 @@ async def test_bad_assign_input_gets_a_clear_reply_and_changes_nothing(
         assert joined.first() is None
     calls = await bot.text(TEACHER, "/assign mini fri")
     assert "Send /assign in your class's group" in texts(calls)
+    assert "/assign <i>pack</i>" in texts(await bot.text(STUDENT, "/help", chat_id=GROUP))
+    assert "Classes: /assign" in texts(await bot.text(TEACHER, "/instructor"))
 
 
 async def test_assign_with_a_zone_sets_the_class_zone(classroom: Harness) -> None:
