@@ -4,6 +4,7 @@ report, through the bot's full stack on SQLite and PostgreSQL with a fake clock.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from bot.quiz.classes import AssignRefused, parse_due, split_assign
 from bot.store import make_sessionmaker
 from bot.store.models import Assignment, ClassMember, ReminderSent, Submission
 from bot.telegram import callbacks
+from bot.telegram.context import services_of
 from bot.testing.offline import ApiCall
 from botkit import Clock, Harness, html_problems, start_harness, user, write_mini_pack
 
@@ -397,3 +399,24 @@ async def test_a_class_of_300_gets_its_reminders_spread_not_dropped(
     assert len(sent) == 300
     assert batches >= 300 // 25
     assert await count(engine, ReminderSent) == 300
+
+
+async def test_two_workers_claiming_the_same_reminders_send_each_once(
+    classroom: Harness, clock: Clock
+) -> None:
+    bot = classroom
+    token, _ = await assign(bot, "mini in 3 days")
+    for n in range(30):
+        await open_link(bot, user(20_000 + n, f"W{n}"), token)
+    clock.now = datetime(2026, 11, 22, 23, 59, tzinfo=UTC)
+    classes = services_of(bot.app).classes
+    # Two claims at once (two workers' polls): every student is claimed by exactly one.
+    first, second = await asyncio.gather(classes.claim_reminders(1), classes.claim_reminders(1))
+    assert first is not None and second is not None
+    ids = [r.telegram_id for r in first.recipients + second.recipients]
+    assert len(ids) == len(set(ids))
+    third = await classes.claim_reminders(1)
+    assert third is not None
+    ids += [r.telegram_id for r in third.recipients]
+    assert sorted(ids) == [20_000 + n for n in range(30)]
+    assert (await classes.claim_reminders(1)).recipients == ()  # type: ignore[union-attr]
