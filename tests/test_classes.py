@@ -233,6 +233,7 @@ async def test_an_assignment_from_assign_to_the_class_report(
     group = texts(await bot.text(NEVER, "/assignments", chat_id=GROUP))
     assert "done 2 / started 2 / not started 1" in group
     assert "Olga" not in group  # counts only in the group
+    assert "#1 <b>Mini</b> · open · 2026-11-21 18:00 (UTC)" in group
 
     # The day before: one reminder each to Hal, Lev and Nina (never to who has finished).
     clock.now = due - timedelta(days=1)
@@ -253,6 +254,7 @@ async def test_an_assignment_from_assign_to_the_class_report(
 
     # The instructor's views: names in private, and the class report.
     private = texts(await bot.text(TEACHER, "/assignments"))
+    assert "#1 Class: <b>Mini</b> · past · 2026-11-21 18:00 (UTC)" in private
     assert "Done: Lev (late), Olga, Tom" in private
     assert "Started: Hal" in private
     assert "Not started: Nina" in private

@@ -307,12 +307,13 @@ def _assignments(t: Translator) -> Callable[[int], str]:
     return lambda n: t.ngettext("{n} assignment", "{n} assignments", n)
 
 
-def group_block(t: Translator, progress: Progress) -> str:
+def group_block(t: Translator, progress: Progress, where: str = "") -> str:
+    """One assignment in a list: number, (``where``,) pack, open or past, deadline, counts."""
     state = t.gettext("open") if progress.is_open else t.gettext("past")
     due = when(progress.due_at, progress.zone) if progress.due_at else t.gettext("no deadline")
-    return (
-        f"#{progress.assignment_id} <b>{render.esc(progress.pack_title)}</b> · {state} · {due}\n"
-        f"{counts_text(t, progress)}"
+    title = render.esc(progress.pack_title)
+    return f"#{progress.assignment_id} {where}<b>{title}</b> · {state} · {due}\n" + counts_text(
+        t, progress
     )
 
 
@@ -324,13 +325,7 @@ STATUS_NAMES = {
 
 
 def private_block(t: Translator, progress: Progress) -> str:
-    lines = [
-        group_block(t, progress).replace(
-            f"#{progress.assignment_id} ",
-            f"#{progress.assignment_id} {render.esc(progress.chat_title)}: ",
-            1,
-        )
-    ]
+    lines = [group_block(t, progress, f"{render.esc(progress.chat_title)}: ")]
     late = " " + t.gettext("(late)")
     for status, label in STATUS_NAMES.items():
         names = [
