@@ -422,3 +422,31 @@ async def test_two_workers_claiming_the_same_reminders_send_each_once(
     ids += [r.telegram_id for r in third.recipients]
     assert sorted(ids) == [20_000 + n for n in range(30)]
     assert (await classes.claim_reminders(1)).recipients == ()  # type: ignore[union-attr]
+
+
+async def test_the_class_commands_are_in_every_language_s_menus(classroom: Harness) -> None:
+    def scope(call: ApiCall) -> dict[str, Any]:
+        raw = call.params["scope"]
+        found: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else raw
+        return found
+
+    def commands(call: ApiCall) -> list[dict[str, str]]:
+        raw = call.params["commands"]
+        found: list[dict[str, str]] = json.loads(raw) if isinstance(raw, str) else raw
+        return found
+
+    menus = classroom.api.sent("setMyCommands")
+    group = [c for c in menus if scope(c)["type"] == "all_group_chats"]
+    assert len(group) == 4  # English (the default) and uk, ru, es
+    for call in group:
+        names = [c["command"] for c in commands(call)]
+        assert "assign" in names and "assignments" in names
+    ukrainian = next(c for c in group if c.params.get("language_code") == "uk")
+    assert any("Завдання цього класу" in c["description"] for c in commands(ukrainian))
+    # An instructor's own menu (set when the role is granted) has the private class tools.
+    granted = await classroom.text(TEACHER, f"/grant {INSTRUCTOR['id']}")
+    mine = [c for c in granted if c.method == "setMyCommands"]
+    assert len(mine) == 4
+    for call in mine:
+        names = [c["command"] for c in commands(call)]
+        assert "assignments" in names and "report" in names
