@@ -444,8 +444,11 @@ def analyse(
 # --------------------------------------------------------------------------- queries
 
 
-async def load_sample(session: AsyncSession, pack_id: int) -> tuple[list[ItemInfo], list[Sitting]]:
-    """The pack's items and its students' first sittings (three queries)."""
+async def load_sample(
+    session: AsyncSession, pack_id: int, run_ids: Sequence[int] | None = None
+) -> tuple[list[ItemInfo], list[Sitting]]:
+    """The pack's items and its students' first sittings (three queries); ``run_ids``
+    narrows the sample to those runs (a class's submissions)."""
     item_rows = (
         await session.execute(
             select(
@@ -469,6 +472,7 @@ async def load_sample(session: AsyncSession, pack_id: int) -> tuple[list[ItemInf
         QuizRun.status == "finished",
         QuizRun.mode == "full",
         QuizRun.kind.in_(RUN_KINDS),
+        *(() if run_ids is None else (QuizRun.id.in_(list(run_ids)),)),
     )
     run_rows = (
         await session.execute(
@@ -501,10 +505,16 @@ def _item_or_none(body: dict[str, Any]) -> Item | None:
         return None
 
 
-async def analyse_pack(session: AsyncSession, pack: PackRow, in_thread: bool = False) -> Analysis:
-    """The item analysis of a stored pack; ``in_thread`` computes it in a worker thread, so
-    that a server's event loop is not held up by a long history."""
-    items, sittings = await load_sample(session, pack.id)
+async def analyse_pack(
+    session: AsyncSession,
+    pack: PackRow,
+    in_thread: bool = False,
+    run_ids: Sequence[int] | None = None,
+) -> Analysis:
+    """The item analysis of a stored pack (of ``run_ids`` only, when given); ``in_thread``
+    computes it in a worker thread, so that a server's event loop is not held up by a long
+    history."""
+    items, sittings = await load_sample(session, pack.id, run_ids)
     settings = PackSettings.model_validate(pack.settings)
     args = (pack.slug, pack.title, items, sittings, pack.language, settings)
     if in_thread:

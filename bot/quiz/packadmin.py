@@ -255,9 +255,13 @@ class PackAdmin:
 
     # ------------------------------------------------------------------ reports
 
-    async def analyse(self, row: PackRow, in_thread: bool = False) -> analysis.Analysis:
+    async def analyse(
+        self, row: PackRow, in_thread: bool = False, run_ids: Sequence[int] | None = None
+    ) -> analysis.Analysis:
+        """Item analysis of a pack: of every student's first run, or of ``run_ids`` only."""
+
         async def work(session: AsyncSession) -> analysis.Analysis:
-            return await analysis.analyse_pack(session, row, in_thread=in_thread)
+            return await analysis.analyse_pack(session, row, in_thread=in_thread, run_ids=run_ids)
 
         return await unit_of_work(self.sessionmaker, work, commit=False)
 

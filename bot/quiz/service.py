@@ -16,7 +16,7 @@ import json
 import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, Literal, TypeVar, cast
@@ -44,6 +44,7 @@ from bot.quiz.grading import (
     parse_choice,
 )
 from bot.store import repo
+from bot.store.classes import FinishOutcome, record_finish
 from bot.store.engine import unit_of_work
 from bot.store.models import Attempt, QuizRun, User, UtcDateTime
 
@@ -137,6 +138,8 @@ class RunSummary:
     missed_item_ids: tuple[int, ...] = field(default=())
     new_leeches: tuple[int, ...] = field(default=())
     """Items this run made leeches (missed 4 times in review): shown once, then suspended."""
+    assignment: FinishOutcome | None = None
+    """What this run did to the assignment it was started for (bot/store/classes.py)."""
 
     @property
     def accuracy(self) -> float:
@@ -616,43 +619,69 @@ class QuizService:
             if pack is None:
                 return None
             user_id = await self.user_id(session, player)
-            now = self.clock()
-            if chat_id is not None:
-                await repo.upsert_chat(session, chat_id, "private", None, now)
-            await session.execute(
-                update(QuizRun)
-                .where(
-                    QuizRun.user_id == user_id,
-                    QuizRun.pack_id == pack.id,
-                    QuizRun.kind == kind,
-                    QuizRun.mode == mode,
-                    QuizRun.status == "active",
-                )
-                .values(status="stopped", finished_at=now, updated_at=now)
+            started = await self.start_run_in(
+                session, pack, user_id, chat_id, kind=kind, mode=mode, item_ids=item_ids
             )
-            items = list(pack.items)
-            if item_ids is not None:
-                wanted = set(item_ids)
-                items = [i for i in items if i.id in wanted]
-                if not items:
-                    return None
-            run = self.new_run(
-                pack,
-                items,
-                kind=kind,
-                mode=mode,
-                chat_id=chat_id,
-                user_id=user_id,
-                status="active",
-                now=now,
-                asked_at=now,
-            )
-            session.add(run)
-            await session.flush()
-            question = await self.question_of(session, run)
+            if started is None:
+                return None
+            run, question = started
         # Cached once committed: a run id from a transaction that rolled back may be reused.
-        self._remember(RunPlan.of(run))
+        self.remember_run(run)
         return question
+
+    async def start_run_in(
+        self,
+        session: AsyncSession,
+        pack: CachedPack,
+        user_id: int,
+        chat_id: int | None,
+        *,
+        kind: RunKind = "private",
+        mode: Literal["full", "review"] = "full",
+        item_ids: Sequence[int] | None = None,
+        assignment_id: int | None = None,
+    ) -> tuple[QuizRun, Question | None] | None:
+        """:meth:`start_run` in the caller's transaction (the caller remembers the run with
+        :meth:`remember_run` once it has committed)."""
+        now = self.clock()
+        if chat_id is not None:
+            await repo.upsert_chat(session, chat_id, "private", None, now)
+        await session.execute(
+            update(QuizRun)
+            .where(
+                QuizRun.user_id == user_id,
+                QuizRun.pack_id == pack.id,
+                QuizRun.kind == kind,
+                QuizRun.mode == mode,
+                QuizRun.status == "active",
+            )
+            .values(status="stopped", finished_at=now, updated_at=now)
+        )
+        items = list(pack.items)
+        if item_ids is not None:
+            wanted = set(item_ids)
+            items = [i for i in items if i.id in wanted]
+            if not items:
+                return None
+        run = self.new_run(
+            pack,
+            items,
+            kind=kind,
+            mode=mode,
+            chat_id=chat_id,
+            user_id=user_id,
+            status="active",
+            now=now,
+            asked_at=now,
+        )
+        run.assignment_id = assignment_id
+        session.add(run)
+        await session.flush()
+        return run, await self.question_of(session, run)
+
+    def remember_run(self, run: QuizRun) -> None:
+        """Cache a committed run's plan (the answer path then reads no run row)."""
+        self._remember(RunPlan.of(run))
 
     def new_run(
         self,
@@ -985,6 +1014,9 @@ class QuizService:
             run = await tx.get(QuizRun, plan.run_id)
             assert run is not None
             finished = await self._summary(tx, run, scheduled.leeches)
+            if run.assignment_id is not None:
+                outcome = await record_finish(tx, run, now)
+                finished = replace(finished, assignment=outcome)
         return Answered(feedback, finished)
 
     async def next_question(self, player: Player, run_id: int, position: int) -> Question | Refused:

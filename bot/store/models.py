@@ -188,6 +188,10 @@ class QuizRun(Base):
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    assignment_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    """The assignment (``assignments.id``) a run was started for through its Start link.
+    No foreign key: adding one to quiz_runs on SQLite means copying the table (migration
+    0011); an assignment is only ever removed with its chat or pack."""
 
 
 class RunPlayer(Base):
@@ -396,3 +400,86 @@ class Timer(Base):
     claimed_until: Mapped[datetime | None]
     tries: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+
+
+class Assignment(Base):
+    """A pack given to a class (a group chat, ``chat_id``) by an instructor, with an optional
+    deadline (``due_at``) and what happens to runs finished after it (``late``: ``accept``
+    marks them late, ``close`` refuses them). ``token`` is the unguessable part of its Start
+    link; ``message_id`` the group message that shows its progress (edited, not reposted)."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        CheckConstraint("late IN ('accept', 'close')", name="late"),
+        Index("ix_assignments_chat_id", "chat_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    pack_id: Mapped[int] = mapped_column(ForeignKey("packs.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    due_at: Mapped[datetime | None]
+    late: Mapped[str] = mapped_column(String(8))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    summary_at: Mapped[datetime | None]
+    """When the progress message was last edited (edits are rate-limited)."""
+    created_at: Mapped[datetime]
+
+
+class ClassMember(Base):
+    """A student of a class: someone who opened one of its Start links, or whom the bot saw
+    post in the group (Telegram gives bots no member list). ``muted``: no reminders."""
+
+    __tablename__ = "class_members"
+
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(8))
+    """``link`` (opened a Start link) or ``seen`` (posted in the group)."""
+    muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    joined_at: Mapped[datetime]
+
+
+class Submission(Base):
+    """One student's progress on one assignment: started through its link (``started_at``),
+    then the first run they finished through it (``run_id`` and its results), on time or
+    ``late``. Later runs never replace it."""
+
+    __tablename__ = "submissions"
+
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("assignments.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("quiz_runs.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    """Thousandths of a point."""
+    correct: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    seconds_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+
+class ReminderSent(Base):
+    """A reminder claimed for one student on one assignment on one local day: at most one a
+    day, and never twice, whichever worker sends it."""
+
+    __tablename__ = "reminders_sent"
+
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("assignments.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sent_at: Mapped[datetime]

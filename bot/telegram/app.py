@@ -32,6 +32,7 @@ from telegram.request import BaseRequest
 from bot.logs import redact
 from bot.quiz.boards import Boards
 from bot.quiz.catalog import Catalog
+from bot.quiz.classes import Classes
 from bot.quiz.game import GameService
 from bot.quiz.habits import REMIND_KIND, Habits
 from bot.quiz.packadmin import PackAdmin
@@ -43,6 +44,7 @@ from bot.store import create_engine, make_sessionmaker, migrate, repo
 from bot.store.engine import POSTGRES_POOL, is_sqlite
 from bot.telegram import (
     callbacks,
+    classes,
     drafts,
     errors,
     group,
@@ -164,6 +166,7 @@ def build_application(
         uploads=Uploads(sessionmaker, clock),
         admin=PackAdmin(sessionmaker, catalog, clock),
         habits=Habits(quiz),
+        classes=Classes(sessionmaker, quiz, clock),
     )
     builder = (
         ApplicationBuilder()
@@ -191,6 +194,7 @@ def build_application(
 
 PRIVATE = filters.ChatType.PRIVATE
 GROUPS = filters.ChatType.GROUPS
+ASSIGNMENT_LINK = filters.Regex(r"^/start(@\w+)?\s+a_")
 
 BUTTONS = [
     # private runs
@@ -213,6 +217,8 @@ BUTTONS = [
     (group.group_answer_button, ("ga",)),
     # instructors
     (publishing.publish_button, ("pub",)),
+    # classes
+    (classes.mute_button, ("mu",)),
 ]
 """Which handler each kind of button (:mod:`bot.telegram.callbacks`) goes to."""
 
@@ -221,7 +227,12 @@ def register(application: AnyApp) -> None:
     """Add every handler. Order matters: PTB runs the first handler that matches in a group,
     so specific handlers come before the catch-alls of the same update kind."""
     add = application.add_handler
-    # Commands of every chat, and their private/group variants.
+    # Before everything else, in a group of its own (so the update goes on to the handlers
+    # below): whoever posts in a group is a student of that class.
+    add(MessageHandler(GROUPS, classes.seen_in_group), group=-1)
+    # Commands of every chat, and their private/group variants. An assignment's Start link
+    # (/start a_...) before the other deep links.
+    add(CommandHandler("start", classes.start_link_command, filters=ASSIGNMENT_LINK))
     add(CommandHandler("start", handlers.start))
     add(CommandHandler("help", handlers.help_command, filters=PRIVATE))
     add(CommandHandler("help", group.help_command, filters=GROUPS))
@@ -250,6 +261,12 @@ def register(application: AnyApp) -> None:
     add(CommandHandler("draft", drafts.draft_command, filters=PRIVATE))
     add(CommandHandler(["hide", "show", "retire"], pack_status.status_command, filters=PRIVATE))
     add(CommandHandler("instructor", roles.instructor_help, filters=PRIVATE))
+    # Classes: /assign in a group; /assignments in both; /report in private.
+    add(CommandHandler("assign", classes.assign_command, filters=GROUPS))
+    add(CommandHandler("assign", classes.assign_in_private, filters=PRIVATE))
+    add(CommandHandler("assignments", classes.assignments_command))
+    add(CommandHandler("report", classes.report_command, filters=PRIVATE))
+    timers.handle(application, "assignment", classes.fire_timer)
     add(CommandHandler(list(roles.PRIVATE_TOOLS), roles.in_private_only, filters=GROUPS))
     # Group games: their timers, votes on quiz polls, typed answers by reply.
     timers.handle(application, "game", group.fire_timer)

@@ -50,6 +50,8 @@ _SHAPES: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {
     "ga": (re.compile(r"(\d{1,19}):(\d{1,19}):(\d{1,2})"), ("run", "item", "number")),
     # instructors
     "pub": (re.compile(r"([0-9a-f]{16})"), ("slug",)),
+    # classes: mute the reminders of an assignment's class
+    "mu": (re.compile(r"(\d{1,19})"), ("run",)),
     # settings
     "priv": (re.compile(r"([01])"), ("number",)),
     "lang": (re.compile(r"([a-z]{2})"), ("slug",)),  # a language code; shipped ones only
@@ -171,3 +173,8 @@ def privacy(hidden: bool) -> str:
 
 def language(code: str) -> str:
     return f"lang:{code}"
+
+
+def mute(assignment_id: int) -> str:
+    """🔕 under a reminder: no more reminders from the class of that assignment."""
+    return f"mu:{assignment_id}"

@@ -21,6 +21,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 from bot.i18n import N_, Translator, pick_language, translator
 from bot.quiz.boards import Boards
 from bot.quiz.catalog import Catalog
+from bot.quiz.classes import Classes
 from bot.quiz.game import GameService
 from bot.quiz.habits import Habits
 from bot.quiz.packadmin import PackAdmin
@@ -53,6 +54,7 @@ class Services:
     uploads: Uploads
     admin: PackAdmin
     habits: Habits
+    classes: Classes
     extras: dict[str, Any] = field(default_factory=dict)
     store_ready: bool = False
     """The schema is upgraded and the content folder imported (once per process)."""

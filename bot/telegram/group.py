@@ -598,7 +598,14 @@ async def stop_command(update: Update, context: QuizContext) -> None:
 
 async def help_command(update: Update, context: QuizContext) -> None:
     """How group games work."""
-    await reply(update, (await tr(update, context)).gettext(GROUP_HELP))
+    t = await tr(update, context)
+    await reply(update, t.gettext(GROUP_HELP) + "\n\n" + t.gettext(GROUP_CLASSES_HELP))
+
+
+GROUP_CLASSES_HELP = N_(
+    "Instructors: /assign <i>pack</i> [<i>due</i>] gives this class a quiz to do in private; "
+    "/assignments shows its progress."
+)
 
 
 async def skip_command(update: Update, context: QuizContext) -> None:

@@ -44,6 +44,8 @@ INSTRUCTOR_COMMANDS = [
     ("hide", N_("Instructor: hide a pack from students: /hide pack")),
     ("show", N_("Instructor: show a hidden pack again: /show pack")),
     ("retire", N_("Instructor: retire a pack for good: /retire pack")),
+    ("assignments", N_("Instructor: your classes' assignments, with names")),
+    ("report", N_("Instructor: a class report: /report number [csv]")),
     ("instructor", N_("Instructor: how to publish a pack")),
 ]
 """The menu of instructors' private chats (set per chat, so students never see it)."""
@@ -56,6 +58,8 @@ GROUP_COMMANDS = [
     ("quiz", N_("Open a game lobby: /quiz [pack]")),
     ("stop", N_("End the game now")),
     ("leaderboard", N_("This chat's ranking: /leaderboard [week|all] [pack]")),
+    ("assignments", N_("This class's assignments: done, started, not started")),
+    ("assign", N_("Instructors: give this class a quiz: /assign pack [due]")),
     ("language", N_("Admins: the language I speak in this group")),
     ("timezone", N_("This group's time zone (admins set it: /timezone city)")),
     ("help", N_("How group games work")),

@@ -11,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot import phrases
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.packs.model import NumberItem, ShortItem, TrueFalseItem
 from bot.quiz.catalog import CachedPack
 from bot.quiz.grading import option_letters
@@ -362,7 +362,21 @@ def summary_text(t: Translator, summary: RunSummary) -> str:
         lines.append(
             t.gettext("<i>Review runs are practice: they do not change the leaderboard.</i>")
         )
+    assignment = ASSIGNMENT_OUTCOMES.get(summary.assignment or "")
+    if assignment:
+        lines.append(t.gettext(assignment))
     return fit("\n".join(lines))
+
+
+ASSIGNMENT_OUTCOMES = {
+    "counted": N_("📬 Handed in: this run is your submission for the assignment."),
+    "late": N_("📬 Handed in late: this run is your submission, marked late."),
+    "again": N_("Your first finished run is already your submission; this one was practice."),
+    "closed": N_(
+        "⛔ The assignment closed at its deadline, so this run does not count as a submission."
+    ),
+}
+"""A finished run's effect on its assignment (bot/store/classes.py), in words."""
 
 
 def percent(share: float) -> str:

@@ -11,10 +11,11 @@ from bot.i18n import N_, Translator
 from bot.packs.exporters import export_pack
 from bot.packs.wording import say
 from bot.quiz import analysis
+from bot.quiz.classes import Viewer
 from bot.quiz.export import csv_bytes
 from bot.store.models import PackRow
-from bot.telegram import render
-from bot.telegram.context import QuizContext, reply, services
+from bot.telegram import classes, render
+from bot.telegram.context import QuizContext, player_of, reply, services
 from bot.telegram.staff import (
     DOCUMENT_LIMIT,
     Caller,
@@ -97,17 +98,74 @@ def sample_text(t: Translator, result: analysis.Analysis) -> str:
     return text + (f" ({kinds})" if kinds else "")
 
 
+STATS_USAGE = N_(
+    "Usage: /stats <i>pack</i> for the item analysis of everyone's first runs, or /stats "
+    "<i>pack</i> class [<i>number</i>] for the submissions of one class's assignment (the "
+    "numbers are in /assignments)."
+)
+
+
+async def class_runs(
+    update: Update, context: QuizContext, caller: Caller, slug: str, number: list[str]
+) -> tuple[list[int], str] | None:
+    """The submitted runs of the assignment of ``slug`` that ``/stats <pack> class [n]``
+    names (the only one the caller can see, when no number is given), and its group."""
+    t = caller.t
+    user = update.effective_user
+    assert user is not None
+    viewer = Viewer(player_of(user), caller.admin)
+    classes = services(context).classes
+    given = [p for p in await classes.visible_to(viewer, with_names=False) if p.pack_slug == slug]
+    if number:
+        wanted = number[0].lstrip("#")
+        given = [p for p in given if str(p.assignment_id) == wanted]
+        if not given:
+            await reply(update, t.gettext(STATS_USAGE))
+            return None
+    if not given:
+        await reply(
+            update,
+            t.gettext(
+                "You have not assigned <code>{slug}</code> to a class yet (/assign in a group).",
+                slug=render.esc(slug),
+            ),
+        )
+        return None
+    if len(given) > 1:
+        choices = ", ".join(
+            f"<code>/stats {slug} class {p.assignment_id}</code> ({render.esc(p.chat_title)})"
+            for p in given
+        )
+        await reply(update, t.gettext("Which class? {choices}", choices=choices))
+        return None
+    found = await classes.submitted_runs(viewer, given[0].assignment_id)
+    assert found is not None
+    return found[1], given[0].chat_title
+
+
 async def stats_command(update: Update, context: QuizContext) -> None:
     """Item analysis of a pack: facility, discrimination, options picked, flags, a chart."""
     caller = await staff_only(update, context, "/stats")
     if caller is None:
         return
-    row = await pack_for(update, context, caller, "stats")
+    t = caller.t
+    args = [a.lower() for a in context.args or []]
+    in_class = len(args) in (2, 3) and args[1] == "class"
+    if len(args) > 1 and not in_class:
+        await reply(update, t.gettext(STATS_USAGE))
+        return
+    row = await pack_for(update, context, caller, "stats", t.gettext(STATS_USAGE))
     if row is None:
         return
-    t = caller.t
-    result = await services(context).admin.analyse(row, in_thread=True)
+    run_ids = None
     title = f"📊 <b>{render.esc(row.title)}</b> (<code>{row.slug}</code>)"
+    if in_class:
+        chosen = await class_runs(update, context, caller, row.slug, args[2:])
+        if chosen is None:
+            return
+        run_ids, group = chosen
+        title += " · " + t.gettext("class: {group}", group=render.esc(group))
+    result = await services(context).admin.analyse(row, in_thread=True, run_ids=run_ids)
     if result.students == 0:
         nothing = t.gettext(
             "No student has finished a full run of this pack yet, so there is nothing to analyse."
@@ -246,6 +304,9 @@ async def export_command(update: Update, context: QuizContext) -> None:
         return
     t = caller.t
     args = context.args or []
+    if args and args[0].lower() == "class":
+        await classes.export_class(update, context, caller, args[1:])
+        return
     fmt = EXPORT_FORMATS.get(args[1].lower()) if len(args) == 2 else None
     if len(args) > 2 or (len(args) == 2 and fmt is None):
         await reply(update, t.gettext(EXPORT_USAGE))

@@ -164,7 +164,14 @@ async def instructor_help(update: Update, context: QuizContext) -> None:
         return
     t = caller.t
     admin = "\n" + t.gettext(ADMIN_HELP) if caller.admin else ""
-    await reply(update, t.gettext(INSTRUCTOR_HELP) + admin)
+    await reply(update, t.gettext(INSTRUCTOR_HELP) + "\n" + t.gettext(CLASSES_HELP) + admin)
+
+
+CLASSES_HELP = N_(
+    "Classes: /assign <i>pack</i> [<i>due</i>] in a group you administer gives it the quiz "
+    "with a Start link; /assignments shows who has done it, /report <i>number</i> the class's "
+    "results."
+)
 
 
 async def in_private_only(update: Update, context: QuizContext) -> None:
@@ -185,4 +192,14 @@ async def in_private_only(update: Update, context: QuizContext) -> None:
     )
 
 
-PRIVATE_TOOLS = ("mypacks", "stats", "export", "draft", "hide", "show", "retire", "instructor")
+PRIVATE_TOOLS = (
+    "mypacks",
+    "stats",
+    "export",
+    "draft",
+    "hide",
+    "show",
+    "retire",
+    "instructor",
+    "report",
+)
