@@ -163,7 +163,7 @@ def test_play_speaks_the_terminal_language(
 def test_validate_exit_codes(env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pack", "validate"]) == 0
     out = capsys.readouterr().out
-    assert "pack 'atacms-2024': 34 items; types: choice 13, truefalse 11" in out
+    assert "pack 'atacms-2024': 34 items; types: choice 12, truefalse 10, short 8, number 4" in out
     assert "all valid" in out
     broken = ROOT / "tests" / "packs" / "broken" / "unknown-key.yaml"
     assert main(["pack", "validate", str(broken)]) == 1
