@@ -183,7 +183,7 @@ async def test_typo_and_number_formats(bot: Harness) -> None:
     for _ in range(34):
         run, item_id, _ = question_ids(bot)
         item = await item_of(bot, item_id)
-        if item.id == "confrontation-word":
+        if item.id == "trump-priority":
             assert isinstance(item, ShortItem)
             expected = item.model_answer
             calls = await bot.text(ANN, expected.replace("ti", "t", 1))  # one letter missing

@@ -163,7 +163,7 @@ def test_play_speaks_the_terminal_language(
 def test_validate_exit_codes(env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pack", "validate"]) == 0
     out = capsys.readouterr().out
-    assert "pack 'atacms-2024': 34 items; types: choice 13" in out
+    assert "pack 'atacms-2024': 34 items; types: choice 12, truefalse 10, short 8, number 4" in out
     assert "all valid" in out
     broken = ROOT / "tests" / "packs" / "broken" / "unknown-key.yaml"
     assert main(["pack", "validate", str(broken)]) == 1
@@ -213,7 +213,7 @@ def test_import_list_and_status(
     text = text.replace("../seeds/", f"{ROOT}/seeds/")
     text = text[: text.rindex("  - id: reaction-heading")]
     text = text.replace(
-        "how does the article describe President Biden", "how does it describe Biden"
+        "first sentence use for the President's decision", "first sentence use for the decision"
     )
     (folder / "atacms-2024.yaml").write_text(text, encoding="utf-8")
     assert main(["pack", "import", str(folder)]) == 0
