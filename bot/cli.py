@@ -59,30 +59,47 @@ def load_settings() -> Settings:
 def cmd_validate(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths] or [load_settings().content_dir]
     files, missing = find_pack_files(paths)
+    t = reader(args)
     for name in missing:
-        print(f"quizbot: error: no such file or folder: {name}", file=sys.stderr)
+        print(
+            t.gettext("quizbot: error: no such file or folder: {name}", name=name), file=sys.stderr
+        )
     if missing:
         return EXIT_USAGE
     if not files:
-        print(f"quizbot: error: no .yaml packs in {', '.join(map(str, paths))}", file=sys.stderr)
+        folders = ", ".join(map(str, paths))
+        print(
+            t.gettext("quizbot: error: no .yaml packs in {folders}", folders=folders),
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     failed = False
     strict = getattr(args, "strict", False)
-    t = reader(args)
     for path in files:
         report = validate_pack_file(path)
         if report.pack is not None:
             summary = summarize(report.pack)
-            print(f"{path}: pack {report.pack.slug!r}: " + "; ".join(summary.lines(t)))
+            lines = "; ".join(summary.lines(t))
+            print(
+                t.gettext(
+                    "{path}: pack '{slug}': {summary}",
+                    path=path,
+                    slug=report.pack.slug,
+                    summary=lines,
+                )
+            )
         else:
-            print(f"{path}: not valid")
+            print(t.gettext("{path}: not valid", path=path))
         for problem in report.problems:
             print(f"  {problem.text(t)}")
         if report.quality is not None:
             print(f"  {report.quality.summary(t)}")
         # --strict: quality warnings (and every other warning) fail the check too.
         failed = failed or not report.ok or (strict and bool(report.warnings))
-    print(f"{len(files)} pack(s) checked: " + ("problems found" if failed else "all valid"))
+    if failed:
+        print(t.gettext("{n} pack(s) checked: problems found", n=len(files)))
+    else:
+        print(t.gettext("{n} pack(s) checked: all valid", n=len(files)))
     return EXIT_PROBLEMS if failed else EXIT_OK
 
 
@@ -108,7 +125,9 @@ def cmd_pack_draft(args: argparse.Namespace) -> int:
     except DraftError as exc:
         raise CliError(say(t, exc.fact)) from None
     if out.exists() and not args.force:
-        raise CliError(f"{out} exists; pass --force to overwrite it, or --out another file")
+        raise CliError(
+            t.gettext("{out} exists; pass --force to overwrite it, or --out another file", out=out)
+        )
     out.write_text(draft.yaml, encoding="utf-8")
     print(f"{out}: {draft.stats.line(t)}")
     report = validate_pack_file(out)
@@ -116,7 +135,7 @@ def cmd_pack_draft(args: argparse.Namespace) -> int:
         print(f"  {problem.text(t)}")
     if report.quality is not None:
         print(f"  {report.quality.summary(t)}")
-    print(f"review it, then: quizbot pack check --strict {out}")
+    print(t.gettext("review it, then: quizbot pack check --strict {out}", out=out))
     return EXIT_OK if report.ok else EXIT_PROBLEMS
 
 
@@ -132,12 +151,16 @@ def cmd_pack_convert(args: argparse.Namespace) -> int:
     source = Path(args.file)
     out = Path(args.out) if args.out else source.with_suffix(".yaml")
     if out.exists() and not args.force:
-        raise CliError(f"{out} exists: choose another --out, or add --force to replace it")
+        raise CliError(
+            t.gettext("{out} exists: choose another --out, or add --force to replace it", out=out)
+        )
     try:
         with source.open("rb") as stream:
             data = stream.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
-        raise CliError(f"cannot read {source}: {exc.strerror}") from None
+        raise CliError(
+            t.gettext("cannot read {file}: {reason}", file=source, reason=exc.strerror)
+        ) from None
     article_name = article_text = None
     if args.article:
         article = Path(args.article)
@@ -150,25 +173,37 @@ def cmd_pack_convert(args: argparse.Namespace) -> int:
     for problem in result.problems:
         print(f"{source}:{problem.text(t)}")
     for note in result.skipped:
-        print(f"skipped: {say(t, note)}")
+        print(t.gettext("skipped: {note}", note=say(t, note)))
     if not result.yaml_text:
-        print(f"{source}: nothing converted")
+        print(t.gettext("{file}: nothing converted", file=source))
         return EXIT_PROBLEMS
     try:
         out.write_text(result.yaml_text, encoding="utf-8")
     except OSError as exc:
-        raise CliError(f"cannot write {out}: {exc.strerror}") from None
+        raise CliError(
+            t.gettext("cannot write {file}: {reason}", file=out, reason=exc.strerror)
+        ) from None
     print(
-        f"{out}: {result.items} item(s) from {source} ({result.format}), "
-        f"{len(result.skipped)} skipped"
+        t.gettext(
+            "{out}: {items} item(s) from {file} ({format}), {skipped} skipped",
+            out=out,
+            items=result.items,
+            file=source,
+            format=result.format,
+            skipped=len(result.skipped),
+        )
     )
     assert result.report is not None
     for pack_problem in result.report.problems:
         print(f"  {pack_problem.text(t)}")
     if result.ok:
-        print("valid: check the lines marked `# check`, then quizbot pack import " + str(out))
+        print(
+            t.gettext(
+                "valid: check the lines marked `# check`, then quizbot pack import {out}", out=out
+            )
+        )
         return EXIT_OK
-    print("fix the problems above, then: quizbot pack validate " + str(out))
+    print(t.gettext("fix the problems above, then: quizbot pack validate {out}", out=out))
     return EXIT_PROBLEMS
 
 
@@ -183,21 +218,35 @@ def cmd_pack_export(args: argparse.Namespace) -> int:
         if report.pack is None or not report.ok:
             for problem in report.problems:
                 print(f"  {problem.text(t)}")
-            raise CliError(f"{target} is not a valid pack: nothing exported")
+            raise CliError(t.gettext("{file} is not a valid pack: nothing exported", file=target))
         pack = report.pack
     else:
         pack = _pack_from_store(args.pack)
     exported = export_pack(pack, args.format)
     for note in exported.skipped:
-        print(f"skipped: {say(t, note)}", file=sys.stderr)
+        print(t.gettext("skipped: {note}", note=say(t, note)), file=sys.stderr)
     if not exported.data:
-        raise CliError(f"no item of {pack.slug!r} fits the {args.format} format")
+        raise CliError(
+            t.gettext(
+                "no item of '{slug}' fits the {format} format", slug=pack.slug, format=args.format
+            )
+        )
     out = Path(args.out) if args.out else Path(exported.file_name)
     try:
         out.write_bytes(exported.data)
     except OSError as exc:
-        raise CliError(f"cannot write {out}: {exc.strerror}") from None
-    print(f"{out}: {exported.items} item(s) of {pack.slug!r} as {args.format}")
+        raise CliError(
+            t.gettext("cannot write {file}: {reason}", file=out, reason=exc.strerror)
+        ) from None
+    print(
+        t.gettext(
+            "{out}: {items} item(s) of '{slug}' as {format}",
+            out=out,
+            items=exported.items,
+            slug=pack.slug,
+            format=args.format,
+        )
+    )
     return EXIT_OK
 
 

@@ -179,7 +179,7 @@ def test_pack_checks_speak_the_terminal_language(
     env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """LANG picks the language of problems and summaries, --lang overrides it; the format
-    stays file:line:column: item: message, and the CLI's own frame stays English."""
+    stays file:line:column: item: message, and the CLI's own frame is in that language too."""
     broken = ROOT / "tests" / "packs" / "broken" / "unknown-key.yaml"
     assert main(["pack", "validate", str(broken)]) == 1
     english = capsys.readouterr().out
@@ -188,12 +188,16 @@ def test_pack_checks_speak_the_terminal_language(
     ukrainian = capsys.readouterr().out
     assert "unknown key" in english and "невідомий ключ" in ukrainian
     assert "unknown key" not in ukrainian
+    assert "1 pack(s) checked: problems found" in english
+    assert "Перевірено пакетів: 1. Знайдено проблеми" in ukrainian
     places = re.compile(r"^  (\S+:\d+:\d+): (\S+): ", re.MULTILINE)
     assert places.findall(ukrainian) == places.findall(english) != []
     assert main(["pack", "validate", "--lang", "es", str(broken)]) == 1
-    assert "clave desconocida" in capsys.readouterr().out
+    spanish = capsys.readouterr().out
+    assert "clave desconocida" in spanish and "Paquetes revisados: 1. Hay problemas" in spanish
     assert main(["pack", "check", str(CONTENT / "kyiv-metro-uk.yaml")]) == 0
     out = capsys.readouterr().out
+    assert "Перевірено пакетів: 1. Усе гаразд" in out
     assert "22 запитання; типи: choice 5, truefalse 6, short 5, number 6" in out
     assert "якість: 0 з 22 запитань (0%) із попередженням" in out
 
