@@ -55,7 +55,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -301,6 +301,70 @@ class StallWatch:
     def __exit__(self, *_exc: object) -> None:
         if self._task is not None:
             self._task.cancel()
+
+
+class StatementCount:
+    """The SQL work an engine does, counted by SQLAlchemy's events: statements (SQLite's
+    ``BEGIN IMMEDIATE`` is a transaction, not a statement), transactions begun, commits and
+    rollbacks. A connection in ``AUTOCOMMIT`` (PostgreSQL's single-statement units) sends no
+    BEGIN, COMMIT or ROLLBACK, so none is counted for it: each of its writes commits on the
+    server by itself, and is counted in :attr:`autocommit_writes`. On PostgreSQL every
+    statement, BEGIN, COMMIT and ROLLBACK is one network round trip (:attr:`round_trips`)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine.sync_engine
+        self.statements = self.transactions = self.commits = self.rollbacks = 0
+        self.autocommit_writes = 0
+
+    @staticmethod
+    def _autocommit(connection: Any) -> bool:
+        return bool(connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
+
+    def _statement(self, connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("BEGIN"):
+            return
+        self.statements += 1
+        if self._autocommit(connection) and not statement.lstrip().upper().startswith("SELECT"):
+            self.autocommit_writes += 1
+
+    def _begin(self, connection: Any) -> None:
+        if not self._autocommit(connection):
+            self.transactions += 1
+
+    def _commit(self, connection: Any) -> None:
+        if not self._autocommit(connection):
+            self.commits += 1
+
+    def _rollback(self, connection: Any) -> None:
+        if not self._autocommit(connection):
+            self.rollbacks += 1
+
+    @property
+    def round_trips(self) -> int:
+        return self.statements + self.transactions + self.commits + self.rollbacks
+
+    def snapshot(self) -> dict[str, int]:
+        return {
+            "statements": self.statements,
+            "transactions": self.transactions,
+            "commits": self.commits,
+            "autocommit_writes": self.autocommit_writes,
+            "rollbacks": self.rollbacks,
+            "round_trips": self.round_trips,
+        }
+
+    def __enter__(self) -> StatementCount:
+        event.listen(self.engine, "before_cursor_execute", self._statement)
+        event.listen(self.engine, "begin", self._begin)
+        event.listen(self.engine, "commit", self._commit)
+        event.listen(self.engine, "rollback", self._rollback)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._statement)
+        event.remove(self.engine, "begin", self._begin)
+        event.remove(self.engine, "commit", self._commit)
+        event.remove(self.engine, "rollback", self._rollback)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from fsrs import Card, Rating, Scheduler
 from sqlalchemy import JSON, bindparam, func, select, text
@@ -53,6 +54,12 @@ async def schedule_run(session: AsyncSession, run_id: int, user_id: int, now: da
             )
         )
     ).all()
+    return await schedule_answers(session, user_id, results)
+
+
+async def schedule_answers(session: AsyncSession, user_id: int, results: Sequence[Any]) -> int:
+    """:func:`schedule_run` for a run's attempts already read (rows with ``item_id``,
+    ``correct`` and ``answered_at``), so that the end of a run reads them once."""
     if not results:
         return 0
     existing = {
@@ -67,7 +74,8 @@ async def schedule_run(session: AsyncSession, run_id: int, user_id: int, now: da
         ).scalars()
     }
     rows = []
-    for item_id, correct, answered_at in results:
+    for result in results:
+        item_id, correct, answered_at = result.item_id, result.correct, result.answered_at
         stored = existing.get(item_id)
         if stored is not None and stored.updated_at >= answered_at:
             continue  # this answer was already counted

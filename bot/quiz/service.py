@@ -164,6 +164,10 @@ class Answered:
     feedback: Feedback
     finished: RunSummary | None
     """Set when this answer ended the run."""
+    question_message: int | None = None
+    """The message that showed the question (see :meth:`QuizService.set_message`), read by
+    the same statement that claimed the answer: a typed answer or a skip takes its buttons
+    off."""
 
 
 @dataclass(frozen=True)
@@ -312,6 +316,26 @@ _KNOWN_USER = select(_USERS.c.id).where(
 )
 _LAST = bindparam("b_last", type_=Boolean())
 _NOW = bindparam("b_now", type_=UtcDateTime())
+_RUN_ANSWERS = select(
+    Attempt.item_id, Attempt.correct, Attempt.answered_at, Attempt.latency_ms
+).where(Attempt.run_id == bindparam("b_run"), Attempt.user_id == bindparam("b_user"))
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """What a run's summary needs from its row."""
+
+    id: int
+    pack_id: int
+    mode: str
+    status: str
+    total: int
+    answered: int
+    correct: int
+    score: int
+    user_id: int | None
+
+
 # Answering claims the item: only one answer can move the run from asking to answered.
 _CLAIM_ANSWER = (
     update(_RUNS)
@@ -331,7 +355,14 @@ _CLAIM_ANSWER = (
         status=case((_LAST, "finished"), else_=_RUNS.c.status),
         finished_at=case((_LAST, _NOW), else_=_RUNS.c.finished_at),
     )
-    .returning(_RUNS.c.asked_at)
+    .returning(
+        _RUNS.c.asked_at,
+        _RUNS.c.message_id,
+        _RUNS.c.answered,
+        _RUNS.c.correct,
+        _RUNS.c.score,
+        _RUNS.c.status,
+    )
 )
 # Next claims the move: a second tap on the same button finds the run already moved on.
 _CLAIM_NEXT = (
@@ -363,8 +394,13 @@ class QuizService:
         catalog: Catalog,
         clock: Callable[[], datetime] = repo.utcnow,
         rng: random.Random | None = None,
+        statements: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.statements = statements or sessionmaker
+        """Sessions for units of work whose statements each stand alone (see
+        :func:`bot.store.engine.make_statement_sessionmaker`): the language read every update
+        makes, a Next, the question's message id."""
         self.catalog = catalog
         self.clock = clock
         self.rng = rng or random.Random()
@@ -374,12 +410,16 @@ class QuizService:
         self._plans: BoundedCache[int, RunPlan] = BoundedCache(PLAN_CACHE_BYTES, plan_cost)
 
     async def in_transaction(
-        self, player: Player | None, work: Callable[[AsyncSession], Awaitable[T]]
+        self,
+        player: Player | None,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     ) -> T:
         """Run ``work`` in one session and transaction: the unit of work of one update,
-        committed when it returns, rolled back when it raises."""
+        committed when it returns, rolled back when it raises. (``sessionmaker``:
+        :attr:`statements` for a unit whose statements each stand alone.)"""
         try:
-            async with self.sessionmaker() as session, session.begin():
+            async with (sessionmaker or self.sessionmaker)() as session, session.begin():
                 return await work(session)
         except BaseException:
             # A user row created in a transaction that rolled back does not exist: forget it.
@@ -490,7 +530,7 @@ class QuizService:
     ) -> str | None:
         """The language chosen with /language: the group's for a group chat (``group_chat_id``),
         else the user's; None when nobody chose one."""
-        async with self.sessionmaker() as session:
+        async with self.statements() as session:
             if group_chat_id is not None:
                 return await repo.chat_language(session, group_chat_id)
             if telegram_id is None:
@@ -945,16 +985,34 @@ class QuizService:
         feedback = Feedback(question, grade, shown, skipped)
         finished = None
         if last:
-            await review.schedule_run(tx, plan.run_id, user_id, now)
-            run = await tx.get(QuizRun, plan.run_id)
-            assert run is not None
-            finished = await self._summary(tx, run)
-        return Answered(feedback, finished)
+            # The claim returned the run's counters, and the run's attempts are read once,
+            # for its review cards and its summary.
+            answers = (
+                await tx.execute(_RUN_ANSWERS, {"b_run": plan.run_id, "b_user": user_id})
+            ).all()
+            await review.schedule_answers(tx, user_id, answers)
+            tally = _Tally(
+                plan.run_id,
+                plan.pack_id,
+                plan.mode,
+                claimed.status,
+                len(plan.item_order),
+                claimed.answered,
+                claimed.correct,
+                claimed.score,
+                user_id,
+            )
+            finished = await self._summed_up(tx, tally, answers)
+        return Answered(feedback, finished, claimed.message_id)
 
     async def next_question(self, player: Player, run_id: int, position: int) -> Question | Refused:
         """Move on from an answered item. ``position`` (1-based, from the Next button) must be
         the item just answered, so a second tap on the same button does nothing."""
-        return await self.in_transaction(player, partial(self._next, player, run_id, position))
+        # Its statements each stand alone (the user and the plan come from the caches or an
+        # idempotent upsert and a read; the move is one conditional UPDATE): no BEGIN/COMMIT.
+        return await self.in_transaction(
+            player, partial(self._next, player, run_id, position), self.statements
+        )
 
     async def _next(
         self, player: Player, run_id: int, position: int, tx: AsyncSession
@@ -1005,17 +1063,12 @@ class QuizService:
 
     async def set_message(self, run_id: int, message_id: int) -> None:
         """Remember the message that shows a run's current question (so that its buttons can
-        be removed once the question is answered by typing or skipped)."""
-        async with self.sessionmaker() as session, session.begin():
+        be removed once the question is answered by typing or skipped: the claim of the answer
+        returns it, :attr:`Answered.question_message`). One statement, its own transaction."""
+        async with self.statements() as session, session.begin():
             await session.execute(
                 update(QuizRun).where(QuizRun.id == run_id).values(message_id=message_id)
             )
-
-    async def question_message(self, run_id: int) -> int | None:
-        """The message :meth:`set_message` remembered for a run's current question."""
-        async with self.sessionmaker() as session:
-            run = await session.get(QuizRun, run_id)
-            return run.message_id if run is not None else None
 
     async def _latest_run(self, session: AsyncSession, user_id: int, kind: RunKind) -> int | None:
         return (
@@ -1040,15 +1093,29 @@ class QuizService:
             return await self._summary(session, run)
 
     async def _summary(self, session: AsyncSession, run: QuizRun) -> RunSummary:
+        attempts = (
+            await session.execute(_RUN_ANSWERS, {"b_run": run.id, "b_user": run.user_id})
+        ).all()
+        tally = _Tally(
+            run.id,
+            run.pack_id,
+            run.mode,
+            run.status,
+            len(run.item_order),
+            run.answered,
+            run.correct,
+            run.score,
+            run.user_id,
+        )
+        return await self._summed_up(session, tally, attempts)
+
+    async def _summed_up(
+        self, session: AsyncSession, run: _Tally, attempts: Sequence[Any]
+    ) -> RunSummary:
+        """A run's summary from its counters and its attempts (``item_id``, ``correct``,
+        ``latency_ms``)."""
         pack = await self.catalog.by_id(session, run.pack_id)
         assert pack is not None
-        attempts = (
-            await session.execute(
-                select(Attempt.item_id, Attempt.correct, Attempt.latency_ms).where(
-                    Attempt.run_id == run.id, Attempt.user_id == run.user_id
-                )
-            )
-        ).all()
         missed = tuple(a.item_id for a in attempts if not a.correct)
         seconds = sum(a.latency_ms for a in attempts) / 1000
         rank = players = None
@@ -1063,7 +1130,7 @@ class QuizService:
             pack=pack,
             mode=run.mode,
             status=run.status,
-            total=len(run.item_order),
+            total=run.total,
             answered=run.answered,
             correct=run.correct,
             score=run.score,

@@ -6,6 +6,7 @@ from bot.store.engine import (
     create_engine,
     describe_error,
     make_sessionmaker,
+    make_statement_sessionmaker,
 )
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "create_engine",
     "describe_error",
     "make_sessionmaker",
+    "make_statement_sessionmaker",
 ]

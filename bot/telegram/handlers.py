@@ -105,7 +105,7 @@ async def show_feedback(
             reply_markup=markup,
         )
     else:
-        shown = await services(context).quiz.question_message(question.run_id)
+        shown = outcome.question_message
         if shown is not None:  # answered by typing or /skip: its buttons would only refuse
             await drop_buttons(context.bot, chat_id, shown)
         await context.bot.send_message(

@@ -1,0 +1,76 @@
+"""The SQL work of one answer, counted (not timed): statements, transactions and commits of an
+ordinary answer (a tap on an option, then Next) and of a run's last answer, on SQLite and
+PostgreSQL, so the answer path cannot silently grow (issue 15: "as few statements and commits
+per answer as correctness allows")."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.bench import StatementCount
+from bot.packs.model import ChoiceItem, TrueFalseItem
+from botkit import Harness
+from test_bot_private import ANN, answer_correctly, item_of, next_data, question_ids
+
+# One tap on an option: the language (one read), then one transaction: the claim of the
+# answer (UPDATE ... RETURNING), the attempt (INSERT ... ON CONFLICT DO NOTHING) and the
+# totals (one upsert). Next: the language, the claim of the move (one conditional UPDATE,
+# its own transaction on PostgreSQL) and the new question's message id (one UPDATE, idem).
+# Before issue 15 the same 7 statements took 5 transactions, 3 commits and 2 rollbacks on
+# PostgreSQL too: 17 round trips.
+ORDINARY = {
+    "postgres": {
+        "statements": 7,
+        "transactions": 1,
+        "commits": 1,
+        "autocommit_writes": 2,
+        "rollbacks": 0,
+        "round_trips": 9,
+    },
+    # SQLite keeps a transaction around every unit of work (BEGIN IMMEDIATE): a thread hop
+    # each, no network.
+    "sqlite": {
+        "statements": 7,
+        "transactions": 5,
+        "commits": 3,
+        "autocommit_writes": 0,
+        "rollbacks": 2,
+        "round_trips": 17,
+    },
+}
+# The last answer (typed, in the article pack): the language; then the player's run, the
+# claim (which returns the run's counters and the question's message id), the attempt, the
+# totals, the run's attempts read once (for its review cards and its summary), the cards,
+# one statement writing them, and the player's rank on the pack (two reads). Before issue 15:
+# 14 statements in three transactions (the run and its attempts were read twice, and the
+# question's message id in a session of its own).
+LAST = {
+    "postgres": {"statements": 10, "transactions": 1, "commits": 1},
+    "sqlite": {"statements": 10, "transactions": 2, "commits": 1},
+}
+
+
+async def test_statements_per_answer(bot: Harness, engine: AsyncEngine) -> None:
+    backend = "sqlite" if engine.dialect.name == "sqlite" else "postgres"
+    await bot.text(ANN, "/quiz atacms-2024")
+    ordinary: list[dict[str, int]] = []
+    last: dict[str, int] = {}
+    for number in range(1, 35):
+        _run, item_id, _question = question_ids(bot)
+        item = await item_of(bot, item_id)
+        tapped = isinstance(item, TrueFalseItem) or (
+            isinstance(item, ChoiceItem) and not item.multiple
+        )
+        with StatementCount(engine) as counted:
+            calls = await answer_correctly(bot, ANN)
+            if number < 34:
+                data = next_data(calls)
+                assert data is not None
+                await bot.press(ANN, data)
+        if number == 34:
+            last = counted.snapshot()
+        elif tapped and number > 1:  # the first answer also fills the caches
+            ordinary.append(counted.snapshot())
+    assert ordinary, "the article pack has tapped items"
+    assert all(o == ORDINARY[backend] for o in ordinary), ordinary
+    assert {k: last[k] for k in LAST[backend]} == LAST[backend], last
