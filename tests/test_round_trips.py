@@ -6,11 +6,11 @@ per answer as correctness allows")."""
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from test_bot_private import ANN, answer_correctly, item_of, next_data, question_ids
 
 from bot.bench import StatementCount
 from bot.packs.model import ChoiceItem, TrueFalseItem
 from botkit import Harness
-from test_bot_private import ANN, answer_correctly, item_of, next_data, question_ids
 
 # One tap on an option: the language (one read), then one transaction: the claim of the
 # answer (UPDATE ... RETURNING), the attempt (INSERT ... ON CONFLICT DO NOTHING) and the
@@ -74,3 +74,18 @@ async def test_statements_per_answer(bot: Harness, engine: AsyncEngine) -> None:
     assert ordinary, "the article pack has tapped items"
     assert all(o == ORDINARY[backend] for o in ordinary), ordinary
     assert {k: last[k] for k in LAST[backend]} == LAST[backend], last
+
+
+async def test_statements_per_leaderboard(bot: Harness, engine: AsyncEngine) -> None:
+    """/leaderboard is one transaction: the viewer and their language (one read), the top ten
+    and, for a viewer outside it, their rank."""
+    await bot.text(ANN, "/quiz atacms-2024")
+    await answer_correctly(bot, ANN)
+    stranger = {"id": 555, "is_bot": False, "first_name": "Stranger"}
+    for who in (ANN, stranger):  # in the top ten; not on the board at all
+        with StatementCount(engine) as counted:
+            calls = await bot.text(who, "/leaderboard")
+        assert "Everyone" in calls[-1].params["text"]
+        found = counted.snapshot()
+        assert (found["statements"], found["transactions"], found["commits"]) == (2, 1, 1)
+        assert found["rollbacks"] == found["autocommit_writes"] == 0

@@ -314,6 +314,9 @@ _KNOWN_USER = select(_USERS.c.id).where(
         _USERS.c.local_name == bindparam("b_local", type_=String()),
     )
 )
+_VIEWER = select(_USERS.c.id, _USERS.c.language).where(
+    _USERS.c.telegram_id == bindparam("b_telegram", type_=BigInteger())
+)
 _LAST = bindparam("b_last", type_=Boolean())
 _NOW = bindparam("b_now", type_=UtcDateTime())
 _RUN_ANSWERS = select(
@@ -566,13 +569,24 @@ class QuizService:
 
     async def leaderboard(
         self, boards: Boards, player: Player | None, chat_id: int | None, query: BoardQuery
-    ) -> tuple[int | None, Board | NoBoard]:
-        """The viewer's user id and a board, in one transaction. The viewer is looked up, not
-        registered: showing a board writes nothing."""
+    ) -> tuple[int | None, Board | NoBoard, str | None]:
+        """The viewer's user id, a board and the language to show it in (as
+        :meth:`chosen_language`: the group's for a chat's board, else the viewer's), in one
+        transaction: the viewer and their language are one read. The viewer is looked up,
+        not registered: showing a board writes nothing."""
 
-        async def work(session: AsyncSession) -> tuple[int | None, Board | NoBoard]:
-            viewer = await self.known_user_id(session, player) if player is not None else None
-            return viewer, await boards.board_in(session, viewer, chat_id, query)
+        async def work(session: AsyncSession) -> tuple[int | None, Board | NoBoard, str | None]:
+            viewer, language = None, None
+            if player is not None and player.telegram_id is not None:
+                found = (await session.execute(_VIEWER, {"b_telegram": player.telegram_id})).first()
+                if found is not None:
+                    viewer, language = int(found.id), found.language
+            elif player is not None:
+                viewer = await self.known_user_id(session, player)
+            if chat_id is not None:
+                language = await repo.chat_language(session, chat_id)
+            board = await boards.board_in(session, viewer, chat_id, query)
+            return viewer, board, language
 
         return await self.in_transaction(player, work)
 

@@ -35,6 +35,7 @@ from bot.telegram.context import (
     reply,
     services,
     tr,
+    translator_for,
 )
 
 log = logging.getLogger("quizbot.telegram")
@@ -415,12 +416,12 @@ async def send_board(
     in_group: bool,
 ) -> None:
     svc = services(context)
-    t = await tr(update, context)
     player = player_of(user) if user is not None else None
-
-    viewer_id, board = await svc.quiz.leaderboard(
+    # The board's unit of work reads the language too (one read fewer per /leaderboard).
+    viewer_id, board, chosen = await svc.quiz.leaderboard(
         svc.boards, player, chat_id if in_group else None, query
     )
+    t = translator_for(update, chosen)
     if isinstance(board, NoBoard):
         await reply(update, render.esc(phrases.no_board(t, board)))
         return
