@@ -168,6 +168,9 @@ class Answered:
     """The message that showed the question (see :meth:`QuizService.set_message`), read by
     the same statement that claimed the answer: a typed answer or a skip takes its buttons
     off."""
+    language: str | None = None
+    """The player's /language choice (None: none), read by the same statement: the adapter
+    needs no read of its own to answer in it."""
 
 
 @dataclass(frozen=True)
@@ -361,6 +364,10 @@ _CLAIM_ANSWER = (
     .returning(
         _RUNS.c.asked_at,
         _RUNS.c.message_id,
+        select(_USERS.c.language)
+        .where(_USERS.c.id == _RUNS.c.user_id)
+        .scalar_subquery()
+        .label("language"),
         _RUNS.c.answered,
         _RUNS.c.correct,
         _RUNS.c.score,
@@ -1017,7 +1024,7 @@ class QuizService:
                 user_id,
             )
             finished = await self._summed_up(tx, tally, answers)
-        return Answered(feedback, finished, claimed.message_id)
+        return Answered(feedback, finished, claimed.message_id, claimed.language)
 
     async def next_question(self, player: Player, run_id: int, position: int) -> Question | Refused:
         """Move on from an answered item. ``position`` (1-based, from the Next button) must be

@@ -296,8 +296,8 @@ async def skip_command(update: Update, context: QuizContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
-    t = await tr(update, context)
     outcome = await services(context).quiz.skip(player_of(user))
+    t = await language_of(update, context, outcome)
     if isinstance(outcome, Answered):
         await show_feedback(context, t, chat.id, outcome, None)
     elif isinstance(outcome, Refused):
@@ -469,8 +469,8 @@ async def private_text(update: Update, context: QuizContext) -> None:
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
     if user is None or chat is None or message is None or message.text is None:
         return
-    t = await tr(update, context)
     outcome = await services(context).quiz.answer_text(player_of(user), message.text)
+    t = await language_of(update, context, outcome)
     if isinstance(outcome, Answered):
         await show_feedback(context, t, chat.id, outcome, None, typed_reply_to=message.message_id)
     elif isinstance(outcome, Unreadable):
@@ -507,9 +507,9 @@ async def answer_button(update: Update, context: QuizContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     quiz = services(context).quiz
-    t = await tr(update, context)
     player = player_of(update.effective_user)
     if action.kind == "t":
+        t = await tr(update, context)
         toggled = await quiz.toggle(player, action.run, action.item, action.number)
         if isinstance(toggled, Refused):
             await query.answer(phrases.refusal(t, toggled.reason))
@@ -525,6 +525,7 @@ async def answer_button(update: Update, context: QuizContext) -> None:
     else:
         option = action.number if action.kind == "a" else None
         outcome = await quiz.choose(player, action.run, action.item, option)
+    t = await language_of(update, context, outcome)
     if isinstance(outcome, Refused):
         await query.answer(phrases.refusal(t, outcome.reason))
         return
@@ -543,6 +544,14 @@ async def answer_button(update: Update, context: QuizContext) -> None:
     chat_id = message.chat.id if message is not None else update.effective_user.id
     message_id = message.message_id if message is not None else None
     await show_feedback(context, t, chat_id, outcome, message_id)
+
+
+async def language_of(update: Update, context: QuizContext, outcome: object) -> Translator:
+    """The translator for an answer's reply: an answer recorded brings the player's language
+    (read by the statement that claimed it); anything else reads it."""
+    if isinstance(outcome, Answered):
+        return translator_for(update, outcome.language)
+    return await tr(update, context)
 
 
 async def next_button(update: Update, context: QuizContext) -> None:
