@@ -42,7 +42,7 @@ ORDINARY = {
 # The last answer (typed, in the article pack): the player's run, the claim (which returns the
 # run's counters, the question's message id and the player's language), the attempt, the
 # totals, the run's attempts read once (for its review cards and its summary), the cards, one
-# statement writing them, and the player's rank on the pack (two reads). Before issue 15: 14
+# statement writing them, and the player's rank on the pack (two reads). Before issue 15: 13
 # statements in three transactions (the language in a unit of its own, the run and its
 # attempts read twice, the question's message id in a session of its own).
 LAST = {
