@@ -39,15 +39,15 @@ ORDINARY = {
         "round_trips": 14,
     },
 }
-# The last answer (typed, in the article pack): the reader's language (one read, before the
-# answer: it decides the option letters a typed answer is read with, issue 14), the player's
-# run, the claim (which returns the run's counters, the question's message id, the player's
-# language and the run's assignment), the attempt, the totals, the run's attempts read once (for
-# its review cards and its summary), the cards, one statement writing them, and the player's
-# rank on the pack (two reads); then, after a first finished run, the one-time /remind offer
-# (one conditional UPDATE, its own unit: AUTOCOMMIT on PostgreSQL; issue 16). Before issue 15:
-# 13 statements in three transactions for the answer itself (the language in a unit of its
-# own, the run and its attempts read twice, the question's message id in a session of its own).
+# The last answer (typed, in the article pack): the reader's language (one read, before the answer:
+# it decides the option letters a typed answer is read with, issue 14), the player's run, the claim
+# (which returns the run's counters, the question's message id, the player's language and the run's
+# assignment), the attempt, the totals, the run's attempts read once (for its review cards and its
+# summary), the cards, one statement writing them, and the player's rank on the pack (two reads);
+# then, after a finished full run, the one-time /remind offer's check (one conditional UPDATE, its
+# own unit: AUTOCOMMIT on PostgreSQL; issue 16). Before issue 15: 13 statements in three
+# transactions for the answer itself (the language in a unit of its own, the run and its attempts
+# read twice, the question's message id in a session of its own).
 LAST = {
     "postgres": {"statements": 11, "transactions": 1, "commits": 1, "autocommit_writes": 1},
     "sqlite": {"statements": 11, "transactions": 3, "commits": 2},
