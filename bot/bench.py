@@ -59,7 +59,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -78,11 +78,14 @@ from bot.telegram import render
 from bot.telegram.app import QuizApp, QuizContext, build_application, services_of, startup
 from bot.testing.offline import OfflineRequest, UpdateFactory
 
-PARTS = ("throughput", "leaderboard", "import")
+PARTS = ("throughput", "workers", "leaderboard", "import")
 CONTENT_DIR = bundled("content")
 ARTICLE_PACK = "atacms-2024"
 ARTICLE = bundled("seeds") / "biden-atacms-2024.txt"
 MB = 1024 * 1024
+ATTEMPTS_PER_PLAYER = 20
+"""The leaderboard store's attempts per player (``--board-players``): 2,000,000 for the
+default 100,000 players."""
 
 
 class BenchError(Exception):
@@ -337,6 +340,76 @@ class StallWatch:
             self._task.cancel()
 
 
+class StatementCount:
+    """The SQL work an engine does, counted by SQLAlchemy's events: statements (SQLite's
+    ``BEGIN IMMEDIATE`` is a transaction, not a statement), transactions begun, commits and
+    rollbacks. A connection in ``AUTOCOMMIT`` (PostgreSQL's single-statement units) sends no
+    BEGIN, COMMIT or ROLLBACK, so none is counted for it: each of its writes commits on the
+    server by itself, and is counted in :attr:`autocommit_writes`. On PostgreSQL every
+    statement, BEGIN, COMMIT and ROLLBACK is one network round trip (:attr:`round_trips`)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine.sync_engine
+        self.statements = self.transactions = self.commits = self.rollbacks = 0
+        self.autocommit_writes = 0
+
+    @staticmethod
+    def _autocommit(connection: Any) -> bool:
+        return bool(connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
+
+    def _statement(self, connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("BEGIN"):
+            return
+        self.statements += 1
+        if self._autocommit(connection) and not statement.lstrip().upper().startswith("SELECT"):
+            self.autocommit_writes += 1
+
+    def _begin(self, connection: Any) -> None:
+        if not self._autocommit(connection):
+            self.transactions += 1
+
+    def _commit(self, connection: Any) -> None:
+        if not self._autocommit(connection):
+            self.commits += 1
+
+    def _rollback(self, connection: Any) -> None:
+        if not self._autocommit(connection):
+            self.rollbacks += 1
+
+    @property
+    def round_trips(self) -> int:
+        return self.statements + self.transactions + self.commits + self.rollbacks
+
+    def snapshot(self) -> dict[str, int]:
+        return {
+            "statements": self.statements,
+            "transactions": self.transactions,
+            "commits": self.commits,
+            "autocommit_writes": self.autocommit_writes,
+            "rollbacks": self.rollbacks,
+            "round_trips": self.round_trips,
+        }
+
+    def __enter__(self) -> StatementCount:
+        event.listen(self.engine, "before_cursor_execute", self._statement)
+        event.listen(self.engine, "begin", self._begin)
+        event.listen(self.engine, "commit", self._commit)
+        event.listen(self.engine, "rollback", self._rollback)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._statement)
+        event.remove(self.engine, "begin", self._begin)
+        event.remove(self.engine, "commit", self._commit)
+        event.remove(self.engine, "rollback", self._rollback)
+
+
+def per_answer(counted: StatementCount, answers: int) -> dict[str, float]:
+    """What :class:`StatementCount` counted, per answer (whole runs: the last answer of each
+    run, which schedules its review cards and sums it up, is in the average)."""
+    return {key: round(value / answers, 2) for key, value in counted.snapshot().items()}
+
+
 def bench_user(telegram_id: int) -> dict[str, Any]:
     """A simulated user's Telegram user, the same each time it is built."""
     return UpdateFactory.user(telegram_id, f"Bench {telegram_id % 10_000_000}")
@@ -494,7 +567,7 @@ async def measure_mode(
         answers = min(answers, min(len(r.item_ids) for r in runs))
         calls.forget()  # the /quiz updates' ids are used again below
         factory = UpdateFactory()
-        with StallWatch() as stalls:
+        with StallWatch() as stalls, StatementCount(engine) as sql:
             updates, seconds = await drive(
                 real, [answer_updates(factory, r, answers, n) for n, r in enumerate(runs)]
             )
@@ -544,6 +617,7 @@ async def measure_mode(
         "ceiling_seconds": round(ceiling_seconds, 3),
         "ceiling_answers_per_s": round(ceiling_rate, 1),
         "ratio": round(rate / ceiling_rate, 3),
+        "sql_per_answer": per_answer(sql, expected),
     }
 
 
@@ -567,6 +641,114 @@ def throughput_in_child(url: str, users: int, answers: int) -> dict[str, Any]:
         raise BenchError(f"the throughput process failed with status {done.returncode}")
     result: dict[str, Any] = json.loads(done.stdout)
     return result
+
+
+# --------------------------------------------------------------------------- two workers
+
+WORKERS = 2
+WORKER_FIRST_ID = 30_000_000
+
+
+async def worker_pass(url: str, users: int, answers: int, first_id: int) -> dict[str, Any]:
+    """One of :func:`two_workers`' bot processes: the bot with its default concurrency on a
+    store another process shares. Its users start their runs, it says ``ready`` on stdout,
+    waits for ``go`` on stdin, then plays the runs and reports when it started and ended
+    (wall clock, so that the parent can put the processes' intervals together)."""
+    engine = create_engine(url)
+    application = build_application(
+        bench_settings(url),
+        request=OfflineRequest(record=False),
+        engine=engine,
+        rng=random.Random(first_id),
+        rate_limiter=None,
+    )
+    await application.initialize()
+    await startup(application)
+    await application.start()
+    try:
+        runs = await start_runs(application, range(first_id, first_id + users))
+        answers = min(answers, min(len(r.item_ids) for r in runs))
+        factory = UpdateFactory()
+        streams = [answer_updates(factory, r, answers, n) for n, r in enumerate(runs)]
+        print("ready", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        started = time.time()
+        with StatementCount(engine) as sql:
+            updates, seconds = await drive(application, streams)
+        ended = time.time()
+        recorded = await count_attempts(application, runs)
+    finally:
+        await application.stop()
+        await application.shutdown()
+        await engine.dispose()
+    return {
+        "answers": users * answers,
+        "recorded": recorded,
+        "updates": updates,
+        "seconds": seconds,
+        "started": started,
+        "ended": ended,
+        "sql_per_answer": per_answer(sql, users * answers),
+    }
+
+
+async def two_workers(url: str, users: int, answers: int) -> dict[str, Any]:
+    """Answer throughput of two bot processes on one store: each plays the whole runs of
+    half the users (its own: an update of a user always reaches the same process here, but
+    nothing in the bot depends on that), both start together, and the rate is all their
+    answers over the time from the first start to the last end."""
+    share = max(1, users // WORKERS)
+    processes = []
+    for number in range(WORKERS):
+        config = {
+            "mode": "worker",
+            "url": url,
+            "users": share,
+            "answers": answers,
+            "first_id": WORKER_FIRST_ID + number * 1_000_000,
+        }
+        processes.append(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot.bench",
+                json.dumps(config),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+        )
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            line = await process.stdout.readline()
+            if line.strip() != b"ready":
+                raise BenchError("a worker process failed before its runs were started")
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write(b"go\n")
+            await process.stdin.drain()
+        outputs = [await process.communicate() for process in processes]
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    if any(process.returncode != 0 for process in processes):
+        raise BenchError("a worker process failed: see the log above")
+    results = [json.loads(out) for out, _ in outputs]
+    total = sum(r["answers"] for r in results)
+    if sum(r["recorded"] for r in results) != total:
+        raise BenchError("the workers did not record every answer: see the log above")
+    wall = max(r["ended"] for r in results) - min(r["started"] for r in results)
+    return {
+        "workers": WORKERS,
+        "users": share * WORKERS,
+        "answers": total,
+        "seconds": round(wall, 3),
+        "answers_per_s": round(total / wall, 1),
+        "per_worker_answers_per_s": [round(r["answers"] / r["seconds"], 1) for r in results],
+        "sql_per_answer": results[0]["sql_per_answer"],
+    }
 
 
 # --------------------------------------------------------------------------- leaderboard
@@ -1311,6 +1493,7 @@ class Results:
     started_at: datetime = field(default_factory=repo.utcnow)
     machine: dict[str, Any] = field(default_factory=machine)
     throughput: dict[str, Any] = field(default_factory=dict)
+    workers: dict[str, Any] = field(default_factory=dict)
     leaderboard: dict[str, Any] = field(default_factory=dict)
     pack_import: dict[str, Any] = field(default_factory=dict)
 
@@ -1330,6 +1513,9 @@ class Results:
             if backend == "sqlite":
                 ratio = t["sequential"]["ratio"]
                 add("answers/s ÷ ceiling, sequential", backend, ratio, ">= 0.25", ratio >= 0.25)
+            else:
+                ratio = t["concurrent"]["ratio"]
+                add("answers/s ÷ ceiling, concurrent", backend, ratio, ">= 0.5", ratio >= 0.5)
             stall = t["sequential"]["longest_loop_stall_cpu_ms"]
             add(
                 "longest event-loop stall, sequential, CPU time (ms)",
@@ -1385,6 +1571,7 @@ class Results:
                 "parts": list(o.parts),
             },
             "throughput": self.throughput,
+            "workers": self.workers,
             "leaderboard": self.leaderboard,
             "import": self.pack_import,
             "targets": self.targets(),
@@ -1398,6 +1585,11 @@ def _rate(mode: str, key: str, figures: dict[str, Any]) -> str:
 
 def _figure(mode: str, key: str, figures: dict[str, Any]) -> str:
     return f"{figures[mode][key]:.2f}"
+
+
+def _sql(mode: str, key: str, figures: dict[str, Any]) -> str:
+    found = figures[mode].get("sql_per_answer", {})
+    return f"{found[key]:.2f}" if key in found else "-"
 
 
 def _ratio(mode: str, figures: dict[str, Any]) -> str:
@@ -1438,6 +1630,17 @@ def table(results: Results) -> str:
             t,
             partial(_figure, mode, "longest_loop_stall_cpu_ms"),
         )
+    for mode in ("sequential", "concurrent"):
+        row(f"SQL statements per answer, {mode}", t, partial(_sql, mode, "statements"))
+        row(f"commits per answer, {mode}", t, partial(_sql, mode, "commits"))
+        row(f"round trips per answer (PostgreSQL), {mode}", t, partial(_sql, mode, "round_trips"))
+    w = results.workers
+    row(f"answers/s, {WORKERS} worker processes", w, lambda x: f"{x['answers_per_s']:,.0f}")
+    row(
+        f"{WORKERS} workers ÷ one process's ceiling, concurrent",
+        w,
+        lambda x: f"{x['ratio_to_ceiling']:.0%}" if "ratio_to_ceiling" in x else "-",
+    )
     row("peak memory of the bot (MB)", t, lambda x: f"{x['peak_rss_mb']:.0f}")
     row("/leaderboard p50 (ms)", b, lambda x: f"{x['full']['p50_ms']:.2f}")
     row("/leaderboard p95 (ms)", b, lambda x: f"{x['full']['p95_ms']:.2f}")
@@ -1495,6 +1698,14 @@ async def run_parts(
                 results.throughput[backend] = await asyncio.to_thread(
                     throughput_in_child, url, options.users, options.answers_per_user
                 )
+        if "workers" in options.parts and backend == "postgresql":
+            progress(f"answer throughput of {WORKERS} worker processes on one {backend} store")
+            async with scratch_store(backend, server, folder) as url:
+                workers = await two_workers(url, options.users, options.answers_per_user)
+            if backend in results.throughput:
+                ceiling = results.throughput[backend]["concurrent"]["ceiling_answers_per_s"]
+                workers["ratio_to_ceiling"] = round(workers["answers_per_s"] / ceiling, 3)
+            results.workers[backend] = workers
         if "leaderboard" in options.parts:
             progress(f"leaderboard latency on {backend} (seeding the store first)")
             async with scratch_store(backend, server, folder) as url:
@@ -1518,6 +1729,10 @@ def _child() -> None:
     """``python -m bot.bench <config>``: the throughput process (see throughput_in_child)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     config = json.loads(sys.argv[1])
+    if config.get("mode") == "worker":
+        worker = worker_pass(config["url"], config["users"], config["answers"], config["first_id"])
+        print(json.dumps(asyncio.run(worker)))
+        return
     result = asyncio.run(throughput(config["url"], config["users"], config["answers"]))
     print(json.dumps(result))
 

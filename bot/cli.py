@@ -546,6 +546,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         sizes["users"] = args.users
     if args.answers_per_user is not None:
         sizes["answers_per_user"] = args.answers_per_user
+    if args.board_players is not None:
+        sizes["seed_users"] = args.board_players
+        sizes["seed_attempts"] = args.board_players * bench.ATTEMPTS_PER_PLAYER
+    if args.board_attempts is not None:
+        sizes["seed_attempts"] = args.board_attempts
     options = bench.BenchOptions.quick_sizes(**sizes) if args.quick else bench.BenchOptions(**sizes)
     json_path = Path(args.json)
     try:
@@ -709,6 +714,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="items each user answers, from the first (34: whole runs of the article pack)",
     )
+    bench.add_argument(
+        "--board-players",
+        type=_positive,
+        metavar="N",
+        help="players in the leaderboard store (100000; issue 15 measures 300000), with 20 "
+        "attempts each unless --board-attempts says otherwise",
+    )
+    bench.add_argument(
+        "--board-attempts",
+        type=_positive,
+        metavar="N",
+        help="attempts in the leaderboard store (2000000)",
+    )
     bench.add_argument("--quick", action="store_true", help="small sizes: a smoke test (CI)")
     bench.add_argument(
         "--database-url",
@@ -725,7 +743,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--only",
         action="append",
-        choices=("throughput", "leaderboard", "import"),
+        choices=("throughput", "workers", "leaderboard", "import"),
         help="run only this part (repeatable)",
     )
     bench.set_defaults(func=cmd_bench)

@@ -47,6 +47,10 @@ def test_quick_bench_produces_every_figure(
             # A callback is answered, and the verdict and the next question are shown.
             assert 3 <= figures["api_calls_per_answer"] <= 6
             positive(figures, "longest_loop_stall_ms", "longest_loop_stall_cpu_ms")
+            # Counted with SQLAlchemy's events: every answer claims, records and moves on.
+            sql = figures["sql_per_answer"]
+            assert sql["statements"] >= 4 and sql["commits"] >= 1, sql
+            assert sql["round_trips"] >= sql["statements"]
         assert throughput["sequential"]["concurrent_updates"] == 1
         assert throughput["concurrent"]["concurrent_updates"] > 1
         positive(throughput, "peak_rss_mb")
@@ -62,6 +66,13 @@ def test_quick_bench_produces_every_figure(
         positive(board, "ratio_to_ceiling_p95", "ceiling_to_raw_p95")
         assert set(board["by_kind"]) == {"chat/all", "chat/week", "global/all", "global/week"}
 
+        if backend == "postgresql":  # two bot processes on one store
+            workers = results["workers"][backend]
+            assert workers["workers"] == 2
+            assert workers["answers"] == workers["users"] * 34
+            positive(workers, "answers_per_s", "ratio_to_ceiling")
+            assert len(workers["per_worker_answers_per_s"]) == 2
+
         imported = results["import"][backend]
         assert imported["items"] == results["options"]["import_items"]
         positive(imported, "validate_seconds", "import_seconds", "reimport_seconds")
@@ -73,6 +84,9 @@ def test_quick_bench_produces_every_figure(
     assert "/leaderboard p95 (ms)" in table
     assert "ceiling: /leaderboard, no database p95 (ms)" in table
     assert "unchanged re-import (s)" in table
+    assert "SQL statements per answer, concurrent" in table
+    if server is not None:
+        assert "answers/s, 2 worker processes" in table
 
 
 def test_bench_refuses_a_database_url_that_is_not_postgresql(

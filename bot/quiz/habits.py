@@ -331,7 +331,8 @@ class Habits:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-        return await self.quiz.in_transaction(None, work)
+        # One statement that stands alone: AUTOCOMMIT on PostgreSQL (no BEGIN and COMMIT).
+        return await self.quiz.in_transaction(None, work, sessionmaker=self.quiz.statements)
 
     # ----------------------------------------------------------------- time zones
 

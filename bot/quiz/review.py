@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from fsrs import Card, Rating, Scheduler
 from sqlalchemy import JSON, bindparam, func, select, text
@@ -75,6 +76,16 @@ async def schedule_run(
             .where(Attempt.run_id == run_id, Attempt.user_id == user_id)
         )
     ).all()
+    mode = results[0].mode if results else "full"
+    return await schedule_answers(session, user_id, results, mode)
+
+
+async def schedule_answers(
+    session: AsyncSession, user_id: int, results: Sequence[Any], mode: str
+) -> Scheduled:
+    """:func:`schedule_run` for a run's attempts already read (rows with ``item_id``,
+    ``correct`` and ``answered_at``) of a run in ``mode`` (misses in ``"review"`` runs count
+    toward leeches), so that the end of a run reads them once."""
     if not results:
         return Scheduled(0)
     existing = {
@@ -90,7 +101,8 @@ async def schedule_run(
     }
     rows = []
     leeches: list[int] = []
-    for item_id, correct, answered_at, mode in results:
+    for result in results:
+        item_id, correct, answered_at = result.item_id, result.correct, result.answered_at
         stored = existing.get(item_id)
         if stored is not None and stored.updated_at >= answered_at:
             continue  # this answer was already counted

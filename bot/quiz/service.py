@@ -170,6 +170,13 @@ class Answered:
     feedback: Feedback
     finished: RunSummary | None
     """Set when this answer ended the run."""
+    question_message: int | None = None
+    """The message that showed the question (see :meth:`QuizService.set_message`), read by
+    the same statement that claimed the answer: a typed answer or a skip takes its buttons
+    off."""
+    language: str | None = None
+    """The player's /language choice (None: none), read by the same statement: the adapter
+    needs no read of its own to answer in it."""
 
 
 @dataclass(frozen=True)
@@ -318,8 +325,31 @@ _KNOWN_USER = select(_USERS.c.id).where(
         _USERS.c.local_name == bindparam("b_local", type_=String()),
     )
 )
+_VIEWER = select(_USERS.c.id, _USERS.c.language).where(
+    _USERS.c.telegram_id == bindparam("b_telegram", type_=BigInteger())
+)
 _LAST = bindparam("b_last", type_=Boolean())
 _NOW = bindparam("b_now", type_=UtcDateTime())
+_RUN_ANSWERS = select(
+    Attempt.item_id, Attempt.correct, Attempt.answered_at, Attempt.latency_ms
+).where(Attempt.run_id == bindparam("b_run"), Attempt.user_id == bindparam("b_user"))
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """What a run's summary needs from its row."""
+
+    id: int
+    pack_id: int
+    mode: str
+    status: str
+    total: int
+    answered: int
+    correct: int
+    score: int
+    user_id: int | None
+
+
 # Answering claims the item: only one answer can move the run from asking to answered.
 _CLAIM_ANSWER = (
     update(_RUNS)
@@ -339,7 +369,19 @@ _CLAIM_ANSWER = (
         status=case((_LAST, "finished"), else_=_RUNS.c.status),
         finished_at=case((_LAST, _NOW), else_=_RUNS.c.finished_at),
     )
-    .returning(_RUNS.c.asked_at)
+    .returning(
+        _RUNS.c.asked_at,
+        _RUNS.c.message_id,
+        select(_USERS.c.language)
+        .where(_USERS.c.id == _RUNS.c.user_id)
+        .scalar_subquery()
+        .label("language"),
+        _RUNS.c.answered,
+        _RUNS.c.correct,
+        _RUNS.c.score,
+        _RUNS.c.status,
+        _RUNS.c.assignment_id,
+    )
 )
 # Next claims the move: a second tap on the same button finds the run already moved on.
 _CLAIM_NEXT = (
@@ -371,8 +413,13 @@ class QuizService:
         catalog: Catalog,
         clock: Callable[[], datetime] = repo.utcnow,
         rng: random.Random | None = None,
+        statements: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.statements = statements or sessionmaker
+        """Sessions for units of work whose statements each stand alone (see
+        :func:`bot.store.engine.make_statement_sessionmaker`): the language read every update
+        makes, a Next, the question's message id."""
         self.catalog = catalog
         self.clock = clock
         self.rng = rng or random.Random()
@@ -386,18 +433,22 @@ class QuizService:
         player: Player | None,
         work: Callable[[AsyncSession], Awaitable[T]],
         commit: bool = True,
+        sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     ) -> T:
         """Run ``work`` in one session and transaction: the unit of work of one update,
         committed when it returns, rolled back when it raises, run once more when the
         connection died under it (:func:`bot.store.engine.unit_of_work`). Without ``commit``,
-        a read in one session."""
+        a read in one session. (``sessionmaker``: :attr:`statements` for a unit whose
+        statements each stand alone.)"""
 
         def forget() -> None:
             # A user row created in a transaction that rolled back does not exist.
             if player is not None:
                 self.user_ids.drop(player.cache_key)
 
-        return await unit_of_work(self.sessionmaker, work, commit=commit, failed=forget)
+        return await unit_of_work(
+            sessionmaker or self.sessionmaker, work, commit=commit, failed=forget
+        )
 
     async def plan(self, session: AsyncSession, run_id: int) -> RunPlan | None:
         """A run's plan, from the cache or (once) from the database."""
@@ -510,7 +561,7 @@ class QuizService:
                 return None
             return await repo.user_language(session, telegram_id)
 
-        return await self.in_transaction(None, work, commit=False)
+        return await self.in_transaction(None, work, commit=False, sessionmaker=self.statements)
 
     async def choose_language(self, player: Player, language: str | None) -> None:
         """Remember a player's language (None: follow Telegram's again)."""
@@ -544,13 +595,24 @@ class QuizService:
 
     async def leaderboard(
         self, boards: Boards, player: Player | None, chat_id: int | None, query: BoardQuery
-    ) -> tuple[int | None, Board | NoBoard]:
-        """The viewer's user id and a board, in one transaction. The viewer is looked up, not
-        registered: showing a board writes nothing."""
+    ) -> tuple[int | None, Board | NoBoard, str | None]:
+        """The viewer's user id, a board and the language to show it in (as
+        :meth:`chosen_language`: the group's for a chat's board, else the viewer's), in one
+        transaction: the viewer and their language are one read. The viewer is looked up,
+        not registered: showing a board writes nothing."""
 
-        async def work(session: AsyncSession) -> tuple[int | None, Board | NoBoard]:
-            viewer = await self.known_user_id(session, player) if player is not None else None
-            return viewer, await boards.board_in(session, viewer, chat_id, query)
+        async def work(session: AsyncSession) -> tuple[int | None, Board | NoBoard, str | None]:
+            viewer, language = None, None
+            if player is not None and player.telegram_id is not None:
+                found = (await session.execute(_VIEWER, {"b_telegram": player.telegram_id})).first()
+                if found is not None:
+                    viewer, language = int(found.id), found.language
+            elif player is not None:
+                viewer = await self.known_user_id(session, player)
+            if chat_id is not None:
+                language = await repo.chat_language(session, chat_id)
+            board = await boards.board_in(session, viewer, chat_id, query)
+            return viewer, board, language
 
         return await self.in_transaction(player, work)
 
@@ -1010,19 +1072,41 @@ class QuizService:
         feedback = Feedback(question, grade, shown, skipped)
         finished = None
         if last:
-            scheduled = await review.schedule_run(tx, plan.run_id, user_id, now)
-            run = await tx.get(QuizRun, plan.run_id)
-            assert run is not None
-            finished = await self._summary(tx, run, scheduled.leeches)
-            if run.assignment_id is not None:
+            # The claim returned the run's counters, and the run's attempts are read once,
+            # for its review cards and its summary.
+            answers = (
+                await tx.execute(_RUN_ANSWERS, {"b_run": plan.run_id, "b_user": user_id})
+            ).all()
+            scheduled = await review.schedule_answers(tx, user_id, answers, plan.mode)
+            tally = _Tally(
+                plan.run_id,
+                plan.pack_id,
+                plan.mode,
+                claimed.status,
+                len(plan.item_order),
+                claimed.answered,
+                claimed.correct,
+                claimed.score,
+                user_id,
+            )
+            finished = await self._summed_up(tx, tally, answers, scheduled.leeches)
+            if claimed.assignment_id is not None:
+                # A run started from an assignment's link: its submission (read the run row
+                # only then; the claim returned the counters every run needs).
+                run = await tx.get(QuizRun, plan.run_id)
+                assert run is not None
                 outcome = await record_finish(tx, run, now)
                 finished = replace(finished, assignment=outcome)
-        return Answered(feedback, finished)
+        return Answered(feedback, finished, claimed.message_id, claimed.language)
 
     async def next_question(self, player: Player, run_id: int, position: int) -> Question | Refused:
         """Move on from an answered item. ``position`` (1-based, from the Next button) must be
         the item just answered, so a second tap on the same button does nothing."""
-        return await self.in_transaction(player, partial(self._next, player, run_id, position))
+        # Its statements each stand alone (the user and the plan come from the caches or an
+        # idempotent upsert and a read; the move is one conditional UPDATE): no BEGIN/COMMIT.
+        return await self.in_transaction(
+            player, partial(self._next, player, run_id, position), sessionmaker=self.statements
+        )
 
     async def _next(
         self, player: Player, run_id: int, position: int, tx: AsyncSession
@@ -1080,23 +1164,15 @@ class QuizService:
 
     async def set_message(self, run_id: int, message_id: int) -> None:
         """Remember the message that shows a run's current question (so that its buttons can
-        be removed once the question is answered by typing or skipped)."""
+        be removed once the question is answered by typing or skipped: the claim of the answer
+        returns it, :attr:`Answered.question_message`). One statement, its own transaction."""
 
         async def work(session: AsyncSession) -> None:
             await session.execute(
                 update(QuizRun).where(QuizRun.id == run_id).values(message_id=message_id)
             )
 
-        await self.in_transaction(None, work)
-
-    async def question_message(self, run_id: int) -> int | None:
-        """The message :meth:`set_message` remembered for a run's current question."""
-
-        async def work(session: AsyncSession) -> int | None:
-            run = await session.get(QuizRun, run_id)
-            return run.message_id if run is not None else None
-
-        return await self.in_transaction(None, work, commit=False)
+        await self.in_transaction(None, work, sessionmaker=self.statements)
 
     async def _latest_run(self, session: AsyncSession, user_id: int, kind: RunKind) -> int | None:
         return (
@@ -1125,15 +1201,33 @@ class QuizService:
     async def _summary(
         self, session: AsyncSession, run: QuizRun, new_leeches: tuple[int, ...] = ()
     ) -> RunSummary:
+        attempts = (
+            await session.execute(_RUN_ANSWERS, {"b_run": run.id, "b_user": run.user_id})
+        ).all()
+        tally = _Tally(
+            run.id,
+            run.pack_id,
+            run.mode,
+            run.status,
+            len(run.item_order),
+            run.answered,
+            run.correct,
+            run.score,
+            run.user_id,
+        )
+        return await self._summed_up(session, tally, attempts, new_leeches)
+
+    async def _summed_up(
+        self,
+        session: AsyncSession,
+        run: _Tally,
+        attempts: Sequence[Any],
+        new_leeches: tuple[int, ...] = (),
+    ) -> RunSummary:
+        """A run's summary from its counters and its attempts (``item_id``, ``correct``,
+        ``latency_ms``); ``new_leeches``: the items this run made leeches."""
         pack = await self.catalog.by_id(session, run.pack_id)
         assert pack is not None
-        attempts = (
-            await session.execute(
-                select(Attempt.item_id, Attempt.correct, Attempt.latency_ms).where(
-                    Attempt.run_id == run.id, Attempt.user_id == run.user_id
-                )
-            )
-        ).all()
         missed_ids = [a.item_id for a in attempts if not a.correct]
         # "Review my mistakes" leaves out leeches: they are suspended from reviews.
         suspended = set(await review.leeches_among(session, run.user_id, missed_ids))
@@ -1151,7 +1245,7 @@ class QuizService:
             pack=pack,
             mode=run.mode,
             status=run.status,
-            total=len(run.item_order),
+            total=run.total,
             answered=run.answered,
             correct=run.correct,
             score=run.score,

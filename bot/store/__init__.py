@@ -7,6 +7,7 @@ from bot.store.engine import (
     describe_error,
     is_disconnect,
     make_sessionmaker,
+    make_statement_sessionmaker,
     unit_of_work,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "describe_error",
     "is_disconnect",
     "make_sessionmaker",
+    "make_statement_sessionmaker",
     "unit_of_work",
 ]

@@ -216,6 +216,19 @@ async def _run_unit(
         raise
 
 
+def make_statement_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for a unit of work that is one statement, or only statements that each stand
+    alone (a read, one conditional ``UPDATE``, an idempotent upsert): on PostgreSQL each runs
+    as its own transaction (``AUTOCOMMIT``: no ``BEGIN`` and ``COMMIT`` round trips around it;
+    a write is still committed with the server's ``synchronous_commit``), which takes two
+    round trips of three off such a unit. SQLite keeps ordinary transactions (the
+    ``BEGIN IMMEDIATE`` recipe needs them, and its calls cost a thread hop, not a network
+    round trip)."""
+    if is_sqlite(engine):
+        return make_sessionmaker(engine)
+    return make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
 def describe_error(exc: BaseException, url: str | None = None) -> str:
     """Turn a database failure into one line that names the problem."""
     where = ""
@@ -259,6 +272,7 @@ __all__ = [
     "is_disconnect",
     "is_sqlite",
     "make_sessionmaker",
+    "make_statement_sessionmaker",
     "parse_url",
     "unit_of_work",
 ]

@@ -40,7 +40,7 @@ from bot.quiz.players import Players
 from bot.quiz.service import QuizService
 from bot.quiz.uploads import Uploads
 from bot.settings import Settings
-from bot.store import create_engine, make_sessionmaker, migrate, repo
+from bot.store import create_engine, make_sessionmaker, make_statement_sessionmaker, migrate, repo
 from bot.store.engine import POSTGRES_POOL, is_sqlite
 from bot.telegram import (
     callbacks,
@@ -152,7 +152,7 @@ def build_application(
         concurrent_updates = POSTGRES_POOL  # one connection for each update in flight
     sessionmaker = make_sessionmaker(engine)
     catalog = Catalog()
-    quiz = QuizService(sessionmaker, catalog, clock, rng)
+    quiz = QuizService(sessionmaker, catalog, clock, rng, make_statement_sessionmaker(engine))
     services = Services(
         games=GameService(sessionmaker, catalog, quiz, clock, quiz.rng),
         players=Players(quiz),

@@ -118,6 +118,14 @@ async def tr(update: Update, context: QuizContext) -> Translator:
     chosen = await services(context).quiz.chosen_language(
         user.id if user is not None else None, chat.id if in_group and chat else None
     )
+    return translator_for(update, chosen)
+
+
+def translator_for(update: Update, chosen: str | None) -> Translator:
+    """:func:`tr` with the /language choice already read (``chosen``: the group's in a group,
+    else the user's), by a domain call that read it in its own unit of work."""
+    user, chat = update.effective_user, update.effective_chat
+    in_group = chat is not None and chat.type != ChatType.PRIVATE
     code = user.language_code if user is not None else None
     return translator(pick_language(chosen, code, in_group))
 

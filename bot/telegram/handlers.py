@@ -35,6 +35,7 @@ from bot.telegram.context import (
     reply,
     services,
     tr,
+    translator_for,
 )
 
 log = logging.getLogger("quizbot.telegram")
@@ -113,7 +114,7 @@ async def show_feedback(
             reply_markup=markup,
         )
     else:
-        shown = await services(context).quiz.question_message(question.run_id)
+        shown = outcome.question_message
         if shown is not None:  # answered by typing or /skip: its buttons would only refuse
             await drop_buttons(context.bot, chat_id, shown)
         await context.bot.send_message(
@@ -322,8 +323,8 @@ async def skip_command(update: Update, context: QuizContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return
-    t = await tr(update, context)
     outcome = await services(context).quiz.skip(player_of(user))
+    t = await language_of(update, context, outcome)
     if isinstance(outcome, Answered):
         await show_feedback(context, t, chat.id, outcome, None)
     elif isinstance(outcome, Refused):
@@ -443,12 +444,12 @@ async def send_board(
     in_group: bool,
 ) -> None:
     svc = services(context)
-    t = await tr(update, context)
     player = player_of(user) if user is not None else None
-
-    viewer_id, board = await svc.quiz.leaderboard(
+    # The board's unit of work reads the language too (one read fewer per /leaderboard).
+    viewer_id, board, chosen = await svc.quiz.leaderboard(
         svc.boards, player, chat_id if in_group else None, query
     )
+    t = translator_for(update, chosen)
     if isinstance(board, NoBoard):
         await reply(update, render.esc(phrases.no_board(t, board)))
         return
@@ -496,6 +497,7 @@ async def private_text(update: Update, context: QuizContext) -> None:
     user, chat, message = update.effective_user, update.effective_chat, update.effective_message
     if user is None or chat is None or message is None or message.text is None:
         return
+    # The reader's language comes first: it decides the option letters a typed answer uses.
     t = await tr(update, context)
     outcome = await services(context).quiz.answer_text(
         player_of(user), message.text, language=t.language
@@ -536,9 +538,9 @@ async def answer_button(update: Update, context: QuizContext) -> None:
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     quiz = services(context).quiz
-    t = await tr(update, context)
     player = player_of(update.effective_user)
     if action.kind == "t":
+        t = await tr(update, context)
         toggled = await quiz.toggle(player, action.run, action.item, action.number)
         if isinstance(toggled, Refused):
             await query.answer(phrases.refusal(t, toggled.reason))
@@ -554,6 +556,7 @@ async def answer_button(update: Update, context: QuizContext) -> None:
     else:
         option = action.number if action.kind == "a" else None
         outcome = await quiz.choose(player, action.run, action.item, option)
+    t = await language_of(update, context, outcome)
     if isinstance(outcome, Refused):
         await query.answer(phrases.refusal(t, outcome.reason))
         return
@@ -572,6 +575,14 @@ async def answer_button(update: Update, context: QuizContext) -> None:
     chat_id = message.chat.id if message is not None else update.effective_user.id
     message_id = message.message_id if message is not None else None
     await show_feedback(context, t, chat_id, outcome, message_id)
+
+
+async def language_of(update: Update, context: QuizContext, outcome: object) -> Translator:
+    """The translator for an answer's reply: an answer recorded brings the player's language
+    (read by the statement that claimed it); anything else reads it."""
+    if isinstance(outcome, Answered):
+        return translator_for(update, outcome.language)
+    return await tr(update, context)
 
 
 async def next_button(update: Update, context: QuizContext) -> None:
