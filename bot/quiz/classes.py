@@ -21,9 +21,9 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.quiz import zones
@@ -341,6 +341,25 @@ class Viewer:
 # --------------------------------------------------------------------------- the service
 
 
+def _members_with_submission(assignment: Assignment, *columns: Any) -> Select[Any]:
+    """The class's members (id, name, then ``columns`` of their submission to
+    ``assignment``, None where they have none), by name."""
+    return (
+        select(User.id, User.name, *columns)
+        .select_from(ClassMember)
+        .join(User, User.id == ClassMember.user_id)
+        .outerjoin(
+            Submission,
+            and_(
+                Submission.user_id == ClassMember.user_id,
+                Submission.assignment_id == assignment.id,
+            ),
+        )
+        .where(ClassMember.chat_id == assignment.chat_id)
+        .order_by(User.name, User.id)
+    )
+
+
 class Classes:
     """Assignments of packs to classes: one unit of work per call."""
 
@@ -634,18 +653,7 @@ class Classes:
         """The class's students (without the assignment's author) and where each stands."""
         rows = (
             await session.execute(
-                select(User.id, User.name, Submission.finished_at, Submission.started_at)
-                .select_from(ClassMember)
-                .join(User, User.id == ClassMember.user_id)
-                .outerjoin(
-                    Submission,
-                    and_(
-                        Submission.user_id == ClassMember.user_id,
-                        Submission.assignment_id == assignment.id,
-                    ),
-                )
-                .where(ClassMember.chat_id == assignment.chat_id)
-                .order_by(User.name, User.id)
+                _members_with_submission(assignment, Submission.finished_at, Submission.started_at)
             )
         ).all()
         late = set(
@@ -795,22 +803,7 @@ class Classes:
                 return None
             progress = await self._progress(session, assignment.id, True)
             assert progress is not None
-            rows = (
-                await session.execute(
-                    select(User.id, User.name, Submission)
-                    .select_from(ClassMember)
-                    .join(User, User.id == ClassMember.user_id)
-                    .outerjoin(
-                        Submission,
-                        and_(
-                            Submission.user_id == ClassMember.user_id,
-                            Submission.assignment_id == assignment.id,
-                        ),
-                    )
-                    .where(ClassMember.chat_id == assignment.chat_id)
-                    .order_by(User.name, User.id)
-                )
-            ).all()
+            rows = (await session.execute(_members_with_submission(assignment, Submission))).all()
             students = []
             for user_id, name, sub in rows:
                 if user_id == assignment.created_by:
