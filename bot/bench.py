@@ -114,7 +114,7 @@ class BenchOptions:
     @classmethod
     def quick_sizes(cls, **overrides: Any) -> BenchOptions:
         sizes: dict[str, Any] = {
-            "users": 10,
+            "users": 4,
             "seed_users": 500,
             "seed_attempts": 10_000,
             "board_requests": 40,

@@ -706,7 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
         "PostgreSQL with --database-url); prints a table and writes the figures as JSON.",
     )
     bench.add_argument(
-        "--users", type=_positive, metavar="N", help="simulated users (1000; --quick: 10)"
+        "--users", type=_positive, metavar="N", help="simulated users (1000; --quick: 4)"
     )
     bench.add_argument(
         "--answers-per-user",
