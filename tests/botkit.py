@@ -8,6 +8,7 @@ import asyncio
 import os
 import random
 import re
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -140,20 +141,38 @@ async def _truncate(engine: AsyncEngine) -> None:
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file upgraded through every migration once per session; each test copies it
+    (about 0.2 s of Alembic saved per SQLite test: minutes over the suite)."""
+    path = tmp_path_factory.mktemp("template") / "quizbot.db"
+
+    async def upgrade() -> None:
+        template = create_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await migrate.upgrade(template)
+        finally:
+            # The last connection closing checkpoints the WAL into the file.
+            await template.dispose()
+
+    asyncio.run(upgrade())
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 async def engine(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_url: str | None
+    request: pytest.FixtureRequest, tmp_path: Path, pg_url: str | None, sqlite_template: Path
 ) -> AsyncIterator[AsyncEngine]:
-    """A migrated, empty database: a fresh SQLite file, or the session's PostgreSQL
-    database emptied."""
+    """A migrated, empty database: a copy of the session's migrated SQLite file, or the
+    session's PostgreSQL database emptied."""
     if request.param == "postgres":
         if pg_url is None:
             pytest.skip(f"{PG_ENV} is not set")
         eng = create_engine(pg_url)
         await _truncate(eng)
     else:
+        shutil.copyfile(sqlite_template, tmp_path / "quizbot.db")
         eng = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'quizbot.db'}")
-        await migrate.upgrade(eng)
     try:
         yield eng
     finally:
