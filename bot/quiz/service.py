@@ -676,17 +676,20 @@ class QuizService:
     ) -> Question | None:
         """Start a run (stopping any unfinished one of the same pack) and return its first
         question; ``item_ids`` limits a review run to those items."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> tuple[QuizRun, Question | None] | None:
             pack = await self.find_pack(session, slug)
             if pack is None:
                 return None
             user_id = await self.user_id(session, player)
-            started = await self.start_run_in(
+            return await self.start_run_in(
                 session, pack, user_id, chat_id, kind=kind, mode=mode, item_ids=item_ids
             )
-            if started is None:
-                return None
-            run, question = started
+
+        started = await self.in_transaction(player, work)
+        if started is None:
+            return None
+        run, question = started
         # Cached once committed: a run id from a transaction that rolled back may be reused.
         self.remember_run(run)
         return question
