@@ -338,6 +338,16 @@ async def bot(engine: AsyncEngine, clock: Clock) -> AsyncIterator[Harness]:
         await harness.app.shutdown()
 
 
+@pytest.fixture
+async def mini(engine: AsyncEngine, clock: Clock, tmp_path: Path) -> AsyncIterator[Harness]:
+    """The bot with the two-item pack (:func:`write_mini_pack`) as its only content."""
+    harness = await start_harness(engine, clock, content=write_mini_pack(tmp_path))
+    try:
+        yield harness
+    finally:
+        await harness.app.shutdown()
+
+
 def buttons_to(calls: list[ApiCall], chat_id: int) -> list[str]:
     """The callback data of every button sent or edited into a chat, oldest first."""
     found: list[str] = []

@@ -214,20 +214,12 @@ QUIET = user(7103, "Quinn")
 
 
 async def test_a_connection_killed_under_class_operations_is_retried_once(
-    engine: AsyncEngine, clock: Clock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    mini: Harness, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    bot = await start_harness(engine, clock, content=write_mini_pack(tmp_path))
+    bot = mini
     bot.api.administrators[GROUP] = {TEACHER["id"]}
-    try:
-        with caplog.at_level(logging.WARNING):
-            await _class_faults(bot, engine, caplog)
-    finally:
-        await bot.app.shutdown()
+    caplog.set_level(logging.WARNING)
 
-
-async def _class_faults(
-    bot: Harness, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
-) -> None:
     def retried_once(killed: list[str], calls: list[ApiCall]) -> None:
         assert len(killed) == 1, "the fault was not injected"
         warnings = [r for r in caplog.records if "running it again" in r.getMessage()]
