@@ -16,13 +16,14 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, TypeHandler
 
 from bot.quiz.timers import claimable
+from bot.store.engine import unit_of_work
 from bot.store.models import QuizRun, Timer
 from bot.telegram.delivery import RetryingRateLimiter
 
@@ -151,22 +152,26 @@ class Metrics:
         buckets as Prometheus' ``histogram_quantile`` does (None before any answer)."""
         return histogram_quantile(self.registry, "quizbot_answer_seconds", q)
 
-    async def refresh(self, engine: AsyncEngine) -> None:
+    async def refresh(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         """Read the gauges that live in the database (open runs and games, due timers)."""
         query = (
             select(QuizRun.kind, QuizRun.status, func.count())
             .where(QuizRun.status.in_(OPEN_STATUSES))
             .group_by(QuizRun.kind, QuizRun.status)
         )
-        async with engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+
+        async def work(session: AsyncSession) -> tuple[list[tuple[str, str, int]], int]:
+            rows = (await session.execute(query)).all()
             due = (
-                await connection.execute(
+                await session.execute(
                     select(func.count()).select_from(Timer).where(claimable(datetime.now(UTC)))
                 )
             ).scalar_one()
-        self.timers_due.set(int(due))
-        counts = {(kind, status): int(n) for kind, status, n in rows}
+            return [(kind, status, int(n)) for kind, status, n in rows], int(due)
+
+        rows, due = await unit_of_work(sessionmaker, work, commit=False)
+        self.timers_due.set(due)
+        counts = {(kind, status): n for kind, status, n in rows}
         for kind in RUN_KINDS:
             for status in OPEN_STATUSES:
                 self.open_runs.labels(kind, status).set(counts.get((kind, status), 0))

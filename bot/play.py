@@ -149,8 +149,7 @@ async def play(
     """Play one run in the terminal, speaking ``language``; returns the exit status."""
     t = translator(language)
     player = Player(telegram_id=None, name=name)
-    async with quiz.sessionmaker() as session:
-        packs = await quiz.visible_packs(session)
+    packs = await quiz.in_transaction(None, quiz.visible_packs, commit=False)
     if not packs:
         terminal.say(
             t.gettext("No quizzes are published: add a pack to content/ (see docs/pack-format.md).")
@@ -220,8 +219,7 @@ async def play(
 async def show_leaderboard(
     t: Translator, quiz: QuizService, boards: Boards, player: Player, terminal: Terminal
 ) -> None:
-    async with quiz.sessionmaker() as session, session.begin():
-        viewer = await quiz.user_id(session, player)
+    viewer = await quiz.register(player)
     board = await boards.board(viewer, None, BoardQuery("all", None))
     if isinstance(board, NoBoard):
         return

@@ -5,6 +5,7 @@ real PTB ``Application`` over the offline Bot API (loaded by ``conftest.py``).""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import re
@@ -18,15 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from telegram import Update
 from telegram.constants import MessageLimit
 
 from bot.settings import Settings
-from bot.store import create_engine, migrate
-from bot.store.models import Base
+from bot.store import create_engine, make_sessionmaker, migrate
+from bot.store.models import Attempt, Base, QuizRun
 from bot.telegram import timers
 from bot.telegram.app import QuizApp, build_application, startup
 from bot.testing.offline import ApiCall, OfflineRequest, UpdateFactory
@@ -335,6 +336,54 @@ async def bot(engine: AsyncEngine, clock: Clock) -> AsyncIterator[Harness]:
         yield harness
     finally:
         await harness.app.shutdown()
+
+
+@pytest.fixture
+async def mini(engine: AsyncEngine, clock: Clock, tmp_path: Path) -> AsyncIterator[Harness]:
+    """The bot with the two-item pack (:func:`write_mini_pack`) as its only content."""
+    harness = await start_harness(engine, clock, content=write_mini_pack(tmp_path))
+    try:
+        yield harness
+    finally:
+        await harness.app.shutdown()
+
+
+def buttons_to(calls: list[ApiCall], chat_id: int) -> list[str]:
+    """The callback data of every button sent or edited into a chat, oldest first."""
+    found: list[str] = []
+    for call in calls:
+        markup = call.params.get("reply_markup")
+        if not markup or int(call.params.get("chat_id", 0)) != chat_id:
+            continue
+        rows = (json.loads(markup) if isinstance(markup, str) else markup)["inline_keyboard"]
+        found += [button["callback_data"] for row in rows for button in row]
+    return found
+
+
+async def attempts(engine: AsyncEngine) -> dict[int, int]:
+    """How many attempts each run has recorded."""
+    async with make_sessionmaker(engine)() as session:
+        rows = await session.execute(select(Attempt.run_id, func.count()).group_by(Attempt.run_id))
+        return {int(run): int(n) for run, n in rows.all()}
+
+
+async def game_row(engine: AsyncEngine, run: int) -> QuizRun:
+    async with make_sessionmaker(engine)() as session:
+        row = await session.get(QuizRun, run)
+        assert row is not None
+        return row
+
+
+async def finish_question(bot: Harness, engine: AsyncEngine, game: int) -> None:
+    """Let the clock pass a group game's question deadline and the pause after it, running
+    timers."""
+    row = await game_row(engine, game)
+    assert row.deadline_at is not None
+    bot.clock.now = row.deadline_at
+    bot.clock.advance(seconds=1)
+    await bot.run_jobs()
+    bot.clock.advance(seconds=5)
+    await bot.run_jobs()
 
 
 # --------------------------------------------------------------------------- HTML checks

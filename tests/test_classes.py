@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,13 +54,9 @@ def texts(calls: list[ApiCall]) -> str:
 
 
 @pytest.fixture
-async def classroom(engine: AsyncEngine, clock: Clock, tmp_path: Path) -> AsyncIterator[Harness]:
-    harness = await start_harness(engine, clock, content=write_mini_pack(tmp_path))
-    harness.api.administrators[GROUP] = {TEACHER["id"], INSTRUCTOR["id"], STUDENT["id"]}
-    try:
-        yield harness
-    finally:
-        await harness.app.shutdown()
+def classroom(mini: Harness) -> Harness:
+    mini.api.administrators[GROUP] = {TEACHER["id"], INSTRUCTOR["id"], STUDENT["id"]}
+    return mini
 
 
 async def assign(bot: Harness, words: str, who: dict[str, Any] = TEACHER) -> tuple[str, int]:

@@ -14,16 +14,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import TimedOut
 from telegram.request import RequestData
 
-from bot.store import create_engine, make_sessionmaker, migrate
-from bot.store.models import Attempt, QuizRun
+from bot.store import create_engine, migrate
 from bot.telegram.delivery import RetryingRateLimiter
-from bot.testing.offline import ApiCall, OfflineRequest
-from botkit import Clock, Harness, start_harness, user, write_mini_pack
+from bot.testing.offline import OfflineRequest
+from botkit import (
+    Clock,
+    Harness,
+    attempts,
+    buttons_to,
+    finish_question,
+    game_row,
+    start_harness,
+    user,
+    write_mini_pack,
+)
 
 pytestmark = pytest.mark.faults
 
@@ -89,40 +97,6 @@ def _error(code: int, description: str, retry_after: int | None = None) -> bytes
     if retry_after is not None:
         body["parameters"] = {"retry_after": retry_after}
     return json.dumps(body).encode()
-
-
-def buttons_to(calls: list[ApiCall], chat_id: int) -> list[str]:
-    found: list[str] = []
-    for call in calls:
-        markup = call.params.get("reply_markup")
-        if markup and int(call.params.get("chat_id", 0)) == chat_id:
-            rows = (json.loads(markup) if isinstance(markup, str) else markup)["inline_keyboard"]
-            found += [b["callback_data"] for row in rows for b in row]
-    return found
-
-
-async def attempts(engine: AsyncEngine) -> dict[int, int]:
-    async with make_sessionmaker(engine)() as session:
-        rows = await session.execute(select(Attempt.run_id, func.count()).group_by(Attempt.run_id))
-        return {int(run): int(n) for run, n in rows.all()}
-
-
-async def game_row(engine: AsyncEngine, run: int) -> QuizRun:
-    async with make_sessionmaker(engine)() as session:
-        row = await session.get(QuizRun, run)
-        assert row is not None
-        return row
-
-
-async def finish_question(bot: Harness, engine: AsyncEngine, game: int) -> None:
-    """Let the clock pass the question's deadline and the pause after it, running timers."""
-    row = await game_row(engine, game)
-    assert row.deadline_at is not None
-    bot.clock.now = row.deadline_at
-    bot.clock.advance(seconds=1)
-    await bot.run_jobs()
-    bot.clock.advance(seconds=5)
-    await bot.run_jobs()
 
 
 async def test_bot_api_429_500_and_timeouts_during_a_game_and_private_runs(

@@ -1,13 +1,13 @@
 """Database faults (issue 15), run by CI through ``pytest -m faults``: a connection that dies
 in the middle of a transaction (the unit of work runs once more), every backend of the
 database terminated while 50 private runs and a group game answer at once, and an SQLite
-file that turns read-only or full in the middle of a run."""
+file that turns read-only or full in the middle of a run; and a connection killed under a
+class's /assign, Start link, submission and reminder pass (each run once more)."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import json
 import logging
 import os
 import sqlite3
@@ -15,20 +15,43 @@ import subprocess
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.store import create_engine, make_sessionmaker, migrate, unit_of_work
-from bot.store.models import Attempt, Chat, QuizRun
+from bot.store.classes import timer_key
+from bot.store.engine import is_sqlite
+from bot.store.models import (
+    Assignment,
+    Attempt,
+    Chat,
+    ClassMember,
+    QuizRun,
+    ReminderSent,
+    Submission,
+    Timer,
+)
 from bot.testing.offline import ApiCall
-from botkit import Clock, Harness, empty_pg_database, start_harness, user, write_mini_pack
+from botkit import (
+    Clock,
+    Harness,
+    attempts,
+    buttons_to,
+    empty_pg_database,
+    finish_question,
+    game_row,
+    start_harness,
+    user,
+    write_mini_pack,
+)
 
 pytestmark = pytest.mark.faults
 
@@ -152,19 +175,113 @@ async def test_other_failures_are_not_retried(store_url: str) -> None:
         await engine.dispose()
 
 
+# --------------------------------------------------------------------------- classes
+
+
+@contextmanager
+def killed_before(engine: AsyncEngine, prefix: str) -> Iterator[list[str]]:
+    """Kill the connection once, just before the first statement that begins with ``prefix``
+    (``INSERT INTO timers``) runs, so the transaction's earlier writes die with it: PostgreSQL
+    terminates the backend, as a restart would; SQLite's connection is closed under the
+    transaction. Yields the statements it killed under."""
+    killed: list[str] = []
+
+    def before(connection: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if killed or not statement.lstrip().upper().startswith(prefix.upper()):
+            return
+        killed.append(statement)
+        if is_sqlite(engine):
+            connection.connection.dbapi_connection.close()
+        else:
+            connection.exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    try:
+        yield killed
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", before)
+
+
+async def rows_of(engine: AsyncEngine, *columns: Any) -> list[tuple[Any, ...]]:
+    async with make_sessionmaker(engine)() as session:
+        return [tuple(r) for r in (await session.execute(select(*columns))).all()]
+
+
+TEACHER = user(900, "Teacher")  # an admin of the bot (QUIZBOT_ADMIN_IDS)
+PUPIL = user(7101, "Pia")
+SLOW = user(7102, "Sam")
+QUIET = user(7103, "Quinn")
+
+
+async def test_a_connection_killed_under_class_operations_is_retried_once(
+    mini: Harness, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = mini
+    bot.api.administrators[GROUP] = {TEACHER["id"]}
+    caplog.set_level(logging.WARNING)
+
+    def retried_once(killed: list[str], calls: list[ApiCall]) -> None:
+        assert len(killed) == 1, "the fault was not injected"
+        warnings = [r for r in caplog.records if "running it again" in r.getMessage()]
+        assert len(warnings) == 1, [r.getMessage() for r in caplog.records]
+        assert not any(OUTAGE in str(c.params.get("text")) for c in calls)
+        caplog.clear()
+
+    # /assign: killed at its first timer, after the chat and the assignment were written.
+    with killed_before(engine, "INSERT INTO timers") as killed:
+        calls = await bot.text(TEACHER, "/assign mini in 3 days", chat_id=GROUP)
+    retried_once(killed, calls)
+    posted = [c for c in calls if "Assignment #" in str(c.params.get("text"))]
+    assert len(posted) == 1
+    [(assignment, token, message_id)] = await rows_of(
+        engine, Assignment.id, Assignment.token, Assignment.message_id
+    )
+    assert token in str(posted[0].params["reply_markup"])
+    assert message_id == posted[0].result["message_id"]
+    keys = await rows_of(engine, Timer.key)
+    assert sorted(k for (k,) in keys) == sorted(
+        timer_key(assignment, what) for what in ("due", "remind-1d", "remind-2h")
+    )
+
+    # The Start link: killed as the run is created, after the student joined the class and
+    # their submission row was written.
+    with killed_before(engine, "INSERT INTO quiz_runs") as killed:
+        calls = await bot.text(PUPIL, f"/start {token}")
+    retried_once(killed, calls)
+    assert len([c for c in calls if "Assignment: <b>Mini</b>" in str(c.params.get("text"))]) == 1
+    questions = [d for d in buttons_to(calls, PUPIL["id"]) if d.startswith("a:")]
+    assert questions and len({d.split(":")[1] for d in questions}) == 1  # one run
+    [(run, status)] = await rows_of(engine, QuizRun.id, QuizRun.status)
+    assert status == "active" and int(questions[0].split(":")[1]) == run
+    assert len(await rows_of(engine, ClassMember.user_id)) == 2  # the teacher (seen) and Pia
+    assert len(await rows_of(engine, Submission.user_id)) == 1
+
+    # The submission: killed as the last answer hands the run in.
+    await bot.press(PUPIL, questions[0])
+    nexts = [d for d in buttons_to(bot.api.calls, PUPIL["id"]) if d.startswith("n:")]
+    await bot.press(PUPIL, nexts[-1])
+    with killed_before(engine, "UPDATE submissions") as killed:
+        calls = await bot.text(PUPIL, "Bloody Joe")
+    retried_once(killed, calls)
+    assert sum("Handed in" in str(c.params.get("text")) for c in calls) == 1
+    assert await attempts(engine) == {run: 2}
+    [(finished, late)] = await rows_of(engine, Submission.finished_at, Submission.late)
+    assert finished is not None and late is False
+
+    # A reminder pass, a day before the deadline: killed as the reminders are claimed.
+    await bot.text(SLOW, f"/start {token}")
+    await bot.text(QUIET, "hello class", chat_id=GROUP)
+    bot.clock.now = datetime(2026, 11, 22, 23, 59, tzinfo=UTC)
+    bot.api.clear()
+    with killed_before(engine, "INSERT INTO reminders_sent") as killed:
+        await bot.run_jobs()
+    retried_once(killed, bot.api.calls)
+    reminded = sorted(int(c.params["chat_id"]) for c in bot.api.sent("sendMessage"))
+    assert reminded == sorted([SLOW["id"], QUIET["id"]])  # each once, none lost
+    assert len(await rows_of(engine, ReminderSent.user_id)) == 2
+
+
 # --------------------------------------------------------------------------- PostgreSQL restart
-
-
-def buttons_to(calls: list[ApiCall], chat_id: int) -> list[str]:
-    """The callback data of every button sent or edited into a chat, oldest first."""
-    found: list[str] = []
-    for call in calls:
-        markup = call.params.get("reply_markup")
-        if not markup or int(call.params.get("chat_id", 0)) != chat_id:
-            continue
-        rows = (json.loads(markup) if isinstance(markup, str) else markup)["inline_keyboard"]
-        found += [button["callback_data"] for row in rows for button in row]
-    return found
 
 
 def question_in(calls: list[ApiCall], chat_id: int) -> tuple[int, int] | None:
@@ -201,19 +318,6 @@ class Presses:
             else:
                 told[int(call.params["chat_id"])] += 1
         return told
-
-
-async def attempts_by_run(engine: AsyncEngine) -> dict[int, int]:
-    async with make_sessionmaker(engine)() as session:
-        rows = await session.execute(select(Attempt.run_id, func.count()).group_by(Attempt.run_id))
-        return {int(run): int(n) for run, n in rows.all()}
-
-
-async def game_row(engine: AsyncEngine, run: int) -> QuizRun:
-    async with make_sessionmaker(engine)() as session:
-        row = await session.get(QuizRun, run)
-        assert row is not None
-        return row
 
 
 @pytest.mark.postgres
@@ -275,7 +379,7 @@ async def _restart_scenario(
     assert len(failed) == sum(told.values()) + len(lost_votes), "one log line per failure"
     # Whoever was told to try again does so; then every answer is there exactly once.
     await asyncio.gather(*(answer(s) for s in students if s["id"] in told))
-    recorded = await attempts_by_run(engine)
+    recorded = await attempts(engine)
     assert [recorded.get(run) for run, _item in runs.values()] == [1] * STUDENTS
     assert recorded.get(game) == len(GAMERS) - len(lost_votes)
     figures = [
@@ -298,7 +402,7 @@ async def _restart_scenario(
     assert all(n == 1 for n in told.values()), f"an update apologised more than once: {told}"
     assert len(failed) == sum(told.values()), "one log line per failed update"
     await asyncio.gather(*(type_answer(s) for s in students if s["id"] in told))
-    recorded = await attempts_by_run(engine)
+    recorded = await attempts(engine)
     assert [recorded.get(run) for run, _item in runs.values()] == [2] * STUDENTS
     figures.append(
         f"outage: {killed[0]} backends terminated, {retried} units of work run again, "
@@ -306,18 +410,12 @@ async def _restart_scenario(
     )
 
     # The game goes on: question 1 closes, question 2 (typed) is asked and answered.
-    row = await game_row(engine, game)
-    assert row.deadline_at is not None
-    bot.clock.now = row.deadline_at
-    bot.clock.advance(seconds=1)
-    await bot.run_jobs()
-    bot.clock.advance(seconds=5)
-    await bot.run_jobs()
+    await finish_question(bot, engine, game)
     row = await game_row(engine, game)
     assert row.position == 1 and row.phase == "asking" and row.message_id is not None
     for gamer in GAMERS:
         await bot.text(gamer, "Bloody Joe", chat_id=GROUP, reply_to=row.message_id)
-    recorded = await attempts_by_run(engine)
+    recorded = await attempts(engine)
     assert recorded.get(game) == 2 * len(GAMERS) - len(lost_votes)
     print("; ".join(figures))
 

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import BaseRateLimiter
@@ -262,15 +261,6 @@ async def user_row(engine: AsyncEngine, telegram_id: int) -> User:
             await session.execute(select(User).where(User.telegram_id == telegram_id))
         ).scalar_one()
         return found
-
-
-@pytest.fixture
-async def mini(engine: AsyncEngine, clock: Clock, tmp_path: Path) -> Any:
-    harness = await start_harness(engine, clock, content=write_mini_pack(tmp_path))
-    try:
-        yield harness
-    finally:
-        await harness.app.shutdown()
 
 
 async def miss_one(bot: Harness, who: dict[str, Any] = ANN) -> list[Any]:

@@ -31,6 +31,7 @@ from bot.quiz.service import Player, Question, QuizService
 from bot.quiz.timers import set_timer
 from bot.store import repo
 from bot.store.classes import TIMER_KIND, add_member, schedule_summary, timer_key
+from bot.store.engine import unit_of_work
 from bot.store.models import (
     Assignment,
     Attempt,
@@ -396,7 +397,8 @@ class Classes:
         if isinstance(request, AssignRefused):
             return request
         now = self.clock()
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> Posted | AssignRefused:
             pack = await self.quiz.find_pack(session, request.slug)
             if pack is None:
                 return AssignRefused("unknown_pack", request.slug)
@@ -449,14 +451,19 @@ class Classes:
                 tuple(timers),
             )
 
+        return await self.quiz.in_transaction(player, work)
+
     async def set_message(self, assignment_id: int, message_id: int) -> None:
         """Remember the group message that shows an assignment (its progress is edited in)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> None:
             await session.execute(
                 update(Assignment)
                 .where(Assignment.id == assignment_id)
                 .values(message_id=message_id, summary_at=self.clock())
             )
+
+        await unit_of_work(self.quiz.statements, work)
 
     # ------------------------------------------------------------------ members
 
@@ -487,7 +494,8 @@ class Classes:
         if not _TOKEN.match(token):
             return LinkRefused("unknown")
         now = self.clock()
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> tuple[Opened | LinkRefused, QuizRun | None]:
             found = (
                 await session.execute(
                     select(Assignment, Chat.timezone)
@@ -496,15 +504,15 @@ class Classes:
                 )
             ).first()
             if found is None:
-                return LinkRefused("unknown")
+                return LinkRefused("unknown"), None
             assignment, zone = found
             overdue = assignment.due_at is not None and now > assignment.due_at
             if overdue and assignment.late == "close":
-                return LinkRefused("closed", assignment.due_at, zone)
+                return LinkRefused("closed", assignment.due_at, zone), None
             pack_row = await session.get(PackRow, assignment.pack_id)
             pack = await self.quiz.find_pack(session, pack_row.slug) if pack_row else None
             if pack is None:
-                return LinkRefused("pack_gone")
+                return LinkRefused("pack_gone"), None
             user_id = await self.quiz.user_id(session, player)
             await add_member(session, assignment.chat_id, user_id, "link", now)
             await session.execute(
@@ -562,20 +570,26 @@ class Classes:
 
             if unfinished is not None:
                 question = await self.quiz.question_of(session, unfinished)
-                return opened(question, True)
+                return opened(question, True), None
             started = await self.quiz.start_run_in(
                 session, pack, user_id, chat_id, assignment_id=assignment.id
             )
             assert started is not None
             run, question = started
-        self.quiz.remember_run(run)
-        return opened(question, False)
+            return opened(question, False), run
+
+        outcome, run = await self.quiz.in_transaction(player, work)
+        if run is not None:
+            # Cached once committed: a run id from a transaction that rolled back may be reused.
+            self.quiz.remember_run(run)
+        return outcome
 
     # ------------------------------------------------------------------ progress
 
     async def in_chat(self, chat_id: int) -> list[Progress]:
         """The assignments of a class, newest first, with counts only."""
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> list[Progress]:
             ids = (
                 await session.execute(
                     select(Assignment.id)
@@ -586,9 +600,12 @@ class Classes:
             ).scalars()
             return [p for p in [await self._progress(session, i, False) for i in ids] if p]
 
+        return await unit_of_work(self.sessionmaker, work, commit=False)
+
     async def visible_to(self, viewer: Viewer, with_names: bool = True) -> list[Progress]:
         """The assignments an instructor made (every one for an admin), newest first."""
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> list[Progress]:
             user_id = await self.quiz.known_user_id(session, viewer.player)
             query = select(Assignment.id)
             if not viewer.admin:
@@ -600,18 +617,25 @@ class Classes:
             ).scalars()
             return [p for p in [await self._progress(session, i, with_names) for i in ids] if p]
 
+        return await unit_of_work(self.sessionmaker, work, commit=False)
+
     async def progress(self, assignment_id: int) -> Progress | None:
         """Counts for one assignment (its progress message)."""
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> Progress | None:
             return await self._progress(session, assignment_id, False)
 
+        return await unit_of_work(self.sessionmaker, work, commit=False)
+
     async def summary_edited(self, assignment_id: int) -> None:
-        async with self.sessionmaker() as session, session.begin():
+        async def work(session: AsyncSession) -> None:
             await session.execute(
                 update(Assignment)
                 .where(Assignment.id == assignment_id)
                 .values(summary_at=self.clock())
             )
+
+        await unit_of_work(self.quiz.statements, work)
 
     async def _progress(
         self, session: AsyncSession, assignment_id: int, with_names: bool
@@ -688,7 +712,8 @@ class Classes:
         is sent twice. A batch of :data:`REMINDER_BATCH`; when more are left, the timer is set
         again a second later (``more_at``)."""
         now = self.clock()
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> ReminderBatch | None:
             found = (
                 await session.execute(
                     select(Assignment, Chat.title, Chat.timezone, PackRow.title)
@@ -773,10 +798,13 @@ class Classes:
                 more_key,
             )
 
+        return await unit_of_work(self.sessionmaker, work)
+
     async def mute(self, player: Player, assignment_id: int) -> bool:
         """Mute the reminders of the class an assignment belongs to, for this student; False
         when they are not a student of it (a forged button)."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> bool:
             user_id = await self.quiz.known_user_id(session, player)
             chat_id = (
                 await session.execute(
@@ -793,11 +821,14 @@ class Classes:
             )
             return changed.first() is not None
 
+        return await unit_of_work(self.sessionmaker, work)
+
     # ------------------------------------------------------------------ results
 
     async def report(self, viewer: Viewer, assignment_id: int) -> ClassReport | None:
         """The class report of an assignment (None when the viewer may not see it)."""
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> ClassReport | None:
             assignment = await self._visible(session, viewer, assignment_id)
             if assignment is None:
                 return None
@@ -828,6 +859,8 @@ class Classes:
             items = await self._facility(session, assignment)
             return ClassReport(progress, tuple(students), tuple(items))
 
+        return await unit_of_work(self.sessionmaker, work, commit=False)
+
     async def _facility(self, session: AsyncSession, assignment: Assignment) -> list[ItemFacility]:
         """Per item of the pack: how many submissions answered it and how many correctly."""
         submitted = select(Submission.run_id).where(
@@ -857,7 +890,8 @@ class Classes:
     ) -> tuple[str, list[int]] | None:
         """The pack slug and the submitted runs of an assignment the viewer may see (for the
         class's item analysis and export)."""
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> tuple[str, list[int]] | None:
             assignment = await self._visible(session, viewer, assignment_id)
             if assignment is None:
                 return None
@@ -872,6 +906,8 @@ class Classes:
                 )
             ).scalars()
             return slug, [int(r) for r in runs if r is not None]
+
+        return await unit_of_work(self.sessionmaker, work, commit=False)
 
     async def _visible(
         self, session: AsyncSession, viewer: Viewer, assignment_id: int

@@ -370,18 +370,26 @@ class Habits:
 
     async def chat_zone(self, chat_id: int) -> str | None:
         """A group's zone (None: not set, UTC)."""
-        async with self.quiz.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> str | None:
             return (
                 await session.execute(select(Chat.timezone).where(Chat.id == chat_id))
             ).scalar_one_or_none()
+
+        return await self.quiz.in_transaction(
+            None, work, commit=False, sessionmaker=self.quiz.statements
+        )
 
     async def set_chat_zone(
         self, chat_id: int, chat_type: str, title: str | None, zone: str
     ) -> None:
         """Store a group's zone (the adapter checked that a group admin asked)."""
-        async with self.quiz.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> None:
             await repo.upsert_chat(session, chat_id, chat_type, title, self.clock())
             await session.execute(update(Chat).where(Chat.id == chat_id).values(timezone=zone))
+
+        await self.quiz.in_transaction(None, work)
 
 
 async def _user_zone(session: AsyncSession, user_id: int) -> str | None:

@@ -12,12 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Row, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.packs.model import Pack
 from bot.quiz import analysis
-from bot.quiz.catalog import Catalog
+from bot.quiz.catalog import CachedPack, Catalog
 from bot.quiz.export import Export, export_pack
 from bot.store import repo, roles
 from bot.store.engine import unit_of_work
@@ -91,8 +91,11 @@ class PackAdmin:
         row = await self.find(slug)
         if row is None:
             return None
-        async with self.sessionmaker() as session:
-            cached = await self.catalog.by_slug(session, row.slug)
+
+        async def work(session: AsyncSession) -> CachedPack | None:
+            return await self.catalog.by_slug(session, row.slug)
+
+        cached = await unit_of_work(self.sessionmaker, work, commit=False)
         if cached is None:
             return None
         return Pack(
@@ -127,7 +130,8 @@ class PackAdmin:
         )
         if owner_id is not None:
             stmt = stmt.where(PackRow.owner_id == owner_id)
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> list[PackListing]:
             rows = (await session.execute(stmt)).all()
             scopes = {repo.scope_key(pack_id=r.id): r.id for r in rows}
             players = dict.fromkeys(scopes.values(), 0)
@@ -140,24 +144,27 @@ class PackAdmin:
                     )
                 ).all():
                     players[scopes[scope]] = int(count)
-        return [
-            PackListing(
-                id=r[0],
-                slug=r[1],
-                title=r[2],
-                status=r[3],
-                owner_id=r[4],
-                owner_name=r[5],
-                live_items=int(r[6] or 0),
-                retired_items=int(r[7]) - int(r[6] or 0),
-                players=players[r[0]],
-            )
-            for r in rows
-        ]
+            return [
+                PackListing(
+                    id=r[0],
+                    slug=r[1],
+                    title=r[2],
+                    status=r[3],
+                    owner_id=r[4],
+                    owner_name=r[5],
+                    live_items=int(r[6] or 0),
+                    retired_items=int(r[7]) - int(r[6] or 0),
+                    players=players[r[0]],
+                )
+                for r in rows
+            ]
+
+        return await unit_of_work(self.sessionmaker, work, commit=False)
 
     async def set_status(self, slug: str, status: Status) -> StatusChange | None:
         """Make a pack active, hidden or retired; None when there is no such pack."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> StatusChange | None:
             row = (
                 await session.execute(select(PackRow).where(PackRow.slug == slug.strip().lower()))
             ).scalar_one_or_none()
@@ -171,9 +178,12 @@ class PackAdmin:
                     .where(PackRow.id == row.id)
                     .values(status=status, updated_at=self.clock())
                 )
-        if changed:
-            self.catalog.forget(row.id)
-        return StatusChange(row, changed)
+            return StatusChange(row, changed)
+
+        change = await unit_of_work(self.sessionmaker, work)
+        if change is not None and change.changed:
+            self.catalog.forget(change.pack.id)
+        return change
 
     async def import_files(self, paths: Sequence[Path], all_or_nothing: bool) -> FolderImport:
         """Validate and import pack files (see :func:`bot.store.importer.import_files`)."""
@@ -200,7 +210,10 @@ class PackAdmin:
         """Publish an upload by ``user_id``, unless ``refusal_of`` the plan (checked in the
         same transaction) says why not. A new pack is theirs; a pack without an owner stays
         without one."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(
+            session: AsyncSession,
+        ) -> tuple[ImportPlan, str | None, Row[int, str] | None]:
             plan = await plan_import(session, pack)
             refusal = refusal_of(plan)
             if refusal is None:
@@ -211,6 +224,9 @@ class PackAdmin:
                     select(PackRow.id, PackRow.status).where(PackRow.slug == pack.slug)
                 )
             ).one_or_none()
+            return plan, refusal, row
+
+        plan, refusal, row = await unit_of_work(self.sessionmaker, work)
         if row is not None and refusal is None:
             self.catalog.forget(row.id)
         return Published(plan, refusal, row.status if row is not None else None)
@@ -313,18 +329,24 @@ class PackAdmin:
     ) -> RoleChange:
         """Make a Telegram user an instructor (creating the user if the bot never met them)."""
         now = self.clock()
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> RoleChange:
             user_id = await roles.ensure_telegram_user(session, telegram_id, now, name, username)
             changed = await roles.grant(session, user_id, now, granted_by=granted_by)
             shown = await session.scalar(select(User.name).where(User.id == user_id))
-        return RoleChange(changed, shown)
+            return RoleChange(changed, shown)
+
+        return await unit_of_work(self.sessionmaker, work)
 
     async def revoke(self, telegram_id: int) -> RoleChange:
         """Take the instructor role away; never creates a user."""
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> RoleChange:
             user_id = await repo.user_id_for_telegram(session, telegram_id)
             if user_id is None:
                 return RoleChange(False, None)
             changed = await roles.revoke(session, user_id)
             shown = await session.scalar(select(User.name).where(User.id == user_id))
-        return RoleChange(changed, shown)
+            return RoleChange(changed, shown)
+
+        return await unit_of_work(self.sessionmaker, work)

@@ -133,7 +133,8 @@ class TimerService:
         a worker that died, deadlines that passed while the bot was down. Timers claimed
         ``MAX_TRIES`` times without completing are returned too, marked by ``tries``; the
         caller drops them."""
-        async with self.sessionmaker() as session:
+
+        async def work(session: AsyncSession) -> list[int]:
             ids = (
                 await session.execute(
                     select(TimerRow.id)
@@ -142,7 +143,9 @@ class TimerService:
                     .limit(limit)
                 )
             ).scalars()
-            candidates = list(ids)
+            return list(ids)
+
+        candidates = await unit_of_work(self.sessionmaker, work, commit=False)
         if not candidates:
             return []
         return await self._claim(TimerRow.id.in_(candidates))

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.packs.model import Pack
@@ -72,7 +73,8 @@ class Uploads:
             file_name[:256],
             now + timedelta(minutes=PENDING_MINUTES),
         )
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> None:
             await session.execute(delete(PendingUpload).where(PendingUpload.expires_at <= now))
             mine = (
                 await session.execute(
@@ -99,6 +101,8 @@ class Uploads:
                     expires_at=upload.expires_at,
                 )
             )
+
+        await unit_of_work(self.sessionmaker, work)
         return upload
 
     async def uploader_of(self, token: str) -> int | None:
@@ -118,8 +122,9 @@ class Uploads:
     async def claim(self, token: str, telegram_id: int) -> Pack | None:
         """Take a waiting upload of ``telegram_id`` out of the store, once: the pack, or None
         when it is gone or belongs to someone else."""
-        async with self.sessionmaker() as session, session.begin():
-            body = (
+
+        async def work(session: AsyncSession) -> Any:
+            return (
                 await session.execute(
                     delete(PendingUpload)
                     .where(
@@ -130,6 +135,8 @@ class Uploads:
                     .returning(PendingUpload.pack)
                 )
             ).scalar_one_or_none()
+
+        body = await unit_of_work(self.sessionmaker, work)
         return None if body is None else Pack.model_validate(body)
 
     # ------------------------------------------------------------------ articles, waiting packs
@@ -171,8 +178,9 @@ class Uploads:
 
     async def articles_of(self, telegram_id: int) -> dict[str, str]:
         """The articles an instructor sent that have not expired, by file name."""
-        async with self.sessionmaker() as session:
-            rows = (
+
+        async def work(session: AsyncSession) -> Sequence[Row[Any]]:
+            return (
                 await session.execute(
                     select(PendingUpload.file_name, PendingUpload.pack)
                     .where(
@@ -183,6 +191,8 @@ class Uploads:
                     .order_by(PendingUpload.created_at)
                 )
             ).all()
+
+        rows = await unit_of_work(self.sessionmaker, work, commit=False)
         return {row.file_name: str(row.pack["text"]) for row in rows}
 
     async def hold_waiting(self, telegram_id: int, waiting: WaitingPack) -> None:
@@ -217,7 +227,8 @@ class Uploads:
             PendingUpload.token == WAITING + str(telegram_id),
             PendingUpload.expires_at > self.clock(),
         )
-        async with self.sessionmaker() as session, session.begin():
+
+        async def work(session: AsyncSession) -> Row[Any] | None:
             if take:
                 statement = delete(PendingUpload).where(*where)
                 found = await session.execute(
@@ -227,7 +238,9 @@ class Uploads:
                 found = await session.execute(
                     select(PendingUpload.file_name, PendingUpload.pack).where(*where)
                 )
-            row = found.first()
+            return found.first()
+
+        row = await unit_of_work(self.sessionmaker, work)
         if row is None:
             return None
         body = row.pack

@@ -145,9 +145,9 @@ class MetricsHandler(RequestHandler):
         self.worker = worker
 
     async def get(self) -> None:
-        engine = services_of(self.worker.application).engine
+        sessionmaker = services_of(self.worker.application).sessionmaker
         try:
-            await asyncio.wait_for(self.worker.metrics.refresh(engine), HEALTH_TIMEOUT)
+            await asyncio.wait_for(self.worker.metrics.refresh(sessionmaker), HEALTH_TIMEOUT)
         except HEALTH_ERRORS as exc:
             # The counters are still worth reporting; the run gauges keep their last values.
             log.warning("metrics: cannot count open runs: %s", type(exc).__name__)
