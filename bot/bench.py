@@ -856,7 +856,9 @@ async def answer_pass(
     """Open loop: each student's press is handed to the bot (parsed from its JSON and put on
     the update queue, as the webhook does) at ``start`` (``perf_counter``) plus its arrival
     time, whatever the bot is doing. Each latency runs from that scheduled moment to the
-    moment the verdict reaches the transport, so a feeder held up by a busy loop counts too."""
+    moment the verdict reaches the transport, so a feeder held up by a busy loop counts too.
+    Also noted: how many of this process's answers were in flight when each was handed over
+    (0: it found the bot idle), and the process's CPU time (all its threads) over the pass."""
     factory = UpdateFactory()
     queue, bot = application.update_queue, application.bot
     due = sorted(
@@ -865,15 +867,19 @@ async def answer_pass(
     )
     transport.verdicts.clear()
     late = 0.0
+    in_flight: list[int] = []
+    cpu = time.process_time()
     for arrival, _chat, body in due:
         wait = start + arrival - time.perf_counter()
         if wait > 0:
             await asyncio.sleep(wait)
         else:
             late = max(late, -wait)
+        in_flight.append(len(in_flight) - len(transport.verdicts))
         queue.put_nowait(Update.de_json(json.loads(body), bot))
         await asyncio.sleep(0)  # one update at a time, as a webhook delivers them
     await queue.join()  # every update handled, its verdict sent (or failed: see below)
+    cpu = time.process_time() - cpu
     latencies = []
     for arrival, chat, _body in due:
         verdicts = transport.verdicts.get(chat, [])
@@ -885,7 +891,13 @@ async def answer_pass(
         wrong = sum(n != position + 1 for n in recorded)
         raise BenchError(f"{wrong} of {len(runs)} students do not have {position + 1} attempts")
     ended = max(v[0] for v in transport.verdicts.values()) - start
-    return {"latencies_ms": latencies, "ended": ended, "late_ms": late * 1000}
+    return {
+        "latencies_ms": latencies,
+        "in_flight": in_flight,
+        "cpu_s": cpu,
+        "ended": ended,
+        "late_ms": late * 1000,
+    }
 
 
 async def students_process(
@@ -963,8 +975,11 @@ async def students(url: str, count: int, window: float, processes: int) -> dict[
         "concurrent_updates": results[0]["concurrent_updates"],
     }
     for number, (name, pass_window) in enumerate(zip(STUDENT_PASSES, (window, 0.0), strict=True)):
-        latencies = [t for r in results for t in r["passes"][number]["latencies_ms"]]
-        ended = max(r["passes"][number]["ended"] for r in results)
+        passes = [r["passes"][number] for r in results]
+        latencies = [t for p in passes for t in p["latencies_ms"]]
+        in_flight = [k for p in passes for k in p["in_flight"]]
+        idle = [t for t, k in zip(latencies, in_flight, strict=True) if k == 0]
+        ended = max(p["ended"] for p in passes)
         found[name] = {
             "window_s": pass_window,
             "answers": len(latencies),
@@ -974,7 +989,12 @@ async def students(url: str, count: int, window: float, processes: int) -> dict[
             "max_ms": round(max(latencies), 1),
             "seconds": round(ended, 3),
             "answers_per_s": round(len(latencies) / ended, 1),
-            "feeder_late_ms": round(max(r["passes"][number]["late_ms"] for r in results), 1),
+            "feeder_late_ms": round(max(p["late_ms"] for p in passes), 1),
+            "cpu_ms_per_answer": round(sum(p["cpu_s"] for p in passes) * 1000 / len(latencies), 1),
+            "max_in_flight": max(in_flight) + 1,
+            "found_idle": len(idle),
+            "idle_p50_ms": round(percentile(idle, 50), 1) if idle else None,
+            "idle_p95_ms": round(percentile(idle, 95), 1) if idle else None,
         }
     return found
 
@@ -1945,7 +1965,17 @@ def students_table(found: dict[str, Any]) -> list[str]:
     if not found:
         return []
     rows: list[tuple[str, ...]] = [
-        ("students answering one question", "answers", "p50", "p95", "p99", "max", "answers/s")
+        (
+            "students answering one question",
+            "answers",
+            "p50",
+            "p95",
+            "p99",
+            "max",
+            "answers/s",
+            "found idle: n, p95",
+            "CPU/answer",
+        )
     ]
     for label, s in found.items():
         for name in STUDENT_PASSES:
@@ -1961,6 +1991,8 @@ def students_table(found: dict[str, Any]) -> list[str]:
                     f"{f['answers']:,}",
                     *(f"{f[k]:,.1f} ms" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")),
                     f"{f['answers_per_s']:,.1f}",
+                    f"{f['found_idle']:,}, {f['idle_p95_ms']:,.1f} ms" if f["found_idle"] else "0",
+                    f"{f['cpu_ms_per_answer']:.1f} ms",
                 )
             )
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]

@@ -9,8 +9,8 @@ answer, and both workers serve their share.
 (python-telegram-bot's ``AIORateLimiter``: about 30 messages a second each, Telegram's flood
 limit), and a student costs three messages (``/quiz`` sends the pack's introduction and the
 question; the answer edits the question into its verdict). 1,000 students are 3,000 messages,
-at least 50 s over two workers before anything else (82-87 s measured on the shared 2-core
-machine), past what CI can spend on one test; 500 are at least 25 s. The 1,000 are in the
+at least 50 s over two workers before anything else (87 s measured on the shared 2-core machine,
+load 6-7), past what CI can spend on one test; 500 are at least 25 s. The 1,000 are in the
 benchmark (``quizbot bench --only students``), which also times them; latency is never an
 assert here."""
 
