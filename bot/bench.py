@@ -15,6 +15,13 @@ store. Each ratio is measured within one run, because shared machines are noisy:
   makes on the real path (answer the callback and edit the message, or drop the keyboard and
   send a message) without the engine or the database. Both run sequentially
   (``concurrent_updates=False``) and with the bot's default concurrency.
+* **Students answering one question** (part ``students``, issue 15). Each of 1,000 students
+  (``--students``) starts a run; then all answer the same question, their presses handed to
+  the bot open loop at moments spread uniformly at random (a fixed seed) over the question's
+  time limit (``--window``, 30 s), then the next question all in the same instant (the worst
+  case). Each answer's latency runs from its moment to its verdict (the edit of the question
+  message) reaching the offline Bot API: the bot's own time, without Telegram. In one bot
+  process on SQLite and on PostgreSQL, and in two on PostgreSQL (half the students each).
 * **Leaderboard latency.** A store is seeded in bulk (not through the handlers) with users,
   group games and attempts spread over chats, packs and 60 days; the totals are computed
   from the seeded attempts and the seven-day window is set as ``repo.roll_week`` leaves it.
@@ -78,7 +85,7 @@ from bot.telegram import render
 from bot.telegram.app import QuizApp, QuizContext, build_application, services_of, startup
 from bot.testing.offline import OfflineRequest, UpdateFactory
 
-PARTS = ("throughput", "workers", "leaderboard", "import")
+PARTS = ("throughput", "workers", "students", "leaderboard", "import")
 CONTENT_DIR = bundled("content")
 ARTICLE_PACK = "atacms-2024"
 ARTICLE = bundled("seeds") / "biden-atacms-2024.txt"
@@ -109,6 +116,10 @@ class BenchOptions:
     seed_packs: int = 5
     board_requests: int = 400
     import_items: int = 10_000
+    students: int = 1000
+    """Students of the ``students`` part, each answering one question."""
+    window: float = 30.0
+    """Seconds over which the ``students`` part spreads their answers: the packs' time limit."""
     quick: bool = False
 
     @classmethod
@@ -119,6 +130,8 @@ class BenchOptions:
             "seed_attempts": 10_000,
             "board_requests": 40,
             "import_items": 200,
+            "students": 20,
+            "window": 2.0,
             "quick": True,
         }
         sizes.update(overrides)
@@ -692,21 +705,17 @@ async def worker_pass(url: str, users: int, answers: int, first_id: int) -> dict
     }
 
 
-async def two_workers(url: str, users: int, answers: int) -> dict[str, Any]:
-    """Answer throughput of two bot processes on one store: each plays the whole runs of
-    half the users (its own: an update of a user always reaches the same process here, but
-    nothing in the bot depends on that), both start together, and the rate is all their
-    answers over the time from the first start to the last end."""
-    share = max(1, users // WORKERS)
+START_DELAY = 0.5
+"""Seconds between the moment every bot process is ready and the common start it is given:
+enough for each to read its ``go`` line before the start."""
+
+
+async def bot_processes(configs: Sequence[dict[str, Any]], rounds: int = 1) -> list[Any]:
+    """Run one ``python -m bot.bench`` child per config, together: in each of ``rounds``, every
+    child says ``ready`` on stdout, and once all have, each is told ``go <start>`` (a wall-clock
+    time :data:`START_DELAY` ahead, the same for all). Returns each child's JSON result."""
     processes = []
-    for number in range(WORKERS):
-        config = {
-            "mode": "worker",
-            "url": url,
-            "users": share,
-            "answers": answers,
-            "first_id": WORKER_FIRST_ID + number * 1_000_000,
-        }
+    for config in configs:
         processes.append(
             await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -718,15 +727,17 @@ async def two_workers(url: str, users: int, answers: int) -> dict[str, Any]:
             )
         )
     try:
-        for process in processes:
-            assert process.stdout is not None
-            line = await process.stdout.readline()
-            if line.strip() != b"ready":
-                raise BenchError("a worker process failed before its runs were started")
-        for process in processes:
-            assert process.stdin is not None
-            process.stdin.write(b"go\n")
-            await process.stdin.drain()
+        for _ in range(rounds):
+            for process in processes:
+                assert process.stdout is not None
+                line = await process.stdout.readline()
+                if line.strip() != b"ready":
+                    raise BenchError("a bot process failed before it was ready: see the log above")
+            start = time.time() + START_DELAY
+            for process in processes:
+                assert process.stdin is not None
+                process.stdin.write(f"go {start!r}\n".encode())
+                await process.stdin.drain()
         outputs = [await process.communicate() for process in processes]
     finally:
         for process in processes:
@@ -734,8 +745,28 @@ async def two_workers(url: str, users: int, answers: int) -> dict[str, Any]:
                 process.kill()
                 await process.wait()
     if any(process.returncode != 0 for process in processes):
-        raise BenchError("a worker process failed: see the log above")
-    results = [json.loads(out) for out, _ in outputs]
+        raise BenchError("a bot process failed: see the log above")
+    return [json.loads(out) for out, _ in outputs]
+
+
+async def two_workers(url: str, users: int, answers: int) -> dict[str, Any]:
+    """Answer throughput of two bot processes on one store: each plays the whole runs of
+    half the users (its own: an update of a user always reaches the same process here, but
+    nothing in the bot depends on that), both start together, and the rate is all their
+    answers over the time from the first start to the last end."""
+    share = max(1, users // WORKERS)
+    results = await bot_processes(
+        [
+            {
+                "mode": "worker",
+                "url": url,
+                "users": share,
+                "answers": answers,
+                "first_id": WORKER_FIRST_ID + number * 1_000_000,
+            }
+            for number in range(WORKERS)
+        ]
+    )
     total = sum(r["answers"] for r in results)
     if sum(r["recorded"] for r in results) != total:
         raise BenchError("the workers did not record every answer: see the log above")
@@ -749,6 +780,223 @@ async def two_workers(url: str, users: int, answers: int) -> dict[str, Any]:
         "per_worker_answers_per_s": [round(r["answers"] / r["seconds"], 1) for r in results],
         "sql_per_answer": results[0]["sql_per_answer"],
     }
+
+
+# --------------------------------------------------------------------------- students
+
+STUDENTS_FIRST_ID = 40_000_000
+STUDENTS_SEED = 15
+"""The seed of the arrival times (and of right and wrong answers): every run the same."""
+STUDENT_PASSES = ("spread", "instant")
+"""The two readings of "1,000 students answering at once": the answers spread uniformly at
+random over the question's time limit (``--window``), then all of them in the same instant
+(the worst case)."""
+
+
+def arrival_times(students: int, window: float, seed: int = STUDENTS_SEED) -> list[float]:
+    """Each student's moment to answer, in seconds from the pass's start: uniform over
+    ``window`` (all 0 for a window of 0), the same for the same arguments."""
+    rng = random.Random(seed)
+    return [rng.uniform(0.0, window) if window > 0 else 0.0 for _ in range(students)]
+
+
+class VerdictClock(OfflineRequest):
+    """The offline Bot API (answers at once, keeps nothing else), noting when each chat's
+    verdict, the edit of the question message (``editMessageText``), reaches the transport."""
+
+    def __init__(self) -> None:
+        super().__init__(record=False)
+        self.verdicts: dict[int, list[float]] = {}
+
+    async def do_request(
+        self, url: str, method: str, request_data: Any = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        if url.endswith("/editMessageText") and request_data is not None:
+            chat_id = int(request_data.parameters["chat_id"])
+            self.verdicts.setdefault(chat_id, []).append(time.perf_counter())
+        return await super().do_request(url, method, request_data, *args, **kwargs)
+
+
+def tap(factory: UpdateFactory, run: PlayedRun, position: int, seed: int) -> dict[str, Any]:
+    """The press that answers the run's item at ``position`` (0-based: a single-answer choice
+    or a true/false item, as the article pack's first two are); about two in three right."""
+    item_id = run.item_ids[position]
+    item = run.items[item_id]
+    if not isinstance(item, ChoiceItem | TrueFalseItem) or (
+        isinstance(item, ChoiceItem) and item.multiple
+    ):
+        raise BenchError(f"item {position + 1} of {ARTICLE_PACK} is not answered with one tap")
+    correct = sorted(item.correct_indices)
+    wrong = [i for i in range(len(item.option_texts)) if i not in correct]
+    option = correct[0] if fraction(seed, position) < 0.67 else wrong[0]
+    return factory.callback(bench_user(run.telegram_id), f"a:{run.run_id}:{item_id}:{option}")
+
+
+async def attempts_by_run(application: QuizApp, runs: Sequence[PlayedRun]) -> list[int]:
+    """How many attempts each of ``runs`` has (0 for none), in the order of ``runs``."""
+    services = services_of(application)
+    async with services.sessionmaker() as session:
+        rows = await session.execute(
+            select(Attempt.run_id, func.count())
+            .where(Attempt.run_id.in_([r.run_id for r in runs]))
+            .group_by(Attempt.run_id)
+        )
+        found = {int(run_id): int(n) for run_id, n in rows.all()}
+    return [found.get(r.run_id, 0) for r in runs]
+
+
+async def answer_pass(
+    application: QuizApp,
+    transport: VerdictClock,
+    runs: Sequence[PlayedRun],
+    position: int,
+    arrivals: Sequence[float],
+    start: float,
+) -> dict[str, Any]:
+    """Open loop: each student's press is handed to the bot (parsed from its JSON and put on
+    the update queue, as the webhook does) at ``start`` (``perf_counter``) plus its arrival
+    time, whatever the bot is doing. Each latency runs from that scheduled moment to the
+    moment the verdict reaches the transport, so a feeder held up by a busy loop counts too.
+    Also noted: how many of this process's answers were in flight when each was handed over
+    (0: it found the bot idle), and the process's CPU time (all its threads) over the pass."""
+    factory = UpdateFactory()
+    queue, bot = application.update_queue, application.bot
+    due = sorted(
+        (arrival, run.telegram_id, json.dumps(tap(factory, run, position, n)).encode())
+        for n, (run, arrival) in enumerate(zip(runs, arrivals, strict=True))
+    )
+    transport.verdicts.clear()
+    late = 0.0
+    in_flight: list[int] = []
+    cpu = time.process_time()
+    for arrival, _chat, body in due:
+        wait = start + arrival - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        else:
+            late = max(late, -wait)
+        in_flight.append(len(in_flight) - len(transport.verdicts))
+        queue.put_nowait(Update.de_json(json.loads(body), bot))
+        await asyncio.sleep(0)  # one update at a time, as a webhook delivers them
+    await queue.join()  # every update handled, its verdict sent (or failed: see below)
+    cpu = time.process_time() - cpu
+    latencies = []
+    for arrival, chat, _body in due:
+        verdicts = transport.verdicts.get(chat, [])
+        if len(verdicts) != 1:
+            raise BenchError(f"student {chat} got {len(verdicts)} verdicts, not one")
+        latencies.append((verdicts[0] - start - arrival) * 1000)
+    recorded = await attempts_by_run(application, runs)
+    if recorded != [position + 1] * len(runs):
+        wrong = sum(n != position + 1 for n in recorded)
+        raise BenchError(f"{wrong} of {len(runs)} students do not have {position + 1} attempts")
+    ended = max(v[0] for v in transport.verdicts.values()) - start
+    return {
+        "latencies_ms": latencies,
+        "in_flight": in_flight,
+        "cpu_s": cpu,
+        "ended": ended,
+        "late_ms": late * 1000,
+    }
+
+
+async def students_process(
+    url: str, first_id: int, arrivals: Sequence[Sequence[float]]
+) -> dict[str, Any]:
+    """One bot process of the ``students`` part: the bot as ``quizbot run`` builds it (its
+    default concurrency), with the offline Bot API and no rate limiter. Its students start
+    their runs; then, for each pass, it says ``ready``, is told ``go <start>``, and its
+    students answer question ``pass + 1`` (a Next between passes, untimed)."""
+    engine = create_engine(url)
+    transport = VerdictClock()
+    application = build_application(
+        bench_settings(url),
+        request=transport,
+        engine=engine,
+        rng=random.Random(first_id),
+        rate_limiter=None,
+    )
+    await application.initialize()
+    await startup(application)
+    await application.start()
+    passes = []
+    try:
+        runs = await start_runs(application, range(first_id, first_id + len(arrivals[0])))
+        factory = UpdateFactory()
+        for position, times in enumerate(arrivals):
+            if position:
+                await drive(
+                    application,
+                    [
+                        iter(
+                            [
+                                factory.callback(
+                                    bench_user(r.telegram_id), f"n:{r.run_id}:{position}"
+                                )
+                            ]
+                        )
+                        for r in runs
+                    ],
+                )
+            print("ready", flush=True)
+            line = await asyncio.to_thread(sys.stdin.readline)
+            start = time.perf_counter() + float(line.split()[1]) - time.time()
+            passes.append(await answer_pass(application, transport, runs, position, times, start))
+    finally:
+        await application.stop()
+        await application.shutdown()
+        await engine.dispose()
+    return {
+        "concurrent_updates": application.update_processor.max_concurrent_updates,
+        "passes": passes,
+    }
+
+
+async def students(url: str, count: int, window: float, processes: int) -> dict[str, Any]:
+    """``count`` students on a fresh store, served by ``processes`` bot processes (each its
+    share, as the ``workers`` part runs them), answering one question spread over ``window``
+    seconds, then the next all in the same instant. Every answer must be recorded once and
+    every student get one verdict."""
+    share = max(1, count // processes)
+    schedules = [arrival_times(share * processes, w) for w in (window, 0.0)]
+    configs = [
+        {
+            "mode": "students",
+            "url": url,
+            "first_id": STUDENTS_FIRST_ID + number * 1_000_000,
+            "arrivals": [s[number * share : (number + 1) * share] for s in schedules],
+        }
+        for number in range(processes)
+    ]
+    results = await bot_processes(configs, rounds=len(STUDENT_PASSES))
+    found: dict[str, Any] = {
+        "students": share * processes,
+        "processes": processes,
+        "concurrent_updates": results[0]["concurrent_updates"],
+    }
+    for number, (name, pass_window) in enumerate(zip(STUDENT_PASSES, (window, 0.0), strict=True)):
+        passes = [r["passes"][number] for r in results]
+        latencies = [t for p in passes for t in p["latencies_ms"]]
+        in_flight = [k for p in passes for k in p["in_flight"]]
+        idle = [t for t, k in zip(latencies, in_flight, strict=True) if k == 0]
+        ended = max(p["ended"] for p in passes)
+        found[name] = {
+            "window_s": pass_window,
+            "answers": len(latencies),
+            "p50_ms": round(percentile(latencies, 50), 1),
+            "p95_ms": round(percentile(latencies, 95), 1),
+            "p99_ms": round(percentile(latencies, 99), 1),
+            "max_ms": round(max(latencies), 1),
+            "seconds": round(ended, 3),
+            "answers_per_s": round(len(latencies) / ended, 1),
+            "feeder_late_ms": round(max(p["late_ms"] for p in passes), 1),
+            "cpu_ms_per_answer": round(sum(p["cpu_s"] for p in passes) * 1000 / len(latencies), 1),
+            "max_in_flight": max(in_flight) + 1,
+            "found_idle": len(idle),
+            "idle_p50_ms": round(percentile(idle, 50), 1) if idle else None,
+            "idle_p95_ms": round(percentile(idle, 95), 1) if idle else None,
+        }
+    return found
 
 
 # --------------------------------------------------------------------------- leaderboard
@@ -1494,6 +1742,8 @@ class Results:
     machine: dict[str, Any] = field(default_factory=machine)
     throughput: dict[str, Any] = field(default_factory=dict)
     workers: dict[str, Any] = field(default_factory=dict)
+    students: dict[str, Any] = field(default_factory=dict)
+    """By configuration: ``sqlite``, ``postgresql`` (one process), ``postgresql, 2 workers``."""
     leaderboard: dict[str, Any] = field(default_factory=dict)
     pack_import: dict[str, Any] = field(default_factory=dict)
 
@@ -1526,6 +1776,25 @@ class Results:
             )
             peak = t["peak_rss_mb"]
             add("peak memory of the bot (MB)", backend, peak, "< 150", peak < 150)
+        for label, s in self.students.items():
+            limit = 50 if label == "sqlite" else 100
+            spread, instant = s["spread"], s["instant"]
+            add(
+                f"{s['students']:,} students, p95 update to verdict, spread over "
+                f"{spread['window_s']:g} s (ms)",
+                label,
+                spread["p95_ms"],
+                f"< {limit}",
+                spread["p95_ms"] < limit,
+            )
+            add(
+                f"{s['students']:,} students, p95 update to verdict, all in one instant "
+                "(worst case) (ms)",
+                label,
+                instant["p95_ms"],
+                f"< {limit}",
+                instant["p95_ms"] < limit,
+            )
         for backend, b in self.leaderboard.items():
             p95, raw = b["full"]["p95_ms"], b["raw"]["p95_ms"]
             add("leaderboard p95 (ms)", backend, p95, "< 10", p95 < 10)
@@ -1568,10 +1837,13 @@ class Results:
                 "seed_packs": o.seed_packs,
                 "board_requests": o.board_requests,
                 "import_items": o.import_items,
+                "students": o.students,
+                "window": o.window,
                 "parts": list(o.parts),
             },
             "throughput": self.throughput,
             "workers": self.workers,
+            "students": self.students,
             "leaderboard": self.leaderboard,
             "import": self.pack_import,
             "targets": self.targets(),
@@ -1666,9 +1938,14 @@ def table(results: Results) -> str:
     row("import: validate + write (s)", i, lambda x: f"{x['import_seconds']:.2f}")
     row("unchanged re-import (s)", i, lambda x: f"{x['reimport_seconds']:.2f}")
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    lines = [heading, ""]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
-    lines.insert(3, "  ".join("-" * w for w in widths))
+    lines = [heading]
+    if len(rows) > 1:  # not when only the students part ran
+        lines += [
+            "",
+            *("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows),
+        ]
+        lines.insert(3, "  ".join("-" * w for w in widths))
+    lines += students_table(results.students)
     targets = results.targets()
     if targets:
         lines.append("")
@@ -1681,6 +1958,48 @@ def table(results: Results) -> str:
     if results.options.quick:
         lines += ["", "(quick run: the sizes are too small to judge the targets)"]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def students_table(found: dict[str, Any]) -> list[str]:
+    """The ``students`` part: one line per configuration and reading."""
+    if not found:
+        return []
+    rows: list[tuple[str, ...]] = [
+        (
+            "students answering one question",
+            "answers",
+            "p50",
+            "p95",
+            "p99",
+            "max",
+            "answers/s",
+            "found idle: n, p95",
+            "CPU/answer",
+        )
+    ]
+    for label, s in found.items():
+        for name in STUDENT_PASSES:
+            f = s[name]
+            when = (
+                f"spread over {f['window_s']:g} s"
+                if name == "spread"
+                else "all in one instant (worst case)"
+            )
+            rows.append(
+                (
+                    f"{label}: {when}",
+                    f"{f['answers']:,}",
+                    *(f"{f[k]:,.1f} ms" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")),
+                    f"{f['answers_per_s']:,.1f}",
+                    f"{f['found_idle']:,}, {f['idle_p95_ms']:,.1f} ms" if f["found_idle"] else "0",
+                    f"{f['cpu_ms_per_answer']:.1f} ms",
+                )
+            )
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    lines = ["", "from each answer's update to its verdict at the Bot API transport (no Telegram):"]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
+    lines.insert(3, "  ".join("-" * w for w in widths))
+    return lines
 
 
 Progress = Callable[[str], None]
@@ -1706,6 +2025,17 @@ async def run_parts(
                 ceiling = results.throughput[backend]["concurrent"]["ceiling_answers_per_s"]
                 workers["ratio_to_ceiling"] = round(workers["answers_per_s"] / ceiling, 3)
             results.workers[backend] = workers
+        if "students" in options.parts:
+            for processes in (1, WORKERS) if backend == "postgresql" else (1,):
+                label = backend if processes == 1 else f"{backend}, {processes} workers"
+                progress(
+                    f"{options.students:,} students answering one question on {label} "
+                    f"(spread over {options.window:g} s, then all at once)"
+                )
+                async with scratch_store(backend, server, folder) as url:
+                    results.students[label] = await students(
+                        url, options.students, options.window, processes
+                    )
         if "leaderboard" in options.parts:
             progress(f"leaderboard latency on {backend} (seeding the store first)")
             async with scratch_store(backend, server, folder) as url:
@@ -1732,6 +2062,10 @@ def _child() -> None:
     if config.get("mode") == "worker":
         worker = worker_pass(config["url"], config["users"], config["answers"], config["first_id"])
         print(json.dumps(asyncio.run(worker)))
+        return
+    if config.get("mode") == "students":
+        found = students_process(config["url"], config["first_id"], config["arrivals"])
+        print(json.dumps(asyncio.run(found)))
         return
     result = asyncio.run(throughput(config["url"], config["users"], config["answers"]))
     print(json.dumps(result))

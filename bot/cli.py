@@ -551,6 +551,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         sizes["seed_attempts"] = args.board_players * bench.ATTEMPTS_PER_PLAYER
     if args.board_attempts is not None:
         sizes["seed_attempts"] = args.board_attempts
+    if args.students is not None:
+        sizes["students"] = args.students
+    if args.window is not None:
+        sizes["window"] = args.window
     options = bench.BenchOptions.quick_sizes(**sizes) if args.quick else bench.BenchOptions(**sizes)
     json_path = Path(args.json)
     try:
@@ -572,6 +576,13 @@ def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _seconds(value: str) -> float:
+    number = float(value)
+    if not 0 <= number <= 3600:
+        raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
     return number
 
 
@@ -727,6 +738,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="attempts in the leaderboard store (2000000)",
     )
+    bench.add_argument(
+        "--students",
+        type=_positive,
+        metavar="N",
+        help="students answering one question in the students part (1000; --quick: 20)",
+    )
+    bench.add_argument(
+        "--window",
+        type=_seconds,
+        metavar="SECONDS",
+        help="seconds over which the students' answers arrive (30: the packs' time limit; "
+        "--quick: 2); the part also times them all in one instant",
+    )
     bench.add_argument("--quick", action="store_true", help="small sizes: a smoke test (CI)")
     bench.add_argument(
         "--database-url",
@@ -743,7 +767,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--only",
         action="append",
-        choices=("throughput", "workers", "leaderboard", "import"),
+        choices=("throughput", "workers", "students", "leaderboard", "import"),
         help="run only this part (repeatable)",
     )
     bench.set_defaults(func=cmd_bench)

@@ -73,9 +73,30 @@ def test_quick_bench_produces_every_figure(
             positive(workers, "answers_per_s", "ratio_to_ceiling")
             assert len(workers["per_worker_answers_per_s"]) == 2
 
+        # The students part: one process per backend, and two workers on PostgreSQL.
+        found = results["students"][backend]
+        assert (found["students"], found["processes"]) == (results["options"]["students"], 1)
+        if backend == "postgresql":
+            assert results["students"]["postgresql, 2 workers"]["processes"] == 2
+
         imported = results["import"][backend]
         assert imported["items"] == results["options"]["import_items"]
         positive(imported, "validate_seconds", "import_seconds", "reimport_seconds")
+
+    labels = backends + (["postgresql, 2 workers"] if server is not None else [])
+    assert list(results["students"]) == labels
+    for label in labels:
+        found = results["students"][label]
+        assert found["concurrent_updates"] > 1  # the bot's default, as `quizbot run` runs it
+        assert found["spread"]["window_s"] == results["options"]["window"] > 0
+        assert found["instant"]["window_s"] == 0
+        for reading in ("spread", "instant"):
+            figures = found[reading]
+            # Every answer recorded once and every student's verdict timed (else an error).
+            assert figures["answers"] == found["students"]
+            assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"]
+            assert figures["p99_ms"] <= figures["max_ms"]
+            positive(figures, "answers_per_s", "seconds")
 
     table = capsys.readouterr().out
     assert "answers/s ÷ ceiling, sequential" in table
@@ -85,8 +106,10 @@ def test_quick_bench_produces_every_figure(
     assert "ceiling: /leaderboard, no database p95 (ms)" in table
     assert "unchanged re-import (s)" in table
     assert "SQL statements per answer, concurrent" in table
+    assert "sqlite: all in one instant (worst case)" in table
     if server is not None:
         assert "answers/s, 2 worker processes" in table
+        assert "postgresql, 2 workers: spread over 2 s" in table
 
 
 def test_bench_refuses_a_database_url_that_is_not_postgresql(

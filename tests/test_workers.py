@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import shutil
 import socket
 import subprocess
@@ -43,7 +42,7 @@ from botkit import (
     make_settings,
     pg_base_url,
 )
-from workers import STOP_TIMEOUT, Workers, free_port
+from workers import STOP_TIMEOUT, Workers, free_port, metric, minimal_content
 
 WORKERS = 4
 """Workers started at once on an empty database; the other tests use the first two."""
@@ -59,11 +58,7 @@ WAIT = 15.0
 @pytest.fixture(scope="module")
 def content(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A content folder with the four-item minimal pack (its article path made absolute)."""
-    folder = tmp_path_factory.mktemp("content")
-    text = (ROOT / "tests/packs/minimal.yaml").read_text(encoding="utf-8")
-    text = text.replace("../../seeds/", f"{ROOT / 'seeds'}/")
-    (folder / "minimal.yaml").write_text(text, encoding="utf-8")
-    return folder
+    return minimal_content(tmp_path_factory.mktemp("content"))
 
 
 @pytest.fixture(scope="module")
@@ -358,18 +353,6 @@ def test_wrong_secret_token_is_refused(
     calls = api.wait_for(lambda c: bool(to_chat(304, "sendMessage")(c)), WAIT, since, "/start")
     assert len(to_chat(304, "sendMessage")(calls)) == 1
     assert "refused a webhook request without the right secret token" in cluster.workers[0].log()
-
-
-def metric(text: str, name: str, default: float | None = None, **labels: str) -> float:
-    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    pattern = re.compile(rf"^{re.escape(name)}(?:\{{(.*)\}})? (\S+)$", re.M)
-    for found in pattern.finditer(text):
-        got = ",".join(sorted((found.group(1) or "").split(","))) if found.group(1) else ""
-        if got == wanted:
-            return float(found.group(2))
-    if default is not None:
-        return default
-    raise AssertionError(f"no {name}{{{wanted}}} in the metrics")
 
 
 @pytest.mark.postgres

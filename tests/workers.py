@@ -6,12 +6,15 @@ Everything listens on 127.0.0.1; every wait is bounded in time and every loop in
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -27,6 +30,9 @@ START_TIMEOUT = 40.0
 """Seconds a worker may take to come up (imports, migrations, the content import)."""
 STOP_TIMEOUT = 10.0
 """Seconds a worker may take to exit after SIGTERM before it is killed."""
+TELEGRAM_CONNECTIONS = 40
+"""Webhook requests Telegram keeps in flight at once by default (setWebhook's
+``max_connections``)."""
 
 
 def free_port() -> int:
@@ -152,6 +158,35 @@ class Workers:
             timeout=10,
         )
 
+    def post_all(
+        self, posts: Sequence[tuple[dict[str, Any], int]], in_flight: int = TELEGRAM_CONNECTIONS
+    ) -> list[int]:
+        """POST each ``(update, worker)``, up to ``in_flight`` requests at once, as Telegram
+        does over its connections; the response statuses, in order."""
+
+        async def post_them() -> list[int]:
+            slots = asyncio.Semaphore(in_flight)
+            limits = httpx.Limits(max_connections=in_flight)
+            async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+                async def post(update: dict[str, Any], worker: int) -> int:
+                    async with slots:
+                        response = await client.post(
+                            f"{self.workers[worker].url}/{self.url_path}",
+                            json=update,
+                            headers={SECRET_HEADER: self.secret},
+                        )
+                        return response.status_code
+
+                return list(await asyncio.gather(*(post(u, w) for u, w in posts)))
+
+        return asyncio.run(post_them())
+
+    def metrics(self, index: int) -> str:
+        """One worker's /metrics page."""
+        port = self.workers[index].metrics_port
+        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+
     def stop(self, worker: Worker, timeout: float = STOP_TIMEOUT) -> int:
         """SIGTERM, then SIGKILL when it is still running after ``timeout`` seconds; returns
         the exit status."""
@@ -180,3 +215,25 @@ class Workers:
 
     def __exit__(self, *exc: object) -> None:
         self.stop_all()
+
+
+def metric(text: str, name: str, default: float | None = None, **labels: str) -> float:
+    """The value of one sample of a Prometheus text page (``default`` when it is absent)."""
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    pattern = re.compile(rf"^{re.escape(name)}(?:\{{(.*)\}})? (\S+)$", re.M)
+    for found in pattern.finditer(text):
+        got = ",".join(sorted((found.group(1) or "").split(","))) if found.group(1) else ""
+        if got == wanted:
+            return float(found.group(2))
+    if default is not None:
+        return default
+    raise AssertionError(f"no {name}{{{wanted}}} in the metrics")
+
+
+def minimal_content(folder: Path) -> Path:
+    """A content folder with the four-item minimal pack (its article path made absolute)."""
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "tests/packs/minimal.yaml").read_text(encoding="utf-8")
+    text = text.replace("../../seeds/", f"{root / 'seeds'}/")
+    (folder / "minimal.yaml").write_text(text, encoding="utf-8")
+    return folder
