@@ -2,7 +2,7 @@
 SQLite in this process through ``process_update`` and the offline Bot API, every answer is
 recorded once and every student gets a reply; the answer-latency histogram
 (``quizbot_answer_seconds``) times each one, and its p95 is printed (speed figures belong in
-docs/operations.md, never in an assert)."""
+docs/deploy-workers.md, never in an assert)."""
 
 from __future__ import annotations
 
