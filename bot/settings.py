@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     )
     metrics_port: int | None = Field(default=None, ge=1, le=65535, alias="QUIZBOT_METRICS_PORT")
     metrics_address: str = Field(default="127.0.0.1", alias="QUIZBOT_METRICS_ADDRESS")
+    send_rate: float = Field(default=30.0, gt=0, le=30, alias="QUIZBOT_SEND_RATE")
+    """Bot API calls a second this process sends at most (python-telegram-bot's
+    ``AIORateLimiter``): Telegram allows a bot about 30 in all, so N workers of one bot each
+    take 30 / N."""
 
     @field_validator("admin_ids", mode="before")
     @classmethod

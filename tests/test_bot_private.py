@@ -22,7 +22,9 @@ from bot.packs.model import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseIt
 from bot.quiz.grading import format_number
 from bot.store import repo
 from bot.store.models import Attempt, QuizRun, User
+from bot.telegram import app as bot_app
 from bot.telegram.app import build_application
+from bot.telegram.delivery import RetryingRateLimiter
 from bot.testing.offline import ApiCall, OfflineRequest
 from botkit import ROOT, Clock, Harness, make_settings, start_harness, user, write_mini_pack
 
@@ -140,6 +142,21 @@ def test_rate_limiter_and_api_base_url() -> None:
     assert isinstance(app.bot.rate_limiter, AIORateLimiter)
     assert app.bot.base_url.startswith("http://bot-api.local:8081/bot")
     assert app.bot.base_file_url.startswith("http://bot-api.local:8081/file/bot")
+
+
+def test_send_rate_is_the_limiters_overall_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """QUIZBOT_SEND_RATE (30 / N for N workers of one bot) becomes the limiter's rate."""
+    made: list[dict[str, Any]] = []
+
+    class Recorded(RetryingRateLimiter):
+        def __init__(self, **kwargs: Any) -> None:
+            made.append(kwargs)
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(bot_app, "RetryingRateLimiter", Recorded)
+    build_application(make_settings(), request=OfflineRequest())
+    build_application(make_settings(QUIZBOT_SEND_RATE="15"), request=OfflineRequest())
+    assert [kwargs["overall_max_rate"] for kwargs in made] == [30.0, 15.0]
 
 
 # --------------------------------------------------------------------------- a full run

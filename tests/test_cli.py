@@ -51,6 +51,17 @@ def test_invalid_settings_are_one_line(
     assert err.count("\n") == 1
 
 
+@pytest.mark.parametrize("rate", ["0", "45", "fast"])
+def test_a_send_rate_beyond_telegrams_is_one_line(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], rate: str
+) -> None:
+    monkeypatch.setenv("QUIZBOT_SEND_RATE", rate)
+    assert main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("quizbot: error: invalid setting QUIZBOT_SEND_RATE")
+    assert err.count("\n") == 1
+
+
 def test_webhook_options_parse() -> None:
     from bot.cli import build_parser
 

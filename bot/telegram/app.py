@@ -183,7 +183,8 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limiter is _DEFAULT:
-        builder = builder.rate_limiter(RetryingRateLimiter(max_retries=2))  # type: ignore[arg-type]
+        limiter = RetryingRateLimiter(max_retries=2, overall_max_rate=settings.send_rate)
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     elif rate_limiter is not None:
         builder = builder.rate_limiter(rate_limiter)  # type: ignore[arg-type]
     application: QuizApp = builder.build()  # type: ignore[assignment]
