@@ -504,7 +504,9 @@ async def drive(
             break
         started = time.perf_counter()
         for body in wave:
-            queue.put_nowait(Update.de_json(json.loads(body), bot))
+            # As a webhook does: the put waits while the bot has its fill of updates in flight
+            # (bot/telegram/inflight.py), so a wave is parsed as the bot takes it.
+            await queue.put(Update.de_json(json.loads(body), bot))
             # One update parsed at a time, as a webhook delivers them: parsing a whole wave in
             # one go would itself hold the loop (a millisecond per update) and be counted as a
             # stall of the bot's.

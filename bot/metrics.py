@@ -89,7 +89,7 @@ class Metrics:
         )
         self.refused = Counter(
             "quizbot_webhook_refused",
-            "Webhook requests refused, by reason (secret, body)",
+            "Webhook requests refused, by reason (secret, body, stopping)",
             ["reason"],
             registry=self.registry,
         )

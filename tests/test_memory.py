@@ -7,6 +7,10 @@ and tracemalloc counts what the process holds after each batch. No timing."""
 from __future__ import annotations
 
 import gc
+import json
+import os
+import subprocess
+import sys
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,7 +24,7 @@ from bot.store import create_engine, migrate
 from bot.telegram.app import QuizApp, services_of
 from bot.testing.offline import OfflineRequest, UpdateFactory
 from bot.text import normalize
-from botkit import Clock, start_harness
+from botkit import CONTENT, Clock, start_harness
 
 BATCH = 32
 ANSWERS = 1
@@ -111,3 +115,62 @@ def test_only_short_texts_are_kept_in_the_normal_form_cache() -> None:
     assert normalize(long) == " ".join(["bloody joe"] * 300)
     assert cache.cache_info().currsize == before + 1
     assert len(long) > text.CACHED_TEXT_CHARS >= len(short)
+
+
+PACK_TOOLS = ("rapidfuzz", "snowballstemmer", "pysbd", "genanki", "openpyxl")
+"""Libraries of the pack tools (quality checks, draft, exporters, converters): loaded where
+they are used, not by a bot serving students (about 4.5 MB, docs/benchmark.md)."""
+
+START_UP = f"""
+import asyncio, json, sys
+import bot.cli, bot.telegram.webhook  # what `quizbot run` loads
+from bot.settings import Settings
+from bot.telegram.app import build_application, startup
+from bot.testing.offline import OfflineRequest
+
+async def main():
+    application = build_application(Settings(), request=OfflineRequest(record=False))
+    await application.initialize()
+    await startup(application)
+    await application.start()
+    await application.stop()
+    await application.shutdown()
+
+asyncio.run(main())
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+loaded = [name for name in {PACK_TOOLS!r} if name in sys.modules]
+print(json.dumps({{"loaded": loaded, "rss": status["VmRSS"].strip()}}))
+"""
+
+
+def start_up_in_a_fresh_interpreter(folder: Path) -> dict[str, Any]:
+    """The bot's composition root and start-up (the store upgraded, the content folder
+    imported, the Bot API reached) in a new Python process, on a SQLite file in ``folder``."""
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "123456:TEST-TOKEN",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'quizbot.db'}",
+        "QUIZBOT_CONTENT_DIR": str(CONTENT),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", START_UP],
+        cwd=folder,  # no stray .env
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    print(f"start-up: {result}")
+    return result
+
+
+def test_a_bot_serving_students_does_not_load_the_pack_tools(tmp_path: Path) -> None:
+    # The first start imports the content folder: validating it runs the quality checks.
+    first = start_up_in_a_fresh_interpreter(tmp_path)
+    assert {"rapidfuzz", "snowballstemmer"} <= set(first["loaded"])
+    # Every later start finds the packs unchanged (their fingerprints certified, no warning),
+    # validates nothing, and loads none of the tools.
+    assert start_up_in_a_fresh_interpreter(tmp_path)["loaded"] == []

@@ -15,13 +15,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ValidationError
-from rapidfuzz import fuzz
 
 from bot.i18n import Translator, translator
-from bot.packs import limits, quality
+from bot.packs import limits
 from bot.packs.facts import Fact, Say, Value, fact
 from bot.packs.model import (
     ITEM_MODELS,
@@ -54,6 +53,9 @@ from bot.text import (
     shorten,
     squash_whitespace,
 )
+
+if TYPE_CHECKING:  # the quality checks (rapidfuzz, snowballstemmer) load when a pack is checked
+    from bot.packs.quality import QualityReport
 
 MAX_ITEMS = 10_000
 """Most items one pack may hold."""
@@ -144,7 +146,7 @@ class PackReport:
     file: str
     pack: Pack | None = None
     problems: list[Problem] = field(default_factory=list)
-    quality: quality.QualityReport | None = None
+    quality: QualityReport | None = None
     """The item-writing checks of a pack without errors; its findings are also warnings above."""
 
     @property
@@ -244,8 +246,13 @@ def validate_pack_bytes(data: bytes, display_name: str, load_article: ArticleLoa
 
 
 def _add_quality(report: PackReport, pack: Pack, positions: Positions) -> None:
-    """Run the item-writing checks (:mod:`bot.packs.quality`) and add them as warnings."""
-    report.quality = quality.check_pack(pack)
+    """Run the item-writing checks (:mod:`bot.packs.quality`) and add them as warnings.
+
+    Imported here, not at the top: a bot serving students from certified packs never
+    validates one, and need not hold the checks' libraries (docs/benchmark.md, issue 12)."""
+    from bot.packs.quality import check_pack
+
+    report.quality = check_pack(pack)
     for finding in report.quality.findings:
         path: Path_ = ("items",) if finding.index is None else ("items", finding.index)
         at = positions.get((*path, *finding.key))
@@ -1061,6 +1068,8 @@ class ArticleQuotes:
         needle = quote_form(quote)
         if not needle:
             return fact(Say.PASSAGE_EMPTY_QUOTE)
+        from rapidfuzz import fuzz  # only for a quote not found: see _add_quality
+
         alignment = fuzz.partial_ratio_alignment(needle.lower(), self._lower_form)
         if alignment is None or alignment.score == 0:
             return fact(Say.PASSAGE_NOTHING_SIMILAR)

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from rapidfuzz.distance import OSA
-
 from bot.packs.model import (
     AcceptedAnswer,
     ChoiceItem,
@@ -278,6 +276,9 @@ def grade_short(
         allowed = typo_allowance(expected, tolerance)
         if allowed == 0 or _numbers(form) != _numbers(expected):
             continue
+        # rapidfuzz (3 MB) loads with the first near miss, not with the bot (issue 12).
+        from rapidfuzz.distance import OSA
+
         distance = OSA.distance(form, expected, score_cutoff=allowed)
         if distance > allowed:
             continue

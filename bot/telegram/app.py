@@ -68,6 +68,7 @@ from bot.telegram.context import (
     services_of,
 )
 from bot.telegram.delivery import RetryingRateLimiter
+from bot.telegram.inflight import UpdateQueue
 
 if TYPE_CHECKING:  # types only: the adapter reaches the database through the domain
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -90,6 +91,10 @@ class BotApiUnreachable(Exception):
 
 _DEFAULT = object()
 
+CONCURRENT_UPDATES = 256
+"""Updates processed at once on SQLite: python-telegram-bot's own default for
+``concurrent_updates(True)``."""
+
 
 class QuizApplication(Application[Any, Any, Any, Any, Any, Any]):
     """The PTB ``Application`` with a start-up order that fails clearly: the database is
@@ -101,6 +106,18 @@ class QuizApplication(Application[Any, Any, Any, Any, Any, Any]):
         services = services_of(self)
         await prepare_store(services)
         await connect(services.settings, super().initialize)
+
+    async def start(self) -> None:
+        if isinstance(self.update_queue, UpdateQueue):
+            self.update_queue.reopen()
+        await super().start()
+
+    async def stop(self) -> None:
+        """Refuse new updates (see :class:`UpdateQueue`), then stop as PTB does: the updates
+        already queued are processed first."""
+        if isinstance(self.update_queue, UpdateQueue):
+            self.update_queue.close()
+        await super().stop()
 
 
 async def connect(settings: Settings, initialize: Callable[[], Any]) -> None:
@@ -148,8 +165,11 @@ def build_application(
     token = settings.token or "0:offline"
     redact(settings.token)
     engine = engine or create_engine(settings.database_url)
-    if concurrent_updates is True and not is_sqlite(engine):
-        concurrent_updates = POSTGRES_POOL  # one connection for each update in flight
+    if concurrent_updates is True:
+        # PostgreSQL: one pooled connection for each update processed at once.
+        slots = CONCURRENT_UPDATES if is_sqlite(engine) else POSTGRES_POOL
+    else:
+        slots = max(1, int(concurrent_updates))  # False: one at a time
     sessionmaker = make_sessionmaker(engine)
     catalog = Catalog()
     quiz = QuizService(sessionmaker, catalog, clock, rng, make_statement_sessionmaker(engine))
@@ -176,7 +196,8 @@ def build_application(
         .application_class(QuizApplication)
         .context_types(ContextTypes(bot_data=BotData))
         .defaults(Defaults(parse_mode=ParseMode.HTML))
-        .concurrent_updates(concurrent_updates)
+        .concurrent_updates(slots)
+        .update_queue(UpdateQueue(slots))
         .post_init(startup)
         .post_shutdown(shutdown)
     )

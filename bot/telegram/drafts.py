@@ -14,7 +14,6 @@ from telegram import Update
 
 from bot.i18n import N_, Translator
 from bot.packs import ArticleError, validate_pack_bytes
-from bot.packs.draft import DraftError, draft_pack
 from bot.packs.validate import decode_article
 from bot.packs.wording import say
 from bot.telegram import render
@@ -113,6 +112,8 @@ async def receive_draft(
         await reply(update, not_drafted(caller.t, say(caller.t, exc.fact)))
         return
     slug = draft_slug(key)
+    from bot.packs.draft import DraftError, draft_pack  # pysbd: loaded by the first /draft only
+
     try:
         draft = await asyncio.to_thread(
             draft_pack, text, article_name=key, language=language, slug=slug

@@ -8,7 +8,6 @@ import logging
 from telegram import Update
 
 from bot.i18n import N_, Translator
-from bot.packs.exporters import export_pack
 from bot.packs.wording import say
 from bot.quiz import analysis
 from bot.quiz.classes import Viewer
@@ -273,6 +272,8 @@ async def export_questions(
             ),
         )
         return
+    from bot.packs.exporters import export_pack  # genanki: loaded by the first /export only
+
     exported = await asyncio.to_thread(export_pack, pack, fmt)
     if len(exported.data) > DOCUMENT_LIMIT:
         command = f"<code>quizbot pack export {row.slug} --format {fmt}</code>"

@@ -32,6 +32,7 @@ from tornado.web import RequestHandler
 from bot.metrics import Metrics
 from bot.store import DATABASE_ERRORS, migrate
 from bot.telegram.app import QuizApp, services_of
+from bot.telegram.inflight import UpdatesRefused
 
 log = logging.getLogger("quizbot.webhook")
 
@@ -120,7 +121,16 @@ class UpdateHandler(RequestHandler):
             log.warning("refused a webhook request that is not an update: %s", exc)
             self.send_error(HTTPStatus.BAD_REQUEST)
             return
-        await application.update_queue.put(update)
+        try:
+            # Waits while the bot has its fill of updates in flight (bot/telegram/inflight.py):
+            # Telegram's answer is delayed until there is room, never until it is processed.
+            await application.update_queue.put(update)
+        except UpdatesRefused:
+            # Stopping: not taken, so not lost: Telegram sends it again on an error status.
+            self.worker.metrics.refused.labels("stopping").inc()
+            log.info("stopping: update %s not taken, Telegram will send it again", update.update_id)
+            self.send_error(HTTPStatus.SERVICE_UNAVAILABLE)
+            return
         self.set_status(HTTPStatus.OK)
 
 
