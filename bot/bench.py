@@ -677,15 +677,17 @@ WORKERS = 2
 WORKER_FIRST_ID = 30_000_000
 
 
-async def worker_pass(url: str, users: int, answers: int, first_id: int) -> dict[str, Any]:
-    """One of :func:`two_workers`' bot processes: the bot with its default concurrency on a
-    store another process shares. Its users start their runs, it says ``ready`` on stdout,
-    waits for ``go`` on stdin, then plays the runs and reports when it started and ended
-    (wall clock, so that the parent can put the processes' intervals together)."""
+@asynccontextmanager
+async def bench_process_app(
+    url: str, first_id: int, request: OfflineRequest
+) -> AsyncIterator[tuple[QuizApp, AsyncEngine]]:
+    """The bot as a bench child process runs it (the ``workers`` and ``students`` parts): its
+    default concurrency, ``request`` as the Bot API, no rate limiter; started, and stopped and
+    disposed of on the way out."""
     engine = create_engine(url)
     application = build_application(
         bench_settings(url),
-        request=OfflineRequest(record=False),
+        request=request,
         engine=engine,
         rng=random.Random(first_id),
         rate_limiter=None,
@@ -694,6 +696,22 @@ async def worker_pass(url: str, users: int, answers: int, first_id: int) -> dict
     await startup(application)
     await application.start()
     try:
+        yield application, engine
+    finally:
+        await application.stop()
+        await application.shutdown()
+        await engine.dispose()
+
+
+async def worker_pass(url: str, users: int, answers: int, first_id: int) -> dict[str, Any]:
+    """One of :func:`two_workers`' bot processes: the bot with its default concurrency on a
+    store another process shares. Its users start their runs, it says ``ready`` on stdout,
+    waits for ``go`` on stdin, then plays the runs and reports when it started and ended
+    (wall clock, so that the parent can put the processes' intervals together)."""
+    async with bench_process_app(url, first_id, OfflineRequest(record=False)) as (
+        application,
+        engine,
+    ):
         runs = await start_runs(application, range(first_id, first_id + users))
         answers = min(answers, min(len(r.item_ids) for r in runs))
         factory = UpdateFactory()
@@ -705,10 +723,6 @@ async def worker_pass(url: str, users: int, answers: int, first_id: int) -> dict
             updates, seconds = await drive(application, streams)
         ended = time.time()
         recorded = await count_attempts(application, runs)
-    finally:
-        await application.stop()
-        await application.shutdown()
-        await engine.dispose()
     return {
         "answers": users * answers,
         "recorded": recorded,
@@ -922,20 +936,9 @@ async def students_process(
     default concurrency), with the offline Bot API and no rate limiter. Its students start
     their runs; then, for each pass, it says ``ready``, is told ``go <start>``, and its
     students answer question ``pass + 1`` (a Next between passes, untimed)."""
-    engine = create_engine(url)
     transport = VerdictClock()
-    application = build_application(
-        bench_settings(url),
-        request=transport,
-        engine=engine,
-        rng=random.Random(first_id),
-        rate_limiter=None,
-    )
-    await application.initialize()
-    await startup(application)
-    await application.start()
     passes = []
-    try:
+    async with bench_process_app(url, first_id, transport) as (application, _engine):
         runs = await start_runs(application, range(first_id, first_id + len(arrivals[0])))
         factory = UpdateFactory()
         for position, times in enumerate(arrivals):
@@ -957,10 +960,6 @@ async def students_process(
             line = await asyncio.to_thread(sys.stdin.readline)
             start = time.perf_counter() + float(line.split()[1]) - time.time()
             passes.append(await answer_pass(application, transport, runs, position, times, start))
-    finally:
-        await application.stop()
-        await application.shutdown()
-        await engine.dispose()
     return {
         "concurrent_updates": application.update_processor.max_concurrent_updates,
         "passes": passes,

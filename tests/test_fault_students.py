@@ -16,23 +16,20 @@ assert here."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.store import create_engine, make_sessionmaker
 from bot.store.models import Attempt, QuizRun
 from bot.testing.offline import ApiCall, UpdateFactory
 from botapi_standin import BotApiStandin
 from botkit import empty_pg_database
-from workers import Workers, metric, minimal_content
+from workers import Workers, metric, minimal_content, query
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.workers]
 
@@ -54,18 +51,6 @@ def api() -> Iterator[BotApiStandin]:
 def database() -> Iterator[str]:
     """A new, empty PostgreSQL database (the workers create the schema)."""
     yield from empty_pg_database("quizbot_students")
-
-
-def query(url: str, statement: Any) -> list[Any]:
-    async def run() -> list[Any]:
-        engine = create_engine(url)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                return list((await session.execute(statement)).all())
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def chat_of(call: ApiCall) -> int:

@@ -26,7 +26,7 @@ from bot.metrics import Metrics
 from bot.packs import validate_pack_file
 from bot.packs.model import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseItem
 from bot.quiz.grading import format_number
-from bot.store import create_engine, make_sessionmaker, migrate
+from bot.store import create_engine, migrate
 from bot.store.models import Attempt, ItemRow, PackRow, QuizRun
 from bot.telegram.app import build_application
 from bot.telegram.webhook import WebhookError, WebhookOptions, serve
@@ -42,7 +42,7 @@ from botkit import (
     make_settings,
     pg_base_url,
 )
-from workers import STOP_TIMEOUT, Workers, free_port, metric, minimal_content
+from workers import STOP_TIMEOUT, Workers, free_port, metric, minimal_content, query
 
 WORKERS = 4
 """Workers started at once on an empty database; the other tests use the first two."""
@@ -87,18 +87,6 @@ def cluster(
 @pytest.fixture(scope="module")
 def updates() -> UpdateFactory:
     return UpdateFactory()
-
-
-def query(url: str, statement: Any) -> list[Any]:
-    async def run() -> list[Any]:
-        engine = create_engine(url)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                return list((await session.execute(statement)).all())
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 # --------------------------------------------------------------------------- helpers

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from bot.store import create_engine, make_sessionmaker
 from botapi_standin import BotApiStandin
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -33,6 +34,20 @@ STOP_TIMEOUT = 10.0
 TELEGRAM_CONNECTIONS = 40
 """Webhook requests Telegram keeps in flight at once by default (setWebhook's
 ``max_connections``)."""
+
+
+def query(url: str, statement: Any) -> list[Any]:
+    """The rows of one statement on the workers' database, from the test's own engine."""
+
+    async def run() -> list[Any]:
+        engine = create_engine(url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                return list((await session.execute(statement)).all())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 def free_port() -> int:
