@@ -403,10 +403,16 @@ class StatementCount:
     rollbacks. A connection in ``AUTOCOMMIT`` (PostgreSQL's single-statement units) sends no
     BEGIN, COMMIT or ROLLBACK, so none is counted for it: each of its writes commits on the
     server by itself, and is counted in :attr:`autocommit_writes`. On PostgreSQL every
-    statement, BEGIN, COMMIT and ROLLBACK is one network round trip (:attr:`round_trips`)."""
+    statement, BEGIN, COMMIT and ROLLBACK is one network round trip (:attr:`round_trips`).
+
+    :meth:`listen` before the bot starts, :meth:`remove` after it stopped, and count inside
+    ``with``: on SQLite the engine's ``begin`` listener awaits ``BEGIN IMMEDIATE``, and a
+    listener added while a unit of work (an update, or a timer's poll) is inside it changes
+    the collection SQLAlchemy is iterating ("deque mutated during iteration")."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine.sync_engine
+        self.counting = False
         self.statements = self.transactions = self.commits = self.rollbacks = 0
         self.autocommit_writes = 0
 
@@ -415,22 +421,22 @@ class StatementCount:
         return bool(connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT")
 
     def _statement(self, connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("BEGIN"):
+        if not self.counting or statement.lstrip().upper().startswith("BEGIN"):
             return
         self.statements += 1
         if self._autocommit(connection) and not statement.lstrip().upper().startswith("SELECT"):
             self.autocommit_writes += 1
 
     def _begin(self, connection: Any) -> None:
-        if not self._autocommit(connection):
+        if self.counting and not self._autocommit(connection):
             self.transactions += 1
 
     def _commit(self, connection: Any) -> None:
-        if not self._autocommit(connection):
+        if self.counting and not self._autocommit(connection):
             self.commits += 1
 
     def _rollback(self, connection: Any) -> None:
-        if not self._autocommit(connection):
+        if self.counting and not self._autocommit(connection):
             self.rollbacks += 1
 
     @property
@@ -447,18 +453,28 @@ class StatementCount:
             "round_trips": self.round_trips,
         }
 
-    def __enter__(self) -> StatementCount:
+    def listen(self) -> StatementCount:
         event.listen(self.engine, "before_cursor_execute", self._statement)
         event.listen(self.engine, "begin", self._begin)
         event.listen(self.engine, "commit", self._commit)
         event.listen(self.engine, "rollback", self._rollback)
         return self
 
-    def __exit__(self, *_exc: object) -> None:
+    def remove(self) -> None:
         event.remove(self.engine, "before_cursor_execute", self._statement)
         event.remove(self.engine, "begin", self._begin)
         event.remove(self.engine, "commit", self._commit)
         event.remove(self.engine, "rollback", self._rollback)
+
+    def __enter__(self) -> StatementCount:
+        """Count from zero until the ``with`` ends."""
+        self.statements = self.transactions = self.commits = self.rollbacks = 0
+        self.autocommit_writes = 0
+        self.counting = True
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.counting = False
 
 
 def per_answer(counted: StatementCount, answers: int) -> dict[str, float]:
@@ -622,6 +638,7 @@ async def measure_mode(
         concurrent_updates=concurrent,
     )
     real.add_handler(TypeHandler(Update, note_update), group=-100)
+    sql = StatementCount(engine).listen()
     await real.initialize()
     await startup(real)
     await real.start()
@@ -630,7 +647,7 @@ async def measure_mode(
         answers = min(answers, min(len(r.item_ids) for r in runs))
         calls.forget()  # the /quiz updates' ids are used again below
         factory = UpdateFactory()
-        with StallWatch() as stalls, StatementCount(engine) as sql:
+        with StallWatch() as stalls, sql:
             updates, seconds = await drive(
                 real, [answer_updates(factory, r, answers, n) for n, r in enumerate(runs)]
             )
@@ -638,6 +655,7 @@ async def measure_mode(
     finally:
         await real.stop()
         await real.shutdown()
+        sql.remove()
     ceiling = build_application(
         settings,
         request=OfflineRequest(record=False),
@@ -723,11 +741,12 @@ WORKER_FIRST_ID = 30_000_000
 @asynccontextmanager
 async def bench_process_app(
     url: str, first_id: int, request: OfflineRequest
-) -> AsyncIterator[tuple[QuizApp, AsyncEngine]]:
+) -> AsyncIterator[tuple[QuizApp, StatementCount]]:
     """The bot as a bench child process runs it (the ``workers`` and ``students`` parts): its
     default concurrency, ``request`` as the Bot API, no rate limiter; started, and stopped and
-    disposed of on the way out."""
+    disposed of on the way out. The :class:`StatementCount` listens from the start."""
     engine = create_engine(url)
+    sql = StatementCount(engine).listen()
     application = build_application(
         bench_settings(url),
         request=request,
@@ -739,10 +758,11 @@ async def bench_process_app(
     await startup(application)
     await application.start()
     try:
-        yield application, engine
+        yield application, sql
     finally:
         await application.stop()
         await application.shutdown()
+        sql.remove()
         await engine.dispose()
 
 
@@ -753,7 +773,7 @@ async def worker_pass(url: str, users: int, answers: int, first_id: int) -> dict
     (wall clock, so that the parent can put the processes' intervals together)."""
     async with bench_process_app(url, first_id, OfflineRequest(record=False)) as (
         application,
-        engine,
+        sql,
     ):
         runs = await start_runs(application, range(first_id, first_id + users))
         answers = min(answers, min(len(r.item_ids) for r in runs))
@@ -762,7 +782,7 @@ async def worker_pass(url: str, users: int, answers: int, first_id: int) -> dict
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
         started = time.time()
-        with StatementCount(engine) as sql:
+        with sql:
             updates, seconds = await drive(application, streams)
         ended = time.time()
         recorded = await count_attempts(application, runs)
@@ -981,7 +1001,7 @@ async def students_process(
     students answer question ``pass + 1`` (a Next between passes, untimed)."""
     transport = VerdictClock()
     passes = []
-    async with bench_process_app(url, first_id, transport) as (application, _engine):
+    async with bench_process_app(url, first_id, transport) as (application, _sql):
         runs = await start_runs(application, range(first_id, first_id + len(arrivals[0])))
         factory = UpdateFactory()
         for position, times in enumerate(arrivals):

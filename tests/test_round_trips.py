@@ -59,13 +59,14 @@ async def test_statements_per_answer(bot: Harness, engine: AsyncEngine) -> None:
     await bot.text(ANN, "/quiz atacms-2024")
     ordinary: list[dict[str, int]] = []
     last: dict[str, int] = {}
+    counted = StatementCount(engine).listen()
     for number in range(1, 35):
         _run, item_id, _question = question_ids(bot)
         item = await item_of(bot, item_id)
         tapped = isinstance(item, TrueFalseItem) or (
             isinstance(item, ChoiceItem) and not item.multiple
         )
-        with StatementCount(engine) as counted:
+        with counted:
             calls = await answer_correctly(bot, ANN)
             if number < 34:
                 data = next_data(calls)
@@ -75,6 +76,7 @@ async def test_statements_per_answer(bot: Harness, engine: AsyncEngine) -> None:
             last = counted.snapshot()
         elif tapped and number > 1:  # the first answer also fills the caches
             ordinary.append(counted.snapshot())
+    counted.remove()
     assert ordinary, "the article pack has tapped items"
     assert all(o == ORDINARY[backend] for o in ordinary), ordinary
     assert {k: last[k] for k in LAST[backend]} == LAST[backend], last
@@ -86,10 +88,12 @@ async def test_statements_per_leaderboard(bot: Harness, engine: AsyncEngine) -> 
     await bot.text(ANN, "/quiz atacms-2024")
     await answer_correctly(bot, ANN)
     stranger = {"id": 555, "is_bot": False, "first_name": "Stranger"}
+    counted = StatementCount(engine).listen()
     for who in (ANN, stranger):  # in the top ten; not on the board at all
-        with StatementCount(engine) as counted:
+        with counted:
             calls = await bot.text(who, "/leaderboard")
         assert "Everyone" in calls[-1].params["text"]
         found = counted.snapshot()
         assert (found["statements"], found["transactions"], found["commits"]) == (2, 1, 1)
         assert found["rollbacks"] == found["autocommit_writes"] == 0
+    counted.remove()
