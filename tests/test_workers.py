@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from telegram.error import TimedOut
 
 from bot.metrics import Metrics
 from bot.packs import validate_pack_file
@@ -28,7 +29,7 @@ from bot.packs.model import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseIt
 from bot.quiz.grading import format_number
 from bot.store import create_engine, migrate
 from bot.store.models import Attempt, ItemRow, PackRow, QuizRun
-from bot.telegram.app import build_application
+from bot.telegram.app import BotApiUnreachable, build_application
 from bot.telegram.webhook import WebhookError, WebhookOptions, serve
 from bot.telegram.webhook import Worker as WebhookWorker
 from bot.testing.offline import ApiCall, OfflineRequest, UpdateFactory
@@ -42,7 +43,15 @@ from botkit import (
     make_settings,
     pg_base_url,
 )
-from workers import STOP_TIMEOUT, Workers, free_port, metric, minimal_content, query
+from workers import (
+    SECRET_HEADER,
+    STOP_TIMEOUT,
+    Workers,
+    free_port,
+    metric,
+    minimal_content,
+    query,
+)
 
 WORKERS = 4
 """Workers started at once on an empty database; the other tests use the first two."""
@@ -641,6 +650,83 @@ async def test_a_webhook_telegram_refuses_stops_the_worker_with_one_line(
     assert not application.running
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port))  # the webhook server let go of its port
+
+
+class SlowBotApi(OfflineRequest):
+    """A Bot API that does not answer in time the first ``times`` calls of each of ``methods``
+    (python-telegram-bot raises ``TimedOut``), then answers as usual."""
+
+    def __init__(self, methods: dict[str, int]) -> None:
+        super().__init__()
+        self.slow = dict(methods)
+
+    async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        name = url.rsplit("/", 1)[-1]
+        if self.slow.get(name, 0) > 0:
+            self.slow[name] -= 1
+            self.calls.append(ApiCall(name, {}, {}))
+            raise TimedOut()
+        return await super().do_request(url, method, *args, **kwargs)
+
+
+async def test_a_bot_api_slow_to_answer_at_start_up_is_asked_again_while_updates_are_served(
+    tmp_path: Path, content: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A slow answer to setWebhook (or to the menus) stopped a worker that already served
+    updates, dropping the ones in flight (seen as a reset connection in a CI run): each start-up
+    call is now asked again with back-off, one log line per retry."""
+    api = SlowBotApi({"setWebhook": 2, "setMyCommands": 1})
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        content,
+        QUIZBOT_STARTUP_BACKOFF="0.2",
+        QUIZBOT_STARTUP_RETRIES="3",
+    )
+    application = build_application(settings, request=api, rate_limiter=None)
+    port = free_port()
+    options = WebhookOptions("127.0.0.1", port, "tg", "http://127.0.0.1/tg", "secret", [])
+    serving = asyncio.create_task(serve(application, options, Metrics()))
+    async with httpx.AsyncClient(timeout=10) as client:
+        deadline = time.monotonic() + 30
+        while not any(c.method == "setWebhook" for c in api.calls):  # the server is up
+            assert time.monotonic() < deadline and not serving.done()
+            await asyncio.sleep(0.02)
+        update = UpdateFactory().message(UpdateFactory.user(4242, "Student"), "/start")
+        posted = await client.post(
+            f"http://127.0.0.1:{port}/tg", json=update, headers={SECRET_HEADER: "secret"}
+        )
+        assert posted.status_code == 200  # served while setWebhook is asked again
+        while [c.method for c in api.calls].count("setWebhook") < 3:
+            assert time.monotonic() < deadline and not serving.done()
+            await asyncio.sleep(0.02)
+        while not any(c.method == "sendMessage" for c in api.calls):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+    assert not serving.done()  # still serving after the third setWebhook succeeded
+    serving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await serving
+    retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert len(retries) == 3, retries  # one for the menus, two for setWebhook
+    assert all("cannot reach the Telegram Bot API" in line for line in retries)
+
+
+async def test_a_bot_api_that_never_answers_setwebhook_stops_the_worker_with_one_line(
+    tmp_path: Path, content: Path
+) -> None:
+    api = SlowBotApi({"setWebhook": 10})
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        content,
+        QUIZBOT_STARTUP_BACKOFF="0.05",
+        QUIZBOT_STARTUP_RETRIES="2",
+    )
+    application = build_application(settings, request=api, rate_limiter=None)
+    options = WebhookOptions("127.0.0.1", free_port(), "tg", "http://127.0.0.1/tg", "secret", [])
+    with pytest.raises(BotApiUnreachable, match=r"gave up after 3 tries"):
+        await serve(application, options, Metrics())
+    assert [c.method for c in api.calls].count("setWebhook") == 3
+    assert not application.running
 
 
 def test_the_standin_records_fails_and_delays_as_told() -> None:

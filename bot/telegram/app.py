@@ -7,13 +7,14 @@ import asyncio
 import gc
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import BadRequest, InvalidToken, NetworkError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -80,9 +81,12 @@ __all__ = [
     "Services",
     "build_application",
     "services_of",
+    "startup_call",
 ]
 
 log = logging.getLogger("quizbot")
+
+T = TypeVar("T")
 
 
 class BotApiUnreachable(Exception):
@@ -105,7 +109,7 @@ class QuizApplication(Application[Any, Any, Any, Any, Any, Any]):
     async def initialize(self) -> None:
         services = services_of(self)
         await prepare_store(services)
-        await connect(services.settings, super().initialize)
+        await startup_call(services.settings, super().initialize)
 
     async def start(self) -> None:
         if isinstance(self.update_queue, UpdateQueue):
@@ -120,18 +124,24 @@ class QuizApplication(Application[Any, Any, Any, Any, Any, Any]):
         await super().stop()
 
 
-async def connect(settings: Settings, initialize: Callable[[], Any]) -> None:
-    """Call ``initialize`` (which calls ``getMe``), retrying network failures."""
+async def startup_call(settings: Settings, call: Callable[[], Awaitable[T]]) -> T:
+    """A Bot API call the bot cannot start without (``getMe`` in ``initialize``, the command
+    menus, ``setWebhook``), tried again with back-off while the Bot API cannot be reached or
+    does not answer in time: one log line per retry, then :class:`BotApiUnreachable` after
+    ``QUIZBOT_STARTUP_RETRIES``. A refusal (a bad token, a bad request) is not tried again.
+    Without it, one slow answer to ``setWebhook`` stopped a worker that was already serving."""
     delay = settings.startup_backoff
     where = settings.telegram_api_base_url.removesuffix("/bot")
-    for attempt in range(1, settings.startup_retries + 2):
+    attempt = 1
+    while True:
         try:
-            await initialize()
-            return
+            return await call()
         except InvalidToken:
             raise BotApiUnreachable(
                 "the Bot API refused the token: check TELEGRAM_BOT_TOKEN (from @BotFather)"
             ) from None
+        except BadRequest:
+            raise
         except NetworkError as exc:
             if attempt > settings.startup_retries:
                 raise BotApiUnreachable(
@@ -148,6 +158,7 @@ async def connect(settings: Settings, initialize: Callable[[], Any]) -> None:
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60.0)
+            attempt += 1
 
 
 def build_application(
@@ -349,7 +360,7 @@ async def startup(application: QuizApp) -> None:
     services = services_of(application)
     await prepare_store(services)
     served: list[str] = services.extras.get("served", [])
-    await menus.set_default_menus(application.bot)
+    await startup_call(services.settings, partial(menus.set_default_menus, application.bot))
     await menus.set_menus(application)
     rearmed = await group.rearm_timers(application)
     log.info(

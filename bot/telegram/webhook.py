@@ -20,6 +20,7 @@ import re
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -31,7 +32,7 @@ from tornado.web import RequestHandler
 
 from bot.metrics import Metrics
 from bot.store import DATABASE_ERRORS, migrate
-from bot.telegram.app import QuizApp, services_of
+from bot.telegram.app import QuizApp, services_of, startup_call
 from bot.telegram.inflight import UpdatesRefused
 
 log = logging.getLogger("quizbot.webhook")
@@ -212,13 +213,17 @@ async def serve(application: QuizApp, options: WebhookOptions, metrics: Metrics)
 
 
 async def _set_webhook(application: QuizApp, options: WebhookOptions) -> None:
-    """Tell Telegram where to post (every worker does; the calls are identical)."""
+    """Tell Telegram where to post (every worker does; the calls are identical). A Bot API
+    that does not answer in time is asked again (:func:`startup_call`): the server is up by
+    now, and a worker that gave up here would drop the updates it is already serving."""
+    set_webhook = partial(
+        application.bot.set_webhook,
+        url=options.webhook_url,
+        allowed_updates=list(options.allowed_updates),
+        secret_token=options.secret_token,
+    )
     try:
-        await application.bot.set_webhook(
-            url=options.webhook_url,
-            allowed_updates=list(options.allowed_updates),
-            secret_token=options.secret_token,
-        )
+        await startup_call(services_of(application).settings, set_webhook)
     except TelegramError as exc:
         raise WebhookError(f"cannot set the webhook to {options.webhook_url}: {exc}") from None
 
