@@ -186,11 +186,21 @@ class Workers:
 
                 async def post(update: dict[str, Any], worker: int) -> int:
                     async with slots:
-                        response = await client.post(
-                            f"{self.workers[worker].url}/{self.url_path}",
-                            json=update,
-                            headers={SECRET_HEADER: self.secret},
-                        )
+                        try:
+                            response = await client.post(
+                                f"{self.workers[worker].url}/{self.url_path}",
+                                json=update,
+                                headers={SECRET_HEADER: self.secret},
+                            )
+                        except httpx.TransportError as exc:
+                            # Say which worker and what it logged (a run in CI once lost a
+                            # worker here with nothing else to go on).
+                            target = self.workers[worker]
+                            state = "running" if target.alive() else "exited"
+                            raise AssertionError(
+                                f"worker {worker} ({state}) dropped a request: {exc!r}\n"
+                                + target.log()[-4000:]
+                            ) from exc
                         return response.status_code
 
                 return list(await asyncio.gather(*(post(u, w) for u, w in posts)))
