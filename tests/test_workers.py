@@ -14,7 +14,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from bot.packs.model import ChoiceItem, Item, NumberItem, ShortItem, TrueFalseIt
 from bot.quiz.grading import format_number
 from bot.store import create_engine, migrate
 from bot.store.models import Attempt, ItemRow, PackRow, QuizRun
-from bot.telegram.app import BotApiUnreachable, build_application
+from bot.telegram.app import BotApiUnreachable, QuizApp, build_application
 from bot.telegram.webhook import WebhookError, WebhookOptions, serve
 from bot.telegram.webhook import Worker as WebhookWorker
 from bot.testing.offline import ApiCall, OfflineRequest, UpdateFactory
@@ -669,6 +669,24 @@ class SlowBotApi(OfflineRequest):
         return await super().do_request(url, method, *args, **kwargs)
 
 
+def slow_api_app(tmp_path: Path, content: Path, api: SlowBotApi, retries: int) -> QuizApp:
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        content,
+        QUIZBOT_STARTUP_BACKOFF="0.1",
+        QUIZBOT_STARTUP_RETRIES=str(retries),
+    )
+    return build_application(settings, request=api, rate_limiter=None)
+
+
+async def until(condition: Callable[[], bool], serving: asyncio.Task[None]) -> None:
+    """Wait (up to 30 s) for ``condition`` while the worker keeps serving."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline and not serving.done()
+        await asyncio.sleep(0.02)
+
+
 async def test_a_bot_api_slow_to_answer_at_start_up_is_asked_again_while_updates_are_served(
     tmp_path: Path, content: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -676,32 +694,23 @@ async def test_a_bot_api_slow_to_answer_at_start_up_is_asked_again_while_updates
     updates, dropping the ones in flight (seen as a reset connection in a CI run): each start-up
     call is now asked again with back-off, one log line per retry."""
     api = SlowBotApi({"setWebhook": 2, "setMyCommands": 1})
-    settings = make_settings(
-        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        content,
-        QUIZBOT_STARTUP_BACKOFF="0.2",
-        QUIZBOT_STARTUP_RETRIES="3",
-    )
-    application = build_application(settings, request=api, rate_limiter=None)
+    application = slow_api_app(tmp_path, content, api, retries=3)
     port = free_port()
     options = WebhookOptions("127.0.0.1", port, "tg", "http://127.0.0.1/tg", "secret", [])
     serving = asyncio.create_task(serve(application, options, Metrics()))
+
+    def set_webhook_calls() -> int:
+        return [c.method for c in api.calls].count("setWebhook")
+
+    await until(lambda: set_webhook_calls() > 0, serving)  # the server listens by then
+    update = UpdateFactory().message(UpdateFactory.user(4242, "Student"), "/start")
     async with httpx.AsyncClient(timeout=10) as client:
-        deadline = time.monotonic() + 30
-        while not any(c.method == "setWebhook" for c in api.calls):  # the server is up
-            assert time.monotonic() < deadline and not serving.done()
-            await asyncio.sleep(0.02)
-        update = UpdateFactory().message(UpdateFactory.user(4242, "Student"), "/start")
         posted = await client.post(
             f"http://127.0.0.1:{port}/tg", json=update, headers={SECRET_HEADER: "secret"}
         )
-        assert posted.status_code == 200  # served while setWebhook is asked again
-        while [c.method for c in api.calls].count("setWebhook") < 3:
-            assert time.monotonic() < deadline and not serving.done()
-            await asyncio.sleep(0.02)
-        while not any(c.method == "sendMessage" for c in api.calls):
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.02)
+    assert posted.status_code == 200  # taken while setWebhook is asked again
+    await until(lambda: set_webhook_calls() == 3, serving)
+    await until(lambda: any(c.method == "sendMessage" for c in api.calls), serving)
     assert not serving.done()  # still serving after the third setWebhook succeeded
     serving.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -715,13 +724,7 @@ async def test_a_bot_api_that_never_answers_setwebhook_stops_the_worker_with_one
     tmp_path: Path, content: Path
 ) -> None:
     api = SlowBotApi({"setWebhook": 10})
-    settings = make_settings(
-        f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        content,
-        QUIZBOT_STARTUP_BACKOFF="0.05",
-        QUIZBOT_STARTUP_RETRIES="2",
-    )
-    application = build_application(settings, request=api, rate_limiter=None)
+    application = slow_api_app(tmp_path, content, api, retries=2)
     options = WebhookOptions("127.0.0.1", free_port(), "tg", "http://127.0.0.1/tg", "secret", [])
     with pytest.raises(BotApiUnreachable, match=r"gave up after 3 tries"):
         await serve(application, options, Metrics())
