@@ -278,6 +278,7 @@ async def start_harness(
     content: Path = CONTENT,
     api: OfflineRequest | None = None,
     rate_limiter: Any = None,
+    concurrent_updates: int | bool = False,
     **settings: Any,
 ) -> Harness:
     api = api or OfflineRequest()
@@ -288,7 +289,7 @@ async def start_harness(
         clock=clock,
         rng=random.Random(7),
         rate_limiter=rate_limiter,
-        concurrent_updates=False,
+        concurrent_updates=concurrent_updates,
     )
     await app.initialize()
     await startup(app)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,11 +19,11 @@ from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
 from bot.metrics import Metrics
-from bot.telegram.app import QuizApp, build_application, startup
+from bot.telegram.app import QuizApp
 from bot.telegram.inflight import IN_FLIGHT_PER_SLOT, UpdateQueue, UpdatesRefused
 from bot.telegram.webhook import WebhookOptions, _start_servers
 from bot.testing.offline import OfflineRequest, UpdateFactory
-from botkit import Clock, make_settings, user
+from botkit import Clock, start_harness, user
 from workers import free_port
 
 BURST = 120
@@ -85,19 +84,11 @@ async def make_app(engine: AsyncEngine, clock: Clock) -> AsyncIterator[Any]:
     apps: list[QuizApp] = []
 
     async def make(concurrent: int | bool) -> QuizApp:
-        app = build_application(
-            make_settings(engine.url.render_as_string(hide_password=False)),
-            request=OfflineRequest(record=False),
-            engine=engine,
-            clock=clock,
-            rng=random.Random(7),
-            rate_limiter=None,
-            concurrent_updates=concurrent,
+        harness = await start_harness(
+            engine, clock, api=OfflineRequest(record=False), concurrent_updates=concurrent
         )
-        await app.initialize()
-        await startup(app)
-        apps.append(app)
-        return app
+        apps.append(harness.app)
+        return harness.app
 
     yield make
     for app in apps:
