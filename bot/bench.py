@@ -1947,6 +1947,15 @@ def _ratio(mode: str, figures: dict[str, Any]) -> str:
     return f"{figures[mode]['ratio']:.0%}"
 
 
+STALL_ROWS = (
+    ("longest event-loop stall, {mode}, wall (ms)", "longest_loop_stall_ms"),
+    ("longest event-loop stall, {mode}, CPU (ms)", "longest_loop_stall_cpu_ms"),
+    ("  of which the kernel's, {mode} (ms)", "longest_loop_stall_kernel_ms"),
+    ("event-loop stall, {mode}, CPU, 99.99th percentile (ms)", "loop_stall_cpu_p9999_ms"),
+)
+"""The table's rows of :class:`StallWatch`'s figures, per pass."""
+
+
 def table(results: Results) -> str:
     """The figures as a plain-text table (one column per backend), then the targets."""
     m = results.machine
@@ -1971,26 +1980,8 @@ def table(results: Results) -> str:
         row(f"ceiling answers/s, {mode}", t, partial(_rate, mode, "ceiling_answers_per_s"))
         row(f"answers/s ÷ ceiling, {mode}", t, partial(_ratio, mode))
         row(f"Bot API calls per answer, {mode}", t, partial(_figure, mode, "api_calls_per_answer"))
-        row(
-            f"longest event-loop stall, {mode}, wall (ms)",
-            t,
-            partial(_figure, mode, "longest_loop_stall_ms"),
-        )
-        row(
-            f"longest event-loop stall, {mode}, CPU (ms)",
-            t,
-            partial(_figure, mode, "longest_loop_stall_cpu_ms"),
-        )
-        row(
-            f"  of which the kernel's, {mode} (ms)",
-            t,
-            partial(_figure, mode, "longest_loop_stall_kernel_ms"),
-        )
-        row(
-            f"event-loop stall, {mode}, CPU, 99.99th percentile (ms)",
-            t,
-            partial(_figure, mode, "loop_stall_cpu_p9999_ms"),
-        )
+        for label, key in STALL_ROWS:
+            row(label.format(mode=mode), t, partial(_figure, mode, key))
     for mode in ("sequential", "concurrent"):
         row(f"SQL statements per answer, {mode}", t, partial(_sql, mode, "statements"))
         row(f"commits per answer, {mode}", t, partial(_sql, mode, "commits"))
