@@ -58,7 +58,7 @@ import tempfile
 import time
 import uuid
 from array import array
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -67,7 +67,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, event, func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop, TypeHandler
@@ -78,14 +83,14 @@ from bot.quiz.boards import BoardQuery
 from bot.quiz.grading import format_number
 from bot.settings import Settings, bundled
 from bot.store import create_engine, make_sessionmaker, migrate, repo
-from bot.store.engine import parse_url
+from bot.store.engine import POSTGRES_POOL, make_statement_sessionmaker, parse_url, unit_of_work
 from bot.store.importer import import_files, import_pack
 from bot.store.models import Attempt, QuizRun, ScoreTotal, User
 from bot.telegram import render
 from bot.telegram.app import QuizApp, QuizContext, build_application, services_of, startup
 from bot.testing.offline import OfflineRequest, UpdateFactory
 
-PARTS = ("throughput", "workers", "students", "leaderboard", "import")
+PARTS = ("throughput", "store", "workers", "students", "leaderboard", "import")
 CONTENT_DIR = bundled("content")
 ARTICLE_PACK = "atacms-2024"
 ARTICLE = bundled("seeds") / "biden-atacms-2024.txt"
@@ -404,6 +409,7 @@ class StatementCount:
     BEGIN, COMMIT or ROLLBACK, so none is counted for it: each of its writes commits on the
     server by itself, and is counted in :attr:`autocommit_writes`. On PostgreSQL every
     statement, BEGIN, COMMIT and ROLLBACK is one network round trip (:attr:`round_trips`).
+    :attr:`checkouts` counts the connections taken from the pool: one per unit of work.
 
     :meth:`listen` before the bot starts, :meth:`remove` after it stopped, and count inside
     ``with``: on SQLite the engine's ``begin`` listener awaits ``BEGIN IMMEDIATE``, and a
@@ -414,7 +420,7 @@ class StatementCount:
         self.engine = engine.sync_engine
         self.counting = False
         self.statements = self.transactions = self.commits = self.rollbacks = 0
-        self.autocommit_writes = 0
+        self.autocommit_writes = self.checkouts = 0
 
     @staticmethod
     def _autocommit(connection: Any) -> bool:
@@ -439,6 +445,10 @@ class StatementCount:
         if self.counting and not self._autocommit(connection):
             self.rollbacks += 1
 
+    def _checkout(self, *_args: Any) -> None:
+        if self.counting:
+            self.checkouts += 1
+
     @property
     def round_trips(self) -> int:
         return self.statements + self.transactions + self.commits + self.rollbacks
@@ -451,6 +461,7 @@ class StatementCount:
             "autocommit_writes": self.autocommit_writes,
             "rollbacks": self.rollbacks,
             "round_trips": self.round_trips,
+            "checkouts": self.checkouts,
         }
 
     def listen(self) -> StatementCount:
@@ -458,6 +469,7 @@ class StatementCount:
         event.listen(self.engine, "begin", self._begin)
         event.listen(self.engine, "commit", self._commit)
         event.listen(self.engine, "rollback", self._rollback)
+        event.listen(self.engine, "checkout", self._checkout)
         return self
 
     def remove(self) -> None:
@@ -465,11 +477,12 @@ class StatementCount:
         event.remove(self.engine, "begin", self._begin)
         event.remove(self.engine, "commit", self._commit)
         event.remove(self.engine, "rollback", self._rollback)
+        event.remove(self.engine, "checkout", self._checkout)
 
     def __enter__(self) -> StatementCount:
         """Count from zero until the ``with`` ends."""
         self.statements = self.transactions = self.commits = self.rollbacks = 0
-        self.autocommit_writes = 0
+        self.autocommit_writes = self.checkouts = 0
         self.counting = True
         return self
 
@@ -730,6 +743,72 @@ def throughput_in_child(url: str, users: int, answers: int) -> dict[str, Any]:
         result[mode] = json.loads(done.stdout)
     result["peak_rss_mb"] = max(result[mode]["peak_rss_mb"] for mode in MODES)
     return result
+
+
+# --------------------------------------------------------------------------- the store's path
+
+STORE_CALLS = 4000
+"""Units of work timed in each reading of the ``store`` part (``--quick``: a tenth)."""
+STORE_READS = 3
+"""Statements in the longer unit: the cost of a statement is the difference, over two."""
+
+
+async def cpu_per_call(call: Callable[[], Awaitable[object]], calls: int, at_once: int) -> float:
+    """Milliseconds of this process's CPU time (every thread: aiosqlite's too) per ``call``,
+    ``calls`` of them with ``at_once`` in flight."""
+    slots = asyncio.Semaphore(at_once)
+
+    async def one() -> None:
+        async with slots:
+            await call()
+
+    before = time.process_time()
+    await asyncio.gather(*(one() for _ in range(calls)))
+    return (time.process_time() - before) * 1000 / calls
+
+
+async def store_path(url: str, calls: int) -> dict[str, Any]:
+    """What the bot's one way to the database costs its process in CPU, measured on the
+    bot's own functions: a unit of work (:func:`~bot.store.engine.unit_of_work`: a session,
+    a connection from the pool and back, on SQLite ``BEGIN IMMEDIATE`` and its end), one
+    statement in it (:func:`~bot.store.repo.user_language`, the read most updates make),
+    and on PostgreSQL the BEGIN and COMMIT a transaction adds to a unit in ``AUTOCOMMIT``.
+    As many units at once as the bot has updates in flight on PostgreSQL.
+
+    With the counts of the throughput pass (:meth:`Results.store_per_answer`) this gives
+    the CPU the store's path alone costs per answer, whatever the bot's own code costs."""
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine)
+        alone, transactional = make_statement_sessionmaker(engine), make_sessionmaker(engine)
+
+        def reads(count: int) -> Callable[[AsyncSession], Awaitable[None]]:
+            async def work(session: AsyncSession) -> None:
+                for _ in range(count):
+                    await repo.user_language(session, 1)
+
+            return work
+
+        def timed(
+            sessionmaker: async_sessionmaker[AsyncSession], count: int, commit: bool, n: int
+        ) -> Awaitable[float]:
+            unit = partial(unit_of_work, sessionmaker, reads(count), commit=commit)
+            return cpu_per_call(unit, n, POSTGRES_POOL)
+
+        await timed(alone, 1, False, max(calls // 10, 1))  # the pool filled, statements prepared
+        one = await timed(alone, 1, False, calls)
+        more = await timed(alone, STORE_READS, False, calls)
+        in_transaction = await timed(transactional, 1, True, calls)
+    finally:
+        await engine.dispose()
+    statement = (more - one) / (STORE_READS - 1)
+    return {
+        "calls": calls,
+        "at_once": POSTGRES_POOL,
+        "unit_ms": round(one - statement, 4),
+        "statement_ms": round(statement, 4),
+        "transaction_ms": round(max(in_transaction - one, 0.0), 4),
+    }
 
 
 # --------------------------------------------------------------------------- two workers
@@ -1818,6 +1897,7 @@ class Results:
     started_at: datetime = field(default_factory=repo.utcnow)
     machine: dict[str, Any] = field(default_factory=machine)
     throughput: dict[str, Any] = field(default_factory=dict)
+    store: dict[str, Any] = field(default_factory=dict)
     workers: dict[str, Any] = field(default_factory=dict)
     students: dict[str, Any] = field(default_factory=dict)
     """By configuration: ``sqlite``, ``postgresql`` (one process), ``postgresql, 2 workers``."""
@@ -1900,6 +1980,29 @@ class Results:
             add("unchanged re-import (s)", backend, again, "< 1", again < 1)
         return found
 
+    def store_per_answer(self, backend: str) -> dict[str, float] | None:
+        """The CPU the store's path alone costs the bot's process per answer of the
+        concurrent pass: its units of work, statements and transactions per answer (counted
+        in that pass) at the prices the ``store`` part measured. Beside it, the room the 50%
+        floor leaves: at half the ceiling's rate an answer may take two of the ceiling's
+        answers' time, one of which is the ceiling's own work (python-telegram-bot making the
+        same Bot API calls), so everything the bot adds, the store's path included, has to
+        fit in one ceiling answer's time (both processes are bound by their CPU)."""
+        prices, passed = self.store.get(backend), self.throughput.get(backend)
+        if prices is None or passed is None:
+            return None
+        concurrent = passed["concurrent"]
+        counts = concurrent["sql_per_answer"]
+        path = (
+            counts["checkouts"] * prices["unit_ms"]
+            + counts["statements"] * prices["statement_ms"]
+            + counts["transactions"] * prices["transaction_ms"]
+        )
+        return {
+            "store_path_ms": round(path, 3),
+            "room_at_half_ceiling_ms": round(1000 / concurrent["ceiling_answers_per_s"], 3),
+        }
+
     def as_json(self) -> dict[str, Any]:
         o = self.options
         return {
@@ -1921,6 +2024,10 @@ class Results:
                 "parts": list(o.parts),
             },
             "throughput": self.throughput,
+            "store": {
+                backend: {**prices, "per_answer": self.store_per_answer(backend)}
+                for backend, prices in self.store.items()
+            },
             "workers": self.workers,
             "students": self.students,
             "leaderboard": self.leaderboard,
@@ -1965,7 +2072,7 @@ def table(results: Results) -> str:
         + (f", PostgreSQL {m['postgresql'].split()[0]}" if "postgresql" in m else "")
     )
     names = sorted(
-        {*results.throughput, *results.leaderboard, *results.pack_import},
+        {*results.throughput, *results.store, *results.leaderboard, *results.pack_import},
         key=lambda b: b != "sqlite",
     )
     rows: list[tuple[str, ...]] = [("figure", *names)]
@@ -1986,6 +2093,22 @@ def table(results: Results) -> str:
         row(f"SQL statements per answer, {mode}", t, partial(_sql, mode, "statements"))
         row(f"commits per answer, {mode}", t, partial(_sql, mode, "commits"))
         row(f"round trips per answer (PostgreSQL), {mode}", t, partial(_sql, mode, "round_trips"))
+        row(f"units of work per answer, {mode}", t, partial(_sql, mode, "checkouts"))
+    p = results.store
+    row("store's path: a unit of work, CPU (ms)", p, lambda x: f"{x['unit_ms']:.3f}")
+    row("store's path: a statement in it, CPU (ms)", p, lambda x: f"{x['statement_ms']:.3f}")
+    row("store's path: BEGIN + COMMIT, CPU (ms)", p, lambda x: f"{x['transaction_ms']:.3f}")
+    per_answer = {n: a for n in names if (a := results.store_per_answer(n)) is not None}
+    row(
+        "store's path per answer, concurrent, CPU (ms)",
+        per_answer,
+        lambda x: f"{x['store_path_ms']:.2f}",
+    )
+    row(
+        "room per answer at 50% of the ceiling, concurrent (ms)",
+        per_answer,
+        lambda x: f"{x['room_at_half_ceiling_ms']:.2f}",
+    )
     w = results.workers
     row(f"answers/s, {WORKERS} worker processes", w, lambda x: f"{x['answers_per_s']:,.0f}")
     row(
@@ -2097,6 +2220,11 @@ async def run_parts(
                 results.throughput[backend] = await asyncio.to_thread(
                     throughput_in_child, url, options.users, options.answers_per_user
                 )
+        if "store" in options.parts:
+            progress(f"the CPU cost of the store's path on {backend}")
+            async with scratch_store(backend, server, folder) as url:
+                calls = STORE_CALLS // 10 if options.quick else STORE_CALLS
+                results.store[backend] = await store_path(url, calls)
         if "workers" in options.parts and backend == "postgresql":
             progress(f"answer throughput of {WORKERS} worker processes on one {backend} store")
             async with scratch_store(backend, server, folder) as url:

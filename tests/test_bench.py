@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.bench import StallWatch
+from bot.bench import BenchOptions, Results, StallWatch
 from bot.cli import main
 from botkit import pg_base_url
 
@@ -56,9 +56,16 @@ def test_quick_bench_produces_every_figure(
             sql = figures["sql_per_answer"]
             assert sql["statements"] >= 4 and sql["commits"] >= 1, sql
             assert sql["round_trips"] >= sql["statements"]
+            assert sql["checkouts"] >= 2, sql  # the answer's unit of work, then Next's
         assert throughput["sequential"]["concurrent_updates"] == 1
         assert throughput["concurrent"]["concurrent_updates"] > 1
         positive(throughput, "peak_rss_mb")
+
+        # The store's path, priced on the bot's own functions, and per answer.
+        store = results["store"][backend]
+        positive(store, "calls", "unit_ms", "statement_ms")
+        assert store["transaction_ms"] >= 0
+        positive(store["per_answer"], "store_path_ms", "room_at_half_ceiling_ms")
 
         board = results["leaderboard"][backend]
         assert board["seed"]["attempts"] == results["options"]["seed_attempts"]
@@ -112,6 +119,8 @@ def test_quick_bench_produces_every_figure(
     assert "ceiling: /leaderboard, no database p95 (ms)" in table
     assert "unchanged re-import (s)" in table
     assert "SQL statements per answer, concurrent" in table
+    assert "store's path per answer, concurrent, CPU (ms)" in table
+    assert "room per answer at 50% of the ceiling, concurrent (ms)" in table
     assert "sqlite: all in one instant (worst case)" in table
     if server is not None:
         assert "answers/s, 2 worker processes" in table
@@ -141,3 +150,21 @@ def test_stall_percentile_leaves_out_rare_intervals_not_common_ones() -> None:
     assert figures["loop_stall_cpu_p9999_ms"] == 12.1
     assert figures["longest_loop_stall_cpu_ms"] == 19.2
     assert StallWatch().cpu_percentile(99.99) == 0.0
+
+
+def test_store_path_per_answer_prices_the_counts_of_the_concurrent_pass() -> None:
+    results = Results(BenchOptions())
+    counts = {"checkouts": 4.0, "statements": 7.0, "transactions": 1.0}
+    results.throughput["postgresql"] = {
+        "concurrent": {"sql_per_answer": counts, "ceiling_answers_per_s": 1250.0}
+    }
+    assert results.store_per_answer("postgresql") is None  # the store part did not run
+
+    results.store["postgresql"] = {"unit_ms": 0.2, "statement_ms": 0.25, "transaction_ms": 0.1}
+
+    # 4 units at 0.2, 7 statements at 0.25, 1 transaction at 0.1; one ceiling answer: 0.8 ms.
+    assert results.store_per_answer("postgresql") == {
+        "store_path_ms": 2.65,
+        "room_at_half_ceiling_ms": 0.8,
+    }
+    assert results.store_per_answer("sqlite") is None
