@@ -209,7 +209,7 @@ async def play(
         if isinstance(following, Refused):
             terminal.say(phrases.refusal(t, following.reason))
             return 1
-        question = following
+        question = following.question
     if summary is not None:
         terminal.say(summary_text(t, summary))
     await show_leaderboard(t, quiz, boards, player, terminal)

@@ -285,3 +285,20 @@ async def test_cyrillic_lookalikes_are_the_latin_letters_in_an_english_chat(bot:
     question, _item = await lettered_choice(bot, ann)
     calls = await bot.text(ann, "В")  # Cyrillic Ve, drawn like the Latin B shown
     assert f"Your answer: {option_after('B', question)}" in texts(calls)
+
+
+async def test_next_asks_in_the_chosen_language_and_refuses_in_it(bot: Harness) -> None:
+    """Next reads the reader's /language choice with the move itself (no read of its own):
+    the next question, and a second tap on the same Next, are in the chosen language, not
+    Telegram's."""
+    who = speaker(305, "en")
+    await bot.press(who, "lang:uk")
+    await bot.text(who, "/quiz atacms-2024")
+    data = next_data(await answer_correctly(bot, who))
+    assert data is not None
+    moved = await bot.press(who, data, 3001)
+    assert "Запитання 2 з 34" in texts(moved)
+    again = await bot.press(who, data, 3002)
+    assert toasts(again) == ["Ви вже перейшли далі."]
+    english = await bot.press(speaker(306, "en"), data, 3003)  # someone else's run, in English
+    assert toasts(english) == ["This quiz belongs to someone else."]

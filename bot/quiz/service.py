@@ -180,6 +180,16 @@ class Answered:
 
 
 @dataclass(frozen=True)
+class Moved:
+    """Next: the run moved on to ``question``."""
+
+    question: Question
+    language: str | None = None
+    """The player's /language choice (None: none), read by the statement that moved the run:
+    the adapter needs no read of its own to ask the question in it."""
+
+
+@dataclass(frozen=True)
 class Unreadable:
     """A typed response that is not an answer (no number, no option): nothing recorded."""
 
@@ -400,7 +410,13 @@ _CLAIM_NEXT = (
         asked_at=_NOW,
         updated_at=_NOW,
     )
-    .returning(_RUNS.c.position)
+    .returning(
+        _RUNS.c.position,
+        select(_USERS.c.language)
+        .where(_USERS.c.id == _RUNS.c.user_id)
+        .scalar_subquery()
+        .label("language"),
+    )
 )
 
 
@@ -1102,9 +1118,10 @@ class QuizService:
                 finished = replace(finished, assignment=outcome)
         return Answered(feedback, finished, claimed.message_id, claimed.language)
 
-    async def next_question(self, player: Player, run_id: int, position: int) -> Question | Refused:
+    async def next_question(self, player: Player, run_id: int, position: int) -> Moved | Refused:
         """Move on from an answered item. ``position`` (1-based, from the Next button) must be
-        the item just answered, so a second tap on the same button does nothing."""
+        the item just answered, so a second tap on the same button does nothing. The move
+        returns the player's language with the question."""
         # Its statements each stand alone (the user and the plan come from the caches or an
         # idempotent upsert and a read; the move is one conditional UPDATE): no BEGIN/COMMIT.
         return await self.in_transaction(
@@ -1113,7 +1130,7 @@ class QuizService:
 
     async def _next(
         self, player: Player, run_id: int, position: int, tx: AsyncSession
-    ) -> Question | Refused:
+    ) -> Moved | Refused:
         owned = await self._owned_plan(tx, player, run_id)
         if isinstance(owned, Refused):
             return owned
@@ -1125,7 +1142,10 @@ class QuizService:
         ).first()
         if moved is None:
             return await self._why_not(tx, run_id, moving_on=True)
-        return await self.question_at(tx, plan, moved.position) or Refused("ended")
+        question = await self.question_at(tx, plan, moved.position)
+        if question is None:
+            return Refused("ended")
+        return Moved(question, moved.language)
 
     async def stop(self, player: Player, run_id: int | None = None) -> RunSummary | None:
         """Stop the player's run (``run_id``, or their latest active private run)."""

@@ -20,6 +20,7 @@ from bot.quiz.boards import NoBoard, parse_board_args
 from bot.quiz.service import (
     Answered,
     Feedback,
+    Moved,
     Question,
     Refused,
     RunSummary,
@@ -578,9 +579,10 @@ async def answer_button(update: Update, context: QuizContext) -> None:
 
 
 async def language_of(update: Update, context: QuizContext, outcome: object) -> Translator:
-    """The translator for an answer's reply: an answer recorded brings the player's language
-    (read by the statement that claimed it); anything else reads it."""
-    if isinstance(outcome, Answered):
+    """The translator for the reply to an answer or a Next: an answer recorded or a move made
+    brings the player's language (read by the statement that claimed it); anything else reads
+    it."""
+    if isinstance(outcome, Answered | Moved):
         return translator_for(update, outcome.language)
     return await tr(update, context)
 
@@ -592,17 +594,17 @@ async def next_button(update: Update, context: QuizContext) -> None:
         return
     query = update.callback_query
     assert query is not None and update.effective_user is not None
-    t = await tr(update, context)
-    question = await services(context).quiz.next_question(
+    moved = await services(context).quiz.next_question(
         player_of(update.effective_user), action.run, action.number
     )
-    if isinstance(question, Refused):
-        await query.answer(phrases.refusal(t, question.reason))
+    t = await language_of(update, context, moved)
+    if isinstance(moved, Refused):
+        await query.answer(phrases.refusal(t, moved.reason))
         return
     await query.answer()
     if query.message is not None:
         await drop_buttons(context.bot, query.message.chat.id, query.message.message_id)
-    await send_question(context, t, chat_id_of(update), question)
+    await send_question(context, t, chat_id_of(update), moved.question)
 
 
 async def resume_button(update: Update, context: QuizContext) -> None:
