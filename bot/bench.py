@@ -772,8 +772,10 @@ async def store_path(url: str, calls: int) -> dict[str, Any]:
     bot's own functions: a unit of work (:func:`~bot.store.engine.unit_of_work`: a session,
     a connection from the pool and back, on SQLite ``BEGIN IMMEDIATE`` and its end), one
     statement in it (:func:`~bot.store.repo.user_language`, the read most updates make),
-    and on PostgreSQL the BEGIN and COMMIT a transaction adds to a unit in ``AUTOCOMMIT``.
-    As many units at once as the bot has updates in flight on PostgreSQL.
+    and on PostgreSQL the BEGIN and COMMIT a transaction adds to a unit in ``AUTOCOMMIT``
+    (on SQLite, where every unit is a transaction, a commit's cost over the rollback that
+    ends a unit that only read). As many units at once as the bot has updates in flight on
+    PostgreSQL.
 
     With the counts of the throughput pass (:meth:`Results.store_per_answer`) this gives
     the CPU the store's path alone costs per answer, whatever the bot's own code costs."""
