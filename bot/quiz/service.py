@@ -360,6 +360,13 @@ class _Tally:
     user_id: int | None
 
 
+# The run's player's /language choice, returned by the claims below: the reply needs no read.
+_RUN_PLAYER_LANGUAGE = (
+    select(_USERS.c.language)
+    .where(_USERS.c.id == _RUNS.c.user_id)
+    .scalar_subquery()
+    .label("language")
+)
 # Answering claims the item: only one answer can move the run from asking to answered.
 _CLAIM_ANSWER = (
     update(_RUNS)
@@ -382,10 +389,7 @@ _CLAIM_ANSWER = (
     .returning(
         _RUNS.c.asked_at,
         _RUNS.c.message_id,
-        select(_USERS.c.language)
-        .where(_USERS.c.id == _RUNS.c.user_id)
-        .scalar_subquery()
-        .label("language"),
+        _RUN_PLAYER_LANGUAGE,
         _RUNS.c.answered,
         _RUNS.c.correct,
         _RUNS.c.score,
@@ -412,10 +416,7 @@ _CLAIM_NEXT = (
     )
     .returning(
         _RUNS.c.position,
-        select(_USERS.c.language)
-        .where(_USERS.c.id == _RUNS.c.user_id)
-        .scalar_subquery()
-        .label("language"),
+        _RUN_PLAYER_LANGUAGE,
     )
 )
 
